@@ -1,0 +1,93 @@
+"""The SoapView addon: registers the `SOAP` contentview and labels SOAP flows.
+
+Usage:
+    mitmdump -s addons/soap_view.py --flow-detail 3 --mode reverse:https://partner.example:443@5000
+    mitmweb -s addons/soap_view.py --set view_filter='~comment Fault'
+
+Labels go into the flow comment (`SOAP GetQuote`, `SOAP GetQuote Fault soap:Server: ...`) and
+faults are marked; both are display-side flow attributes: the forwarded bytes are never changed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from mitmproxy import ctx, exceptions, http
+
+from .contentview import SoapContentview, message_info, register, unregister
+from .render import DEFAULT_MAX_BYTES, RenderOptions, analyze
+from .summary import Summary, flow_label, with_label
+
+logger = logging.getLogger(__name__)
+
+FAULT_MARKER = ":warning:"
+MIN_MAX_BYTES = 1024
+
+
+def _summary(message: http.Message, max_bytes: int) -> Summary | None:
+    try:
+        content = message.content
+    except ValueError:  # unknown Content-Encoding: nothing we could show either
+        return None
+    if not content:  # also None when the body was streamed past mitmproxy
+        return None
+    return analyze(content, message_info(message), max_bytes)
+
+
+class SoapView:
+    def __init__(self) -> None:
+        self.view = SoapContentview()
+
+    def load(self, loader) -> None:
+        loader.add_option(
+            "soap_mask_secrets",
+            bool,
+            True,
+            "Mask WS-Security secrets (Password, Nonce, BinarySecurityToken, BinarySecret, "
+            "SignatureValue, CipherValue) in the SOAP view. Display only: the forwarded bytes "
+            "are never changed. Turn off to debug your own credentials.",
+        )
+        loader.add_option(
+            "soap_max_bytes",
+            int,
+            DEFAULT_MAX_BYTES,
+            "Parse at most this many bytes of a SOAP body for the view and labels; a longer body "
+            "shows what its first soap_max_bytes hold. Example: --set soap_max_bytes=16777216",
+        )
+        register(self.view)
+
+    def configure(self, updated: set[str]) -> None:
+        if not {"soap_mask_secrets", "soap_max_bytes"} & updated:
+            return
+        if ctx.options.soap_max_bytes < MIN_MAX_BYTES:
+            raise exceptions.OptionsError(
+                f"soap_max_bytes must be at least {MIN_MAX_BYTES}, not {ctx.options.soap_max_bytes}"
+            )
+        self.view.options = RenderOptions(
+            mask=ctx.options.soap_mask_secrets, max_bytes=ctx.options.soap_max_bytes
+        )
+
+    def done(self) -> None:
+        unregister(self.view)
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        label = flow_label(_summary(flow.request, ctx.options.soap_max_bytes), None)
+        if label:
+            flow.comment = with_label(flow.comment, label)
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        if flow.response is None:
+            return
+        response = _summary(flow.response, ctx.options.soap_max_bytes)
+        if response is None:
+            return
+        request = _summary(flow.request, ctx.options.soap_max_bytes)
+        label = flow_label(request, response)
+        assert label is not None  # response is a summary
+        flow.comment = with_label(flow.comment, label)
+        if response.fault is not None:
+            if not flow.marked:
+                flow.marked = FAULT_MARKER
+            logger.warning(f"{flow.request.method} {flow.request.pretty_url}: {label}")
+        else:
+            logger.info(f"{flow.request.method} {flow.request.pretty_url}: {label}")

@@ -1,0 +1,50 @@
+import pytest
+import soap_helpers as h
+from lxml import etree
+
+from mitmrelay.soap import MASK, MessageInfo, RenderOptions, mask_text, render
+from mitmrelay.soap.mask import mask_tree
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("<wsse:Password Type='x'>pw</wsse:Password>", f"<wsse:Password Type='x'>{MASK}</wsse:Password>"),
+        ("<Nonce>abc</Nonce><Nonce>def</Nonce>", f"<Nonce>{MASK}</Nonce><Nonce>{MASK}</Nonce>"),
+        ("<ds:SignatureValue>\nAAA\n</ds:SignatureValue >", f"<ds:SignatureValue>{MASK}</ds:SignatureValue >"),
+        ("<x:BinarySecret>k</x:BinarySecret>", f"<x:BinarySecret>{MASK}</x:BinarySecret>"),
+        ("<a><wsse:BinarySecurityToken>MIIB...", f"<a><wsse:BinarySecurityToken>{MASK}"),
+        ("<xenc:CipherValue>zz</xenc:CipherValue>", f"<xenc:CipherValue>{MASK}</xenc:CipherValue>"),
+        ("<Password/>", "<Password/>"),
+        ("<PasswordHint>red</PasswordHint>", "<PasswordHint>red</PasswordHint>"),
+        ("<Username>alice</Username>", "<Username>alice</Username>"),
+    ],
+)
+def test_mask_text(text, expected):
+    assert mask_text(text) == expected
+
+
+def test_mask_tree_masks_text_and_children():
+    root = etree.fromstring(
+        b"<r xmlns:d='urn:d'><d:SignatureValue>abc</d:SignatureValue>"
+        b"<Password><inner>x</inner>tail</Password><keep>k</keep></r>"
+    )
+    assert mask_tree(root) == 2
+    assert etree.tostring(root) == (
+        b'<r xmlns:d="urn:d"><d:SignatureValue>[masked]</d:SignatureValue>'
+        b"<Password>[masked]</Password><keep>k</keep></r>"
+    )
+
+
+@pytest.mark.parametrize("mask", [True, False])
+def test_the_view_masks_by_default_and_on_request_only(mask):
+    text = render(h.SOAP11_REQUEST, MessageInfo(), RenderOptions(mask=mask)).text
+    assert (h.SECRET in text, h.NONCE in text) == (not mask, not mask)
+    assert "alice" in text
+
+
+def test_the_raw_fallback_is_masked_too():
+    broken = h.SOAP11_REQUEST.replace(b"</soap:Envelope>", b"</soap:Envelop>")
+    text = render(broken, MessageInfo()).text
+    assert text.startswith("SOAP: malformed XML:")
+    assert h.SECRET not in text and h.NONCE not in text
