@@ -1,0 +1,113 @@
+"""The proxy chain addon: options, validation, and the opener mitmproxy's connections go through."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import ssl
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from mitmproxy import ctx, exceptions
+from mitmproxy.addonmanager import Loader
+
+from . import hookpoint
+from .connector import open_chain
+from .routes import Router, build_router
+from .spec import env_refs
+
+logger = logging.getLogger(__name__)
+
+OPTIONS = ("proxy_chain", "proxy_bypass", "proxy_routes", "proxy_connect_timeout")
+
+
+class ProxyChain:
+    """Sends mitmproxy's server connections through SOCKS4/4a/5/5h and HTTP CONNECT proxies."""
+
+    def __init__(self) -> None:
+        self.router = Router()
+        self.timeout = 10.0
+
+    def load(self, loader: Loader) -> None:
+        loader.add_option(
+            "proxy_chain", str, "",
+            "Proxies that server connections go through, first hop first, comma-separated: "
+            "socks4, socks4a, socks5, socks5h (remote DNS), http and https (HTTP CONNECT) URLs, "
+            "e.g. socks5h://user:${PROXY_PASS}@127.0.0.1:1080,http://proxy.corp:3128. "
+            "${NAME} is read from the environment. Empty: connect directly.",
+        )
+        loader.add_option(
+            "proxy_bypass", Sequence[str], [],
+            "Destinations that connect directly, checked first: host, *.glob, .domain, IP or CIDR, "
+            "each with an optional :port, e.g. *.internal.example or 10.0.0.0/8.",
+        )
+        loader.add_option(
+            "proxy_routes", Sequence[str], [],
+            "Per-destination chains, PATTERN=CHAIN, first match wins, checked after proxy_bypass "
+            "and before proxy_chain; CHAIN is a proxy_chain value or 'direct', "
+            "e.g. *.corp.example=http://proxy.corp:3128",
+        )
+        loader.add_option(
+            "proxy_connect_timeout", int, 10,
+            "Seconds allowed for setting up the whole proxy chain of a server connection.",
+        )
+        hookpoint.install(self.open_connection)
+
+    def done(self) -> None:
+        hookpoint.uninstall()
+
+    def configure(self, updated: set[str]) -> None:
+        if not updated & set(OPTIONS):
+            return
+        opts = ctx.options
+        try:
+            router = build_router(opts.proxy_chain, opts.proxy_bypass, opts.proxy_routes)
+        except ValueError as e:
+            raise exceptions.OptionsError(f"Cannot use {e}") from None
+        chains = [router.default, *(route.chain for route in router.routes)]
+        missing = sorted({name for chain in chains for name in env_refs(chain) if name not in os.environ})
+        if missing:
+            raise exceptions.OptionsError(
+                f"proxy chain credentials refer to unset environment variable(s) {', '.join(missing)}: "
+                "export them before starting mitmproxy"
+            )
+        if opts.proxy_connect_timeout <= 0:
+            raise exceptions.OptionsError(
+                f"proxy_connect_timeout {opts.proxy_connect_timeout}: must be a positive number of seconds"
+            )
+        self.router = router
+        self.timeout = float(opts.proxy_connect_timeout)
+
+    def _proxy_tls(self) -> ssl.SSLContext:
+        """The TLS client context for https:// hops, following mitmproxy's upstream TLS options."""
+        context = ssl.create_default_context(cafile=ctx.options.ssl_verify_upstream_trusted_ca)
+        if ctx.options.ssl_insecure:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
+
+    async def open_connection(
+        self, host: str, port: int, *, local_addr: tuple[str, int] | None = None, **kwargs: Any
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """Stands in for asyncio.open_connection in mitmproxy's server connection handler."""
+        if not self.router.enabled:
+            return await asyncio.open_connection(host, port, local_addr=local_addr, **kwargs)
+        decision = self.router.decide(host, port)
+        start = time.monotonic()
+        if decision.chain:
+            proxy_tls = self._proxy_tls() if any(hop.tls for hop in decision.chain) else None
+            streams = await open_chain(
+                decision.chain, host, port,
+                timeout=self.timeout, proxy_tls=proxy_tls, local_addr=local_addr,
+            )
+        else:
+            streams = await asyncio.open_connection(host, port, local_addr=local_addr, **kwargs)
+        elapsed = (time.monotonic() - start) * 1000
+        logger.info(f"server connect {_address(host, port)} {decision} ({elapsed:.0f} ms)")
+        return streams
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

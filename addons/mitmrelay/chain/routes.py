@@ -1,0 +1,153 @@
+"""Pick the chain for a destination from `proxy_bypass`, `proxy_routes` and `proxy_chain`.
+
+The rule: `proxy_bypass` first (direct), then `proxy_routes` in order (first match wins), then
+`proxy_chain` for everything else. Patterns never resolve hostnames: a CIDR or IP pattern matches
+a destination given as an IP address, a host pattern one given as a name.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import ipaddress
+from dataclasses import dataclass
+
+from .spec import Chain, format_chain, mask, parse_chain
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A destination pattern: `*`, `host`, `*.glob`, `.domain`, `IP`, `CIDR`, each with optional `:port`."""
+
+    text: str
+    host: str | None = None  # lower-case name or glob; None matches any host
+    network: IPNetwork | None = None
+    port: int | None = None
+
+    def matches(self, host: str, port: int) -> bool:
+        if self.port is not None and port != self.port:
+            return False
+        if self.network is not None:
+            try:
+                return ipaddress.ip_address(host.strip("[]")) in self.network
+            except ValueError:
+                return False
+        if self.host is None:
+            return True
+        name = host.lower().rstrip(".")
+        if self.host.startswith("."):
+            return name == self.host[1:] or name.endswith(self.host)
+        return fnmatch.fnmatchcase(name, self.host)
+
+
+def _split_port(text: str) -> tuple[str, int | None]:
+    """Split `host:port`, `[v6]:port`; a bare IPv6 address or CIDR has no port."""
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            raise ValueError(f"pattern {text!r}: write an IPv6 address with a port as [::1]:443")
+        port_text = rest[1:] if rest else None
+    elif text.count(":") == 1:
+        host, port_text = text.split(":")
+    else:
+        host, port_text = text, None
+    if port_text is None:
+        return host, None
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError(f"pattern {text!r}: port {port_text!r} is not a number from 1 to 65535")
+    return host, int(port_text)
+
+
+def parse_pattern(text: str) -> Pattern:
+    """Parse a destination pattern; ValueError says what is wrong."""
+    text = text.strip()
+    if not text:
+        raise ValueError("empty destination pattern; use * to match everything")
+    host, port = _split_port(text)
+    if host in ("*", ""):
+        return Pattern(text, port=port)
+    try:
+        return Pattern(text, network=ipaddress.ip_network(host, strict=False), port=port)
+    except ValueError:
+        pass
+    if "/" in host:
+        raise ValueError(f"pattern {text!r}: {host!r} is not a valid CIDR such as 10.0.0.0/8")
+    if not all(c.isalnum() or c in "-._*?[]" for c in host):
+        raise ValueError(f"pattern {text!r}: {host!r} is not a host name, glob, IP or CIDR")
+    return Pattern(text, host=host.lower().rstrip("."), port=port)
+
+
+@dataclass(frozen=True)
+class Route:
+    pattern: Pattern
+    chain: Chain
+    source: str  # where the rule came from, for logs: "proxy_routes[2]"
+
+
+def parse_route(text: str) -> tuple[Pattern, Chain]:
+    """Parse one `proxy_routes` entry, `PATTERN=CHAIN` (CHAIN may be `direct`)."""
+    pattern_text, sep, chain_text = text.partition("=")
+    if not sep:
+        raise ValueError(
+            f"{mask(text)!r} has no '=': write PATTERN=CHAIN, e.g. *.corp.example=http://proxy:3128"
+        )
+    chain_text = chain_text.strip()
+    if not chain_text:
+        raise ValueError(f"{mask(text)!r} has no chain after '=': write a proxy URL or 'direct'")
+    chain = () if chain_text.lower() == "direct" else parse_chain(chain_text)
+    return parse_pattern(pattern_text), chain
+
+
+@dataclass(frozen=True)
+class Decision:
+    chain: Chain
+    rule: str  # the rule that chose it, for the log line
+
+    def __str__(self) -> str:
+        return f"via {format_chain(self.chain)}" if self.chain else f"direct ({self.rule})"
+
+
+@dataclass(frozen=True)
+class Router:
+    """The parsed routing options; `decide` is a pure function of the destination."""
+
+    default: Chain = ()
+    bypass: tuple[Pattern, ...] = ()
+    routes: tuple[Route, ...] = ()
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any connection can leave through a proxy."""
+        return bool(self.default) or any(route.chain for route in self.routes)
+
+    def decide(self, host: str, port: int) -> Decision:
+        for pattern in self.bypass:
+            if pattern.matches(host, port):
+                return Decision((), f"proxy_bypass {pattern.text}")
+        for route in self.routes:
+            if route.pattern.matches(host, port):
+                return Decision(route.chain, f"{route.source} {route.pattern.text}")
+        return Decision(self.default, "proxy_chain" if self.default else "no proxy_chain set")
+
+
+def build_router(chain: str, bypass: list[str] | tuple[str, ...], routes: list[str] | tuple[str, ...]) -> Router:
+    """Parse all three options; ValueError names the option and entry that is wrong."""
+    try:
+        default = parse_chain(chain)
+    except ValueError as e:
+        raise ValueError(f"proxy_chain {mask(chain)!r}: {e}") from None
+    patterns = []
+    for n, text in enumerate(bypass, start=1):
+        try:
+            patterns.append(parse_pattern(text))
+        except ValueError as e:
+            raise ValueError(f"proxy_bypass entry {n} {text!r}: {e}") from None
+    parsed = []
+    for n, text in enumerate(routes, start=1):
+        try:
+            pattern, route_chain = parse_route(text)
+        except ValueError as e:
+            raise ValueError(f"proxy_routes entry {n} {mask(text)!r}: {e}") from None
+        parsed.append(Route(pattern, route_chain, f"proxy_routes[{n}]"))
+    return Router(default, tuple(patterns), tuple(parsed))

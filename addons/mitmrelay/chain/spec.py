@@ -1,0 +1,154 @@
+"""Parse `proxy_chain` values: comma-separated proxy URLs, first hop first.
+
+    socks5h://user:${PROXY_PASS}@127.0.0.1:1080,http://proxy.corp:3128
+
+Parsing is pure and happens once, when the option is set; connecting uses the parsed hops.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+SCHEMES = ("socks4", "socks4a", "socks5", "socks5h", "http", "https")
+
+# A whole-field environment reference: the secret itself never has to appear in a command line.
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One proxy of a chain. Credentials are kept as written (`${NAME}` unexpanded)."""
+
+    scheme: str
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+
+    @property
+    def remote_dns(self) -> bool:
+        """Whether the proxy, not this machine, resolves the destination's hostname."""
+        return self.scheme in ("socks4a", "socks5h", "http", "https")
+
+    @property
+    def tls(self) -> bool:
+        """Whether this machine speaks TLS to the proxy itself (an `https://` hop)."""
+        return self.scheme == "https"
+
+    def __str__(self) -> str:
+        """The hop as a URL safe to log: a literal password is shown as `***`."""
+        userinfo = ""
+        if self.username is not None:
+            userinfo = urllib.parse.quote(self.username, safe="${}")
+            if self.password is not None:
+                shown = self.password if _ENV_REF.fullmatch(self.password) else "***"
+                userinfo += ":" + shown
+            userinfo += "@"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{userinfo}{host}:{self.port}"
+
+    def credentials(self, environ: Mapping[str, str] = os.environ) -> tuple[str | None, str | None]:
+        """Username and password with `${NAME}` references read from the environment now."""
+        return expand(self.username, environ), expand(self.password, environ)
+
+
+Chain = tuple[Hop, ...]
+
+
+def expand(value: str | None, environ: Mapping[str, str] = os.environ) -> str | None:
+    """Replace each `${NAME}` in value by that environment variable; KeyError names a missing one."""
+    if value is None:
+        return None
+    return _ENV_REF.sub(lambda m: environ[m.group(1)], value)
+
+
+def env_refs(chain: Chain) -> list[str]:
+    """Names of the environment variables a chain's credentials refer to."""
+    names = []
+    for hop in chain:
+        for value in (hop.username, hop.password):
+            names += _ENV_REF.findall(value or "")
+    return names
+
+
+def suggest(word: str, choices: tuple[str, ...] | list[str]) -> str:
+    """` (did you mean 'x'?)` for the closest choice, or nothing."""
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def mask(text: str) -> str:
+    """A chain spec as the user wrote it, with literal passwords replaced by `***`."""
+    return re.sub(r"(://[^:/@,\s]*:)(?!\$\{)[^@,\s]*@", r"\1***@", text)
+
+
+def parse_hop(text: str) -> Hop:
+    """Parse one proxy URL. ValueError says what is wrong and how to write it."""
+    text = text.strip()
+    if "://" not in text:
+        raise ValueError(
+            f"hop {mask(text)!r} has no scheme: write it as a URL such as socks5h://{mask(text)}"
+        )
+    scheme = text.split("://", 1)[0].lower()
+    if scheme not in SCHEMES:
+        raise ValueError(
+            f"unknown scheme {scheme!r}{suggest(scheme, SCHEMES)}; "
+            f"use one of {', '.join(SCHEMES)}"
+        )
+    url = urllib.parse.urlsplit(text)
+    if url.path not in ("", "/") or url.query or url.fragment:
+        raise ValueError(
+            f"hop {mask(text)!r} has a path or query; a proxy is only scheme://[user:pass@]host:port"
+        )
+    if not url.hostname:
+        raise ValueError(f"hop {mask(text)!r} has no host")
+    try:
+        port = url.port
+    except ValueError:
+        port_text = url.netloc.rsplit(":", 1)[-1]
+        raise ValueError(f"hop {mask(text)!r}: port {port_text!r} is not a number from 1 to 65535") from None
+    if not port:
+        raise ValueError(
+            f"hop {mask(text)!r} has no port: add one, e.g. {scheme}://{url.hostname}:1080"
+        )
+    username = urllib.parse.unquote(url.username) if url.username is not None else None
+    password = urllib.parse.unquote(url.password) if url.password is not None else None
+    if scheme.startswith("socks4") and password is not None:
+        raise ValueError(
+            f"hop {mask(text)!r}: SOCKS4 has a user ID but no password; "
+            f"write {scheme}://USERID@host:port or use socks5"
+        )
+    if not scheme.startswith("socks4") and username is not None and password is None:
+        raise ValueError(
+            f"hop {mask(text)!r}: a user name needs a password (SOCKS5: RFC 1929, HTTP: Basic); "
+            f"write {scheme}://user:pass@host:port"
+        )
+    return Hop(scheme, url.hostname, port, username, password)
+
+
+def parse_chain(text: str) -> Chain:
+    """Parse a `proxy_chain` value; empty means a direct connection."""
+    text = text.strip()
+    if not text:
+        return ()
+    hops = []
+    for n, part in enumerate(text.split(","), start=1):
+        if not part.strip():
+            raise ValueError(f"hop {n} is empty: remove the extra comma")
+        try:
+            hops.append(parse_hop(part))
+        except ValueError as e:
+            if "," not in text:
+                raise
+            raise ValueError(f"hop {n}: {e}") from None
+    return tuple(hops)
+
+
+def format_chain(chain: Chain) -> str:
+    """A chain as a log-safe string."""
+    return ",".join(str(hop) for hop in chain) if chain else "direct"

@@ -1,0 +1,12 @@
+"""mitmrelay: every addon of the project in one script.
+
+Usage:
+    mitmdump -s addons/relay.py --mode reverse:https://api.partner.example:443@5000 \
+        --set proxy_chain='socks5h://user:${PROXY_PASS}@proxy.corp:4033'
+
+Works the same with mitmweb and in every mitmproxy mode; see README.md for all options.
+"""
+
+from mitmrelay.chain.addon import ProxyChain
+
+addons = [ProxyChain()]
