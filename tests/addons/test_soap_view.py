@@ -1,0 +1,119 @@
+import io
+from pathlib import Path
+
+import pytest
+import soap_helpers as h
+from mitmproxy import contentviews, exceptions, flowfilter
+from mitmproxy.addons import dumper
+from mitmproxy.test import taddons, tflow
+
+SCRIPT = Path(__file__).parents[2] / "addons" / "soap_view.py"
+NEW_API = hasattr(contentviews, "Contentview")
+
+
+def view(message, flow) -> tuple[str, str]:
+    """(name of the view auto-selected, its text), through mitmproxy's own API of this version."""
+    if NEW_API:
+        result = contentviews.prettify_message(message, flow)
+        return result.view_name or "", result.text
+    description, lines, error = contentviews.get_message_content_view("auto", message, flow)
+    assert error is None
+    text = "\n".join("".join(text for _, text in line) for line in lines)
+    return ("SOAP" if description.startswith("SOAP") else description), text
+
+
+def soap_flow(request: bytes = h.SOAP11_REQUEST, response: bytes | None = h.SOAP11_FAULT):
+    f = tflow.tflow(resp=response is not None)
+    f.request.method = "POST"
+    f.request.headers["content-type"] = "text/xml; charset=utf-8"
+    f.request.headers["SOAPAction"] = '"urn:example:quotes/GetQuote"'
+    f.request.content = request
+    if response is not None:
+        f.response.status_code = 500
+        f.response.headers["content-type"] = "text/xml; charset=utf-8"
+        f.response.content = response
+    return f
+
+
+@pytest.fixture
+def tctx():
+    with taddons.context() as ctx:
+        script = ctx.script(str(SCRIPT))  # loads it, as `-s` does
+        # `-s` puts the script under the script loader in the chain; here it goes there directly,
+        # so that option changes reach it.
+        ctx.master.addons.chain.append(script)
+        ctx.configure(script)
+        ctx.addon = script.addons[0]
+        ctx.loaded_script = script
+        yield ctx
+        if script in ctx.master.addons:
+            ctx.master.addons.remove(script)
+
+
+def test_the_view_is_chosen_shows_the_summary_and_masks(tctx):
+    f = soap_flow()
+    name, text = view(f.request, f)
+    assert name == "SOAP"
+    assert text.startswith("SOAP 1.1 request\n  Operation:     GetQuote {urn:example:quotes}")
+    assert h.SECRET not in text and h.NONCE not in text and "[masked]" in text
+    name, text = view(f.response, f)
+    assert name == "SOAP" and "FAULT:        SOAP-ENV:Server: Quote backend unavailable" in text
+
+
+def test_masking_can_be_turned_off(tctx):
+    tctx.options.update(soap_mask_secrets=False)
+    f = soap_flow()
+    assert h.SECRET in view(f.request, f)[1]
+
+
+def test_max_bytes_is_checked(tctx):
+    with pytest.raises(exceptions.OptionsError, match="soap_max_bytes must be at least 1024, not 10"):
+        tctx.options.update(soap_max_bytes=10)
+
+
+def test_hooks_label_faults_and_leave_the_bytes_alone(tctx):
+    f = soap_flow()
+    f.comment = "checked by Bob"
+    tctx.master.addons.invoke_addon_sync(tctx.addon, _hook("request", f))
+    assert f.comment == "checked by Bob\nSOAP GetQuote"
+    tctx.master.addons.invoke_addon_sync(tctx.addon, _hook("response", f))
+    assert f.comment == "checked by Bob\nSOAP GetQuote Fault SOAP-ENV:Server: Quote backend unavailable"
+    assert f.marked == ":warning:"
+    assert flowfilter.match("~comment Fault", f) and flowfilter.match("~marked", f)
+    view(f.request, f)
+    assert f.request.content == h.SOAP11_REQUEST and f.response.content == h.SOAP11_FAULT
+
+
+def test_non_fault_and_non_soap_flows(tctx):
+    ok = soap_flow(response=h.SOAP12_REQUEST)
+    plain = tflow.tflow(resp=True)
+    for f in (ok, plain):
+        for event in ("request", "response"):
+            tctx.master.addons.invoke_addon_sync(tctx.addon, _hook(event, f))
+    assert (ok.comment, ok.marked) == ("SOAP GetQuote", "")
+    assert (plain.comment, plain.marked) == ("", "")
+    assert not flowfilter.match("~comment Fault", ok)
+
+
+def test_the_mitmdump_output_has_the_summary_and_no_secret(tctx):
+    out = io.StringIO()
+    d = dumper.Dumper(out)
+    tctx.master.addons.add(d)
+    tctx.options.update(flow_detail=3)
+    d.response(soap_flow())
+    printed = out.getvalue()
+    assert "Operation:     GetQuote {urn:example:quotes}" in printed
+    assert "FAULT:        SOAP-ENV:Server: Quote backend unavailable" in printed
+    assert h.SECRET not in printed and h.NONCE not in printed
+
+
+def test_unloading_removes_the_view(tctx):
+    tctx.master.addons.remove(tctx.loaded_script)
+    f = soap_flow()
+    assert view(f.request, f)[0] != "SOAP"
+
+
+def _hook(name: str, f):
+    from mitmproxy.proxy.layers import http as http_layer
+
+    return {"request": http_layer.HttpRequestHook, "response": http_layer.HttpResponseHook}[name](f)
