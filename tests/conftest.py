@@ -48,6 +48,9 @@ class Peers:
     def microsocks(self, user: str | None = None, password: str | None = None) -> peers.Proc:
         return self._keep(peers.start_microsocks(self.tmp, user, password))
 
+    def microsocks_on(self, port: int) -> peers.Proc:
+        return self._keep(peers.start_microsocks(self.tmp, port=port))
+
     def dante(self) -> peers.Proc:
         return self._keep(peers.start_dante(self.tmp))
 

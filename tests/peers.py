@@ -60,6 +60,16 @@ def wait_for(predicate, timeout: float = 10.0, what: str = "condition"):
     raise TimeoutError(f"{what} not met after {timeout} s")
 
 
+def curl(*args: str, timeout: float = 20) -> tuple[int, str]:
+    """Run the real curl; return (HTTP status, body)."""
+    out = subprocess.run(
+        ["curl", "-sS", "-m", str(timeout), "-w", "\n%{http_code}", *args],
+        capture_output=True, text=True, timeout=timeout + 5,
+    )
+    body, _, code = out.stdout.rpartition("\n")
+    return int(code or 0), body
+
+
 # --- certificates ---------------------------------------------------------------------------------
 
 
@@ -280,12 +290,12 @@ def need(program: str) -> str:
     return path
 
 
-def start_microsocks(tmp: Path, user: str | None = None, password: str | None = None) -> Proc:
-    port = free_port()
+def start_microsocks(tmp: Path, user: str | None = None, password: str | None = None, port: int = 0) -> Proc:
+    port = port or free_port()
     args = [need("stdbuf"), "-oL", need("microsocks"), "-i", HOST, "-p", str(port)]
     if user:
         args += ["-u", user, "-P", password]
-    return Proc(args, port, tmp / f"microsocks-{port}.log")
+    return Proc(args, port, tmp / f"microsocks-{port}-{time.monotonic_ns()}.log")
 
 
 def start_dante(tmp: Path) -> Proc:

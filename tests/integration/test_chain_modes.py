@@ -8,17 +8,7 @@ import subprocess
 
 import pytest
 
-from peers import HOST, BannerServer
-
-
-def curl(*args: str, timeout: float = 20) -> tuple[int, str]:
-    """Run the real curl; return (HTTP status, body)."""
-    out = subprocess.run(
-        ["curl", "-sS", "-m", str(timeout), "-w", "\n%{http_code}", *args],
-        capture_output=True, text=True, timeout=timeout + 5,
-    )
-    body, _, code = out.stdout.rpartition("\n")
-    return int(code or 0), body
+from peers import HOST, BannerServer, curl
 
 
 SOAP = '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><Echo>hi</Echo></soap:Body></soap:Envelope>'

@@ -1,0 +1,152 @@
+"""A failing hop never leaves the client hanging: HTTP clients get a 502 naming the hop and the
+reason; raw TCP clients get a closed connection and a log line saying why."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import peers
+from peers import HOST, curl, free_port
+
+TIMEOUT = 2  # proxy_connect_timeout for these tests, seconds
+
+
+def fetch_through(peer, chain: str, *extra: str) -> tuple[int, str, float]:
+    """A plain-HTTP request through mitmdump in regular mode with the given chain."""
+    origin = peer.http_origin()
+    relay = peer.mitmdump("--set", f"proxy_chain={chain}", "--set", f"proxy_connect_timeout={TIMEOUT}", *extra)
+    start = time.monotonic()
+    code, body = curl("-x", f"http://{HOST}:{relay.port}", f"http://localhost:{origin.port}/x")
+    assert "Traceback" not in relay.text()
+    return code, body, time.monotonic() - start
+
+
+def test_proxy_not_listening(peer):
+    port = free_port()
+    code, body, _ = fetch_through(peer, f"socks5h://{HOST}:{port}")
+    assert code == 502
+    assert f"proxy hop 1/1 socks5h://{HOST}:{port} is not reachable: Connection refused" in body
+
+
+def test_proxy_stalls_mid_handshake(peer):
+    silent = peer.misbehaving("silent")
+    code, body, elapsed = fetch_through(peer, f"socks5h://{HOST}:{silent.port}")
+    assert code == 502
+    assert f"proxy hop 1/1 socks5h://{HOST}:{silent.port} did not complete" in body
+    assert f"within {TIMEOUT} s (proxy_connect_timeout)" in body
+    assert elapsed < TIMEOUT + 3
+
+
+def test_second_hop_stalls(peer):
+    first = peer.microsocks()
+    silent = peer.misbehaving("silent")
+    code, body, _ = fetch_through(peer, f"socks5://{HOST}:{first.port},http://{HOST}:{silent.port}")
+    assert code == 502
+    assert f"proxy hop 2/2 http://{HOST}:{silent.port} did not complete" in body
+
+
+def test_proxy_closes_mid_handshake(peer):
+    closing = peer.misbehaving("close")
+    code, body, _ = fetch_through(peer, f"socks5h://{HOST}:{closing.port}")
+    assert code == 502
+    assert f"proxy hop 1/1 socks5h://{HOST}:{closing.port} failed the connection to localhost:" in body
+    assert "closed the connection during the handshake" in body
+
+
+def test_proxy_sends_garbage(peer):
+    garbage = peer.misbehaving("garbage")
+    code, body, _ = fetch_through(peer, f"socks5h://{HOST}:{garbage.port}")
+    assert code == 502
+    assert f"proxy hop 1/1 socks5h://{HOST}:{garbage.port}" in body
+    assert "Unexpected SOCKS version number" in body
+
+
+def test_socks5_bad_credentials(peer):
+    proxy = peer.microsocks("alice", "right")
+    code, body, _ = fetch_through(peer, f"socks5h://alice:wrong@{HOST}:{proxy.port}")
+    assert code == 502
+    assert f"socks5h://alice:***@{HOST}:{proxy.port}" in body
+    assert "Username and password authentication failure" in body
+    assert "wrong" not in body
+
+
+def test_connect_407(peer):
+    proxy = peer.tinyproxy("carol", "pw123")
+    code, body, _ = fetch_through(peer, f"http://{HOST}:{proxy.port}")
+    assert code == 502
+    assert f"proxy hop 1/1 http://{HOST}:{proxy.port} refused the connection to localhost:" in body
+    assert "407 Proxy Authentication Required" in body
+
+
+def test_destination_unreachable_reply_code_in_words(peer):
+    proxy = peer.microsocks()
+    closed = free_port()
+    relay = peer.mitmdump("--set", f"proxy_chain=socks5h://{HOST}:{proxy.port}")
+    code, body = curl("-x", f"http://{HOST}:{relay.port}", f"http://localhost:{closed}/x")
+    assert code == 502
+    assert f"refused the connection to localhost:{closed}: Connection refused by destination host" in body
+
+
+def test_headline_lazy_gets_502_eager_gets_closed_connection_and_log(peer):
+    port = free_port()
+    lazy = peer.mitmdump(
+        "--mode", "reverse:https://localhost:443@{port}", "--set", "connection_strategy=lazy",
+        "--set", f"proxy_chain=socks5h://{HOST}:{port}",
+    )
+    code, body = curl(f"http://{HOST}:{lazy.port}/svc", "--data", "<x/>")
+    assert code == 502 and "is not reachable: Connection refused" in body
+
+    eager = peer.mitmdump("--mode", "reverse:https://localhost:443@{port}", "--set", f"proxy_chain=socks5h://{HOST}:{port}")
+    code, _ = curl(f"http://{HOST}:{eager.port}/svc", "--data", "<x/>")
+    assert code == 0  # the connection was closed: curl got no response at all
+    eager.wait_log(rf"error establishing server connection: proxy hop 1/1 socks5h://{HOST}:{port} is not reachable")
+
+
+def test_raw_tcp_client_gets_closed_connection_and_log(peer):
+    proxy = peer.microsocks("alice", "right")
+    relay = peer.mitmdump(
+        "--mode", "reverse:tcp://localhost:25@{port}",
+        "--set", f"proxy_chain=socks5h://alice:wrong@{HOST}:{proxy.port}",
+    )
+    with socket.create_connection((HOST, relay.port)) as sock:
+        sock.settimeout(10)
+        assert sock.recv(100) == b""
+    relay.wait_log(r"error establishing server connection: proxy hop 1/1 socks5h://alice:\*\*\*@.*authentication failure")
+
+
+def test_proxy_restarted_next_connection_succeeds(peer):
+    proxy = peer.microsocks()
+    port = proxy.port
+    origin = peer.http_origin()
+    relay = peer.mitmdump("--set", f"proxy_chain=socks5h://{HOST}:{port}")
+    url = f"http://localhost:{origin.port}/x"
+    assert curl("-x", f"http://{HOST}:{relay.port}", url)[0] == 200
+    proxy.stop()
+    assert curl("-x", f"http://{HOST}:{relay.port}", url)[0] == 502
+    again = peer.microsocks_on(port)
+    assert curl("-x", f"http://{HOST}:{relay.port}", url)[0] == 200
+    again.wait_log(rf"connected to localhost:{origin.port}")
+
+
+@pytest.mark.parametrize(
+    "value,message",
+    [
+        ("sock5://127.0.0.1:1080", "unknown scheme 'sock5' (did you mean 'socks5'?)"),
+        ("socks5h://alice:hunter2@127.0.0.1", "has no port"),
+    ],
+)
+def test_bad_option_refused_at_start(peer, value, message):
+    out = subprocess.run(
+        [str(Path(sys.executable).parent / "mitmdump"), "-s", str(peers.REPO / "addons/relay.py"),
+         "--listen-host", HOST, "-p", str(free_port()), "--set", f"proxy_chain={value}"],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert out.returncode != 0
+    assert message in out.stdout + out.stderr
+    assert "hunter2" not in out.stdout + out.stderr
