@@ -1,0 +1,101 @@
+"""The proxy chain addon, loaded by path as users load it, with mitmproxy's test context."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import logging
+
+import pytest
+from mitmproxy import exceptions
+from mitmproxy.proxy import server
+from mitmproxy.test import taddons
+
+import peers
+from mitmrelay.chain import hookpoint
+
+
+def load_script(name: str):
+    spec = importlib.util.spec_from_file_location(f"script_{name}", peers.REPO / "addons" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def chain():
+    (addon,) = load_script("chain").addons
+    with taddons.context(addon) as tctx:
+        yield addon, tctx
+    hookpoint.uninstall()
+
+
+@pytest.mark.parametrize(
+    "options,message",
+    [
+        ({"proxy_chain": "sock5://127.0.0.1:1080"}, "Cannot use proxy_chain 'sock5://127.0.0.1:1080': unknown scheme 'sock5' (did you mean 'socks5'?)"),
+        ({"proxy_chain": "socks5h://u:hunter2@h"}, "Cannot use proxy_chain 'socks5h://u:***@h': hop 'socks5h://u:***@h' has no port"),
+        ({"proxy_bypass": ["10.0.0.0/99"]}, "Cannot use proxy_bypass entry 1 '10.0.0.0/99'"),
+        ({"proxy_routes": ["*.corp"]}, "Cannot use proxy_routes entry 1 '*.corp': missing '='"),
+        ({"proxy_chain": "socks5h://u:${MITMRELAY_UNSET_VAR}@h:1"}, "unset environment variable(s) MITMRELAY_UNSET_VAR"),
+        ({"proxy_connect_timeout": 0}, "proxy_connect_timeout 0: must be a positive number of seconds"),
+    ],
+)
+def test_bad_options_are_refused(chain, options, message):
+    addon, tctx = chain
+    with pytest.raises(exceptions.OptionsError) as e:
+        tctx.configure(addon, **options)
+    assert message in str(e.value)
+    assert "hunter2" not in str(e.value)
+
+
+def test_loading_installs_the_hook_and_done_removes_it(chain):
+    addon, _ = chain
+    assert server.asyncio.open_connection == addon.open_connection
+    addon.done()
+    assert server.asyncio is asyncio
+
+
+def test_refuses_to_load_when_mitmproxy_lacks_the_hook_point(monkeypatch):
+    async def open_connection_elsewhere(self, command):
+        return None
+
+    monkeypatch.setattr(server.ConnectionHandler, "open_connection", open_connection_elsewhere)
+    (addon,) = load_script("chain").addons
+    with pytest.raises(RuntimeError, match="Refusing to start rather than connect directly"):
+        with taddons.context(addon):
+            pass
+    assert server.asyncio is asyncio
+
+
+async def echo_request(reader, writer) -> bytes:
+    writer.write(b"GET /x HTTP/1.0\r\nHost: localhost\r\n\r\n")
+    await writer.drain()
+    data = await reader.read()
+    writer.close()
+    return data
+
+
+def test_changing_the_chain_applies_to_new_connections(peer, chain, caplog):
+    addon, tctx = chain
+    origin = peer.http_origin()
+    first, second = peer.microsocks(), peer.microsocks()
+
+    async def connect_once():
+        return await echo_request(*await server.asyncio.open_connection("localhost", origin.port))
+
+    caplog.set_level(logging.INFO)
+    tctx.configure(addon, proxy_chain=f"socks5h://127.0.0.1:{first.port}")
+    assert b"hello from origin /x" in asyncio.run(connect_once())
+    first.wait_log(f"connected to localhost:{origin.port}")
+
+    tctx.configure(addon, proxy_chain="", proxy_routes=[f"localhost=socks5h://127.0.0.1:{second.port}"])
+    assert b"hello from origin /x" in asyncio.run(connect_once())
+    second.wait_log(f"connected to localhost:{origin.port}")
+    assert first.text().count("connected to") == 1
+    assert f"server connect localhost:{origin.port} via socks5h://127.0.0.1:{second.port}" in caplog.text
+
+    tctx.configure(addon, proxy_bypass=["localhost"])
+    assert b"hello from origin /x" in asyncio.run(connect_once())
+    assert second.text().count("connected to") == 1
+    assert f"server connect localhost:{origin.port} direct (proxy_bypass localhost)" in caplog.text
