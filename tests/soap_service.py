@@ -65,41 +65,59 @@ WSDL = f"""<?xml version="1.0"?>
 </definitions>
 """
 
-_ENV = {"1.1": "http://schemas.xmlsoap.org/soap/envelope/", "1.2": "http://www.w3.org/2003/05/soap-envelope"}
+_ENV = {
+    "1.1": "http://schemas.xmlsoap.org/soap/envelope/",
+    "1.2": "http://www.w3.org/2003/05/soap-envelope",
+}
 _CONTENT_TYPE = {"1.1": "text/xml; charset=utf-8", "1.2": "application/soap+xml; charset=utf-8"}
 
 
 def _envelope(version: str, body: str) -> bytes:
-    return (f'<?xml version="1.0" encoding="utf-8"?><e:Envelope xmlns:e="{_ENV[version]}">'
-            f"<e:Body>{body}</e:Body></e:Envelope>").encode()
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><e:Envelope xmlns:e="{_ENV[version]}">'
+        f"<e:Body>{body}</e:Body></e:Envelope>"
+    ).encode()
 
 
 def _fault(version: str, symbol: str) -> tuple[int, bytes]:
     """Unknown symbols are the client's fault: SOAP 1.1 answers 500, SOAP 1.2 a Sender 400."""
     if version == "1.1":
-        return 500, _envelope("1.1", "<e:Fault><faultcode>e:Client</faultcode>"
-                              f"<faultstring>Unknown symbol {symbol}</faultstring>"
-                              f"<detail><q:bad xmlns:q='{NS}'>{symbol}</q:bad></detail></e:Fault>")
-    return 400, _envelope("1.2", "<e:Fault><e:Code><e:Value>e:Sender</e:Value><e:Subcode>"
-                          f"<e:Value xmlns:q='{NS}'>q:UnknownSymbol</e:Value></e:Subcode></e:Code>"
-                          f"<e:Reason><e:Text xml:lang='en'>Unknown symbol {symbol}</e:Text></e:Reason>"
-                          "</e:Fault>")
+        return 500, _envelope(
+            "1.1",
+            "<e:Fault><faultcode>e:Client</faultcode>"
+            f"<faultstring>Unknown symbol {symbol}</faultstring>"
+            f"<detail><q:bad xmlns:q='{NS}'>{symbol}</q:bad></detail></e:Fault>",
+        )
+    return 400, _envelope(
+        "1.2",
+        "<e:Fault><e:Code><e:Value>e:Sender</e:Value><e:Subcode>"
+        f"<e:Value xmlns:q='{NS}'>q:UnknownSymbol</e:Value></e:Subcode></e:Code>"
+        f"<e:Reason><e:Text xml:lang='en'>Unknown symbol {symbol}</e:Text></e:Reason>"
+        "</e:Fault>",
+    )
 
 
 def _mtom(version: str) -> tuple[str, bytes]:
     """A GetLogo answer with the image as an MTOM part (XOP §3)."""
     boundary = "uuid:logo-boundary"
     start_type = "text/xml" if version == "1.1" else "application/soap+xml"
-    envelope = _envelope(version, f"<q:GetLogoResponse xmlns:q='{NS}'><q:image>"
-                         "<xop:Include xmlns:xop='http://www.w3.org/2004/08/xop/include' "
-                         "href='cid:logo@quotes.example'/></q:image></q:GetLogoResponse>")
-    body = (f"--{boundary}\r\nContent-Type: application/xop+xml; charset=utf-8; "
-            f'type="{start_type}"\r\nContent-ID: <root@quotes.example>\r\n\r\n').encode()
+    envelope = _envelope(
+        version,
+        f"<q:GetLogoResponse xmlns:q='{NS}'><q:image>"
+        "<xop:Include xmlns:xop='http://www.w3.org/2004/08/xop/include' "
+        "href='cid:logo@quotes.example'/></q:image></q:GetLogoResponse>",
+    )
+    body = (
+        f"--{boundary}\r\nContent-Type: application/xop+xml; charset=utf-8; "
+        f'type="{start_type}"\r\nContent-ID: <root@quotes.example>\r\n\r\n'
+    ).encode()
     body += envelope + f"\r\n--{boundary}\r\nContent-Type: image/png\r\n".encode()
     body += b"Content-Transfer-Encoding: binary\r\nContent-ID: <logo@quotes.example>\r\n\r\n"
     body += LOGO + f"\r\n--{boundary}--\r\n".encode()
-    content_type = (f'multipart/related; type="application/xop+xml"; boundary="{boundary}"; '
-                    f'start="<root@quotes.example>"; start-info="{start_type}"')
+    content_type = (
+        f'multipart/related; type="application/xop+xml"; boundary="{boundary}"; '
+        f'start="<root@quotes.example>"; start-info="{start_type}"'
+    )
     return content_type, body
 
 
@@ -166,9 +184,16 @@ class Mitmdump:
     def __init__(self, upstream_port: int, args: list[str], output: Path) -> None:
         self.output = output
         self.port = free_port()
-        command = [str(Path(sys.executable).with_name("mitmdump")), "--listen-host", "127.0.0.1",
-                   "--mode", f"reverse:http://127.0.0.1:{upstream_port}@{self.port}",
-                   "-s", str(ADDONS / "soap_view.py"), *args]
+        command = [
+            str(Path(sys.executable).with_name("mitmdump")),
+            "--listen-host",
+            "127.0.0.1",
+            "--mode",
+            f"reverse:http://127.0.0.1:{upstream_port}@{self.port}",
+            "-s",
+            str(ADDONS / "soap_view.py"),
+            *args,
+        ]
         with output.open("wb") as out:
             self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
 
@@ -176,13 +201,17 @@ class Mitmdump:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"mitmdump exited with {self.process.returncode}:\n{self.text()}")
+                raise RuntimeError(
+                    f"mitmdump exited with {self.process.returncode}:\n{self.text()}"
+                )
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
                 return
             except OSError:
                 time.sleep(0.05)  # polling interval while the port is not yet open
-        raise TimeoutError(f"mitmdump did not listen on port {self.port} in {timeout} s:\n{self.text()}")
+        raise TimeoutError(
+            f"mitmdump did not listen on port {self.port} in {timeout} s:\n{self.text()}"
+        )
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -67,7 +67,9 @@ def test_masking_can_be_turned_off(tctx):
 
 
 def test_max_bytes_is_checked(tctx):
-    with pytest.raises(exceptions.OptionsError, match="soap_max_bytes must be at least 1024, not 10"):
+    with pytest.raises(
+        exceptions.OptionsError, match="soap_max_bytes must be at least 1024, not 10"
+    ):
         tctx.options.update(soap_max_bytes=10)
 
 
@@ -77,7 +79,10 @@ def test_hooks_label_faults_and_leave_the_bytes_alone(tctx):
     tctx.master.addons.invoke_addon_sync(tctx.addon, _hook("request", f))
     assert f.comment == "checked by Bob\nSOAP GetQuote"
     tctx.master.addons.invoke_addon_sync(tctx.addon, _hook("response", f))
-    assert f.comment == "checked by Bob\nSOAP GetQuote Fault SOAP-ENV:Server: Quote backend unavailable"
+    assert (
+        f.comment
+        == "checked by Bob\nSOAP GetQuote Fault SOAP-ENV:Server: Quote backend unavailable"
+    )
     assert f.marked == ":warning:"
     assert flowfilter.match("~comment Fault", f) and flowfilter.match("~marked", f)
     view(f.request, f)

@@ -19,9 +19,9 @@ from mitmproxy import flowfilter, http
 from mitmproxy import io as flow_io
 
 zeep = pytest.importorskip("zeep")
-from zeep.transports import Transport  # noqa: E402
-from zeep.wsa import WsAddressingPlugin  # noqa: E402
-from zeep.wsse.username import UsernameToken  # noqa: E402
+from zeep.transports import Transport
+from zeep.wsa import WsAddressingPlugin
+from zeep.wsse.username import UsernameToken
 
 SCRIPT = Path(__file__).parents[2] / "scripts" / "soap-view"
 DIGEST_SECRET = "digest-only-Pa55"
@@ -41,7 +41,9 @@ def _client(wsdl: Path, port: int, binding: str, **kwargs) -> object:
     session = requests.Session()
     session.trust_env = False  # a proxy from the environment must not take 127.0.0.1 traffic
     client = zeep.Client(str(wsdl), transport=Transport(session=session), **kwargs)
-    return client.create_service(f"{{{soap_service.NS}}}{binding}", f"http://127.0.0.1:{port}/quotes")
+    return client.create_service(
+        f"{{{soap_service.NS}}}{binding}", f"http://127.0.0.1:{port}/quotes"
+    )
 
 
 def _fault_message(call) -> str:
@@ -52,7 +54,9 @@ def _fault_message(call) -> str:
 
 def _post(port: int, body: bytes) -> int:
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/quotes", body, {"Content-Type": "text/xml"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/quotes", body, {"Content-Type": "text/xml"}
+    )
     try:
         return opener.open(request, timeout=10).status
     except urllib.error.HTTPError as e:
@@ -69,13 +73,21 @@ def run(tmp_path_factory) -> Run:
     service = soap_service.SoapService()
     service.start()
     flow_file = tmp / "flows.mitm"
-    relay = soap_service.Mitmdump(service.port, ["--flow-detail", "3", "-w", str(flow_file)], tmp / "out.txt")
+    relay = soap_service.Mitmdump(
+        service.port, ["--flow-detail", "3", "-w", str(flow_file)], tmp / "out.txt"
+    )
     try:
         relay.wait_ready()
-        plain = _client(wsdl, relay.port, "Quotes11", wsse=UsernameToken("alice", h.SECRET),
-                        plugins=[WsAddressingPlugin()])
-        digest = _client(wsdl, relay.port, "Quotes12",
-                         wsse=UsernameToken("bob", DIGEST_SECRET, use_digest=True))
+        plain = _client(
+            wsdl,
+            relay.port,
+            "Quotes11",
+            wsse=UsernameToken("alice", h.SECRET),
+            plugins=[WsAddressingPlugin()],
+        )
+        digest = _client(
+            wsdl, relay.port, "Quotes12", wsse=UsernameToken("bob", DIGEST_SECRET, use_digest=True)
+        )
         results = {
             "quote11": plain.GetQuote(symbol="ACME"),
             "fault11": _fault_message(lambda: plain.GetQuote(symbol="FAIL")),
@@ -140,8 +152,10 @@ def test_the_mtom_answer_lists_its_part_without_dumping_it(run):
     import hashlib
 
     digest = hashlib.sha256(soap_service.LOGO).hexdigest()
-    line = (f"xop:Include in <image> -> cid:logo@quotes.example: <logo@quotes.example> image/png, "
-            f"{len(soap_service.LOGO)} bytes, sha256 {digest}")
+    line = (
+        f"xop:Include in <image> -> cid:logo@quotes.example: <logo@quotes.example> image/png, "
+        f"{len(soap_service.LOGO)} bytes, sha256 {digest}"
+    )
     assert line in run.output
 
 

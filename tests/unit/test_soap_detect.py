@@ -1,6 +1,5 @@
 import pytest
 import soap_helpers as h
-
 from mitmrelay.soap import is_soap
 from mitmrelay.soap._xml import sniff_envelope
 
@@ -18,7 +17,12 @@ S12 = "http://www.w3.org/2003/05/soap-envelope"
         (f'<Envelope xmlns="{S11}"><Body/></Envelope>'.encode(), "1.1"),
         (f"<s:Envelope xmlns:s='{S12}'/>".encode(), "1.2"),
         (f'\ufeff<!-- hi --><?pi x?>\n<e:Envelope xmlns:e="{S11}"/>'.encode(), "1.1"),
-        (f'<?xml version="1.0" encoding="UTF-16"?><e:Envelope xmlns:e="{S12}"/>'.encode("utf-16"), "1.2"),
+        (
+            f'<?xml version="1.0" encoding="UTF-16"?><e:Envelope xmlns:e="{S12}"/>'.encode(
+                "utf-16"
+            ),
+            "1.2",
+        ),
         (f'<e:Envelope a="x>y" xmlns:e="{S11}"/>'.encode(), "1.1"),
     ],
 )

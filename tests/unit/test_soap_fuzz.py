@@ -5,33 +5,72 @@ import time
 import soap_helpers as h
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from mitmrelay.soap import MessageInfo, RenderOptions, analyze, is_soap, mask_text, render
 
-SAMPLES = [h.SOAP11_REQUEST, h.SOAP11_FAULT, h.SOAP12_REQUEST, h.SOAP12_FAULT, h.MTOM_BODY,
-           h.BILLION_LAUGHS]
+SAMPLES = [
+    h.SOAP11_REQUEST,
+    h.SOAP11_FAULT,
+    h.SOAP12_REQUEST,
+    h.SOAP12_FAULT,
+    h.MTOM_BODY,
+    h.BILLION_LAUGHS,
+]
 ENVELOPE_START = b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>'
-TOKENS = [b"<a>", b"</a>", b"<b:x xmlns:b='urn:b'>", b"</b:x>", b"<![CDATA[", b"]]>", b"&amp;",
-          b"&lol;", b"&#0;", b"&#x110000;", b"<!DOCTYPE s [<!ENTITY lol 'x'>]>", b"<?pi ?>",
-          b"<!--", b"-->", b"<Password>", b"</Password>", b"\x00", b"\xff\xfe", b"\r\n--b\r\n",
-          b"xmlns:s='http://www.w3.org/2003/05/soap-envelope'", b"</s:Body></s:Envelope>", b"\"'<>"]
-CONTENT_TYPES = [None, "text/xml", "application/soap+xml; action=\"x", "multipart/related",
-                 'multipart/related; boundary="b"; start="<x>"', "multipart/related; boundary="]
+TOKENS = [
+    b"<a>",
+    b"</a>",
+    b"<b:x xmlns:b='urn:b'>",
+    b"</b:x>",
+    b"<![CDATA[",
+    b"]]>",
+    b"&amp;",
+    b"&lol;",
+    b"&#0;",
+    b"&#x110000;",
+    b"<!DOCTYPE s [<!ENTITY lol 'x'>]>",
+    b"<?pi ?>",
+    b"<!--",
+    b"-->",
+    b"<Password>",
+    b"</Password>",
+    b"\x00",
+    b"\xff\xfe",
+    b"\r\n--b\r\n",
+    b"xmlns:s='http://www.w3.org/2003/05/soap-envelope'",
+    b"</s:Body></s:Envelope>",
+    b"\"'<>",
+]
+CONTENT_TYPES = [
+    None,
+    "text/xml",
+    'application/soap+xml; action="x',
+    "multipart/related",
+    'multipart/related; boundary="b"; start="<x>"',
+    "multipart/related; boundary=",
+]
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def mutated(sample: bytes, at: int, cut: int, insert: bytes) -> bytes:
     at %= len(sample) + 1
-    return sample[:at] + insert + sample[at + cut:]
+    return sample[:at] + insert + sample[at + cut :]
 
 
 bodies = st.one_of(
     st.binary(max_size=2000),
     st.builds(lambda rest: ENVELOPE_START + rest, st.binary(max_size=2000)),
-    st.builds(lambda parts: ENVELOPE_START + b"".join(parts), st.lists(st.sampled_from(TOKENS), max_size=60)),
-    st.builds(mutated, st.sampled_from(SAMPLES), st.integers(0, 5000), st.integers(0, 50),
-              st.binary(max_size=40) | st.sampled_from(TOKENS)),
+    st.builds(
+        lambda parts: ENVELOPE_START + b"".join(parts),
+        st.lists(st.sampled_from(TOKENS), max_size=60),
+    ),
+    st.builds(
+        mutated,
+        st.sampled_from(SAMPLES),
+        st.integers(0, 5000),
+        st.integers(0, 50),
+        st.binary(max_size=40) | st.sampled_from(TOKENS),
+    ),
     st.builds(lambda rest: b"--b\r\n" + rest, st.binary(max_size=1000)),
 )
 
@@ -61,8 +100,15 @@ def test_mask_text_never_raises(text):
 
 
 @FUZZ
-@given(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0xFFFD, blacklist_categories=["Cs"]),
-               min_size=1, max_size=200))
+@given(
+    st.text(
+        alphabet=st.characters(
+            min_codepoint=0x20, max_codepoint=0xFFFD, blacklist_categories=["Cs"]
+        ),
+        min_size=1,
+        max_size=200,
+    )
+)
 def test_views_do_not_depend_on_the_secret(secret):
     """Masked, any password gives the very same view as any other."""
     escaped = secret.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,7 +1,6 @@
 import pytest
 import soap_helpers as h
 from lxml import etree
-
 from mitmrelay.soap import MASK, MessageInfo, RenderOptions, mask_text, render
 from mitmrelay.soap.mask import mask_tree
 
@@ -9,9 +8,15 @@ from mitmrelay.soap.mask import mask_tree
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("<wsse:Password Type='x'>pw</wsse:Password>", f"<wsse:Password Type='x'>{MASK}</wsse:Password>"),
+        (
+            "<wsse:Password Type='x'>pw</wsse:Password>",
+            f"<wsse:Password Type='x'>{MASK}</wsse:Password>",
+        ),
         ("<Nonce>abc</Nonce><Nonce>def</Nonce>", f"<Nonce>{MASK}</Nonce><Nonce>{MASK}</Nonce>"),
-        ("<ds:SignatureValue>\nAAA\n</ds:SignatureValue >", f"<ds:SignatureValue>{MASK}</ds:SignatureValue >"),
+        (
+            "<ds:SignatureValue>\nAAA\n</ds:SignatureValue >",
+            f"<ds:SignatureValue>{MASK}</ds:SignatureValue >",
+        ),
         ("<x:BinarySecret>k</x:BinarySecret>", f"<x:BinarySecret>{MASK}</x:BinarySecret>"),
         ("<a><wsse:BinarySecurityToken>MIIB...", f"<a><wsse:BinarySecurityToken>{MASK}"),
         ("<xenc:CipherValue>zz</xenc:CipherValue>", f"<xenc:CipherValue>{MASK}</xenc:CipherValue>"),

@@ -2,7 +2,6 @@ import hashlib
 
 import pytest
 import soap_helpers as h
-
 from mitmrelay.soap import MessageInfo, render
 from mitmrelay.soap.mtom import boundary_of, root_part, split_parts
 
@@ -29,8 +28,10 @@ def test_start_parameter_picks_the_root():
 @pytest.mark.parametrize("content_type", [h.MTOM_CONTENT_TYPE, None])
 def test_mtom_view_lists_includes_and_attachments_without_dumping_them(content_type):
     text = render(h.MTOM_BODY, MessageInfo(content_type)).text
-    assert (f"  xop:Include in <data> -> cid:logo@example: <logo@example> image/png, "
-            f"{len(h.PNG_BYTES)} bytes, sha256 {PNG_SHA}") in text
+    assert (
+        f"  xop:Include in <data> -> cid:logo@example: <logo@example> image/png, "
+        f"{len(h.PNG_BYTES)} bytes, sha256 {PNG_SHA}"
+    ) in text
     assert "  attachment <note@example> text/plain, 12 bytes, sha256 " in text
     assert "PNG" not in text and "unreferenced" not in text
     assert "<u:name>logo.png</u:name>" in text
@@ -38,4 +39,7 @@ def test_mtom_view_lists_includes_and_attachments_without_dumping_them(content_t
 
 def test_an_include_pointing_nowhere_says_so():
     body = h.MTOM_BODY.replace(b"cid:logo%40example", b"cid:gone@example")
-    assert "xop:Include in <data> -> cid:gone@example: missing part" in render(body, MessageInfo()).text
+    assert (
+        "xop:Include in <data> -> cid:gone@example: missing part"
+        in render(body, MessageInfo()).text
+    )

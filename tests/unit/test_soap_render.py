@@ -4,7 +4,6 @@ import time
 import pytest
 import soap_helpers as h
 from lxml import etree
-
 from mitmrelay.soap import MessageInfo, RenderOptions, render
 from mitmrelay.soap._xml import parse
 
@@ -15,7 +14,9 @@ def _canonical(xml: bytes) -> bytes:
     return etree.tostring(root, method="c14n")
 
 
-@pytest.mark.parametrize("body", [h.SOAP11_REQUEST, h.SOAP11_FAULT, h.SOAP12_REQUEST, h.SOAP12_FAULT])
+@pytest.mark.parametrize(
+    "body", [h.SOAP11_REQUEST, h.SOAP11_FAULT, h.SOAP12_REQUEST, h.SOAP12_FAULT]
+)
 def test_pretty_printing_changes_only_whitespace_between_elements(body):
     text = render(body, MessageInfo(), RenderOptions(mask=False)).text
     pretty = text.split("\n\n", 1)[1]
@@ -30,7 +31,9 @@ def test_prefixes_attributes_and_cdata_are_kept():
 
 
 def test_the_summary_comes_first():
-    text = render(h.SOAP11_REQUEST, MessageInfo("text/xml", '"urn:example:quotes/GetQuote"', True)).text
+    text = render(
+        h.SOAP11_REQUEST, MessageInfo("text/xml", '"urn:example:quotes/GetQuote"', True)
+    ).text
     assert text.splitlines()[:3] == [
         "SOAP 1.1 request",
         "  Operation:     GetQuote {urn:example:quotes}",
@@ -77,8 +80,12 @@ def test_the_parser_itself_reads_no_files(tmp_path):
 
 
 def test_deep_nesting_is_refused_not_recursed():
-    body = (b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>'
-            + b"<a>" * 100_000 + b"</a>" * 100_000 + b"</s:Body></s:Envelope>")
+    body = (
+        b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>'
+        + b"<a>" * 100_000
+        + b"</a>" * 100_000
+        + b"</s:Body></s:Envelope>"
+    )
     assert render(body, MessageInfo()).text.startswith("SOAP: malformed XML: ")
 
 
@@ -89,13 +96,17 @@ def test_a_huge_body_renders_in_bounded_time_and_output():
     assert time.monotonic() - started < 5
     assert len(r.text) < 2 * 1024 * 1024
     assert "  Operation: Bulk {urn:bulk}" in r.text
-    assert re.search(r"NOTE: the envelope is \d+ bytes; shown as parsed from its first 1048576", r.text)
+    assert re.search(
+        r"NOTE: the envelope is \d+ bytes; shown as parsed from its first 1048576", r.text
+    )
 
 
 def test_a_huge_text_node_is_shortened():
     blob = "QUFB" * 1_000_000
-    body = ('<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>'
-            f"<u:Put xmlns:u='urn:u'>{blob}</u:Put></s:Body></s:Envelope>").encode()
+    body = (
+        '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>'
+        f"<u:Put xmlns:u='urn:u'>{blob}</u:Put></s:Body></s:Envelope>"
+    ).encode()
     text = render(body, MessageInfo()).text
     assert len(text) < 10_000
     assert f"… [{len(blob) - 256} more characters]</u:Put>" in text

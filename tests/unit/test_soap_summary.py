@@ -1,12 +1,19 @@
 import pytest
 import soap_helpers as h
-
 from mitmrelay.soap import MessageInfo, analyze
 from mitmrelay.soap.summary import flow_label, with_label
 
 S11_OP = b"""<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"%s>
 <s:Body><q:GetQuote xmlns:q="urn:q"/></s:Body></s:Envelope>"""
-WSA_ACTION = b'><s:Header><a:Action xmlns:a="http://www.w3.org/2005/08/addressing">%s</a:Action></s:Header'
+S12_ROLE_FAULT = (
+    b'<e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope"><e:Body><e:Fault>'
+    b"<e:Code><e:Value>e:Receiver</e:Value></e:Code><e:Reason><e:Text>x</e:Text></e:Reason>"
+    b"<e:Role>urn:role</e:Role><e:Detail><z xmlns='urn:z'/></e:Detail></e:Fault></e:Body>"
+    b"</e:Envelope>"
+)
+WSA_ACTION = (
+    b'><s:Header><a:Action xmlns:a="http://www.w3.org/2005/08/addressing">%s</a:Action></s:Header'
+)
 
 
 def test_soap11_request_summary():
@@ -33,20 +40,32 @@ def test_soap12_action_comes_from_the_content_type():
 @pytest.mark.parametrize(
     "body, code, reason, actor, detail",
     [
-        (h.SOAP11_FAULT, "SOAP-ENV:Server", "Quote backend unavailable",
-         "http://quotes.example/backend", "backend timed out after 30 s"),
-        (h.SOAP12_FAULT, "env:Sender / t:SeatTaken", "Seat already reserved",
-         "http://travel.example/booking", "12A"),
-        (b'<e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope"><e:Body><e:Fault>'
-         b"<e:Code><e:Value>e:Receiver</e:Value></e:Code><e:Reason><e:Text>x</e:Text></e:Reason>"
-         b"<e:Role>urn:role</e:Role><e:Detail><z xmlns='urn:z'/></e:Detail></e:Fault></e:Body></e:Envelope>",
-         "e:Receiver", "x", "urn:role", "<z>"),
+        (
+            h.SOAP11_FAULT,
+            "SOAP-ENV:Server",
+            "Quote backend unavailable",
+            "http://quotes.example/backend",
+            "backend timed out after 30 s",
+        ),
+        (
+            h.SOAP12_FAULT,
+            "env:Sender / t:SeatTaken",
+            "Seat already reserved",
+            "http://travel.example/booking",
+            "12A",
+        ),
+        (S12_ROLE_FAULT, "e:Receiver", "x", "urn:role", "<z>"),
     ],
 )
 def test_faults_of_both_versions(body, code, reason, actor, detail):
     s = analyze(body, MessageInfo(is_request=False))
     assert s is not None and s.fault is not None
-    assert (s.fault.code, s.fault.reason, s.fault.actor, s.fault.detail) == (code, reason, actor, detail)
+    assert (s.fault.code, s.fault.reason, s.fault.actor, s.fault.detail) == (
+        code,
+        reason,
+        actor,
+        detail,
+    )
 
 
 @pytest.mark.parametrize(
@@ -58,11 +77,19 @@ def test_faults_of_both_versions(body, code, reason, actor, detail):
         ('""', None, []),
         (None, "urn:q/GetQuote", []),
         ('"urn:q/GetQuote"', "urn:q/GetQuote", []),
-        ('"urn:q/DeleteAll"', None,
-         ["SOAPAction 'urn:q/DeleteAll' does not name the Body operation 'GetQuote'"]),
-        ('"urn:q/GetQuote"', "urn:q/Other",
-         ["SOAPAction 'urn:q/GetQuote' differs from wsa:Action 'urn:q/Other'",
-          "wsa:Action 'urn:q/Other' does not name the Body operation 'GetQuote'"]),
+        (
+            '"urn:q/DeleteAll"',
+            None,
+            ["SOAPAction 'urn:q/DeleteAll' does not name the Body operation 'GetQuote'"],
+        ),
+        (
+            '"urn:q/GetQuote"',
+            "urn:q/Other",
+            [
+                "SOAPAction 'urn:q/GetQuote' differs from wsa:Action 'urn:q/Other'",
+                "wsa:Action 'urn:q/Other' does not name the Body operation 'GetQuote'",
+            ],
+        ),
     ],
 )
 def test_action_disagreements_are_warned(soap_action, wsa_action, warnings):
@@ -80,8 +107,11 @@ def test_responses_get_no_action_warnings():
     "request_body, response_body, label",
     [
         (h.SOAP11_REQUEST, None, "SOAP GetQuote"),
-        (h.SOAP11_REQUEST, h.SOAP11_FAULT,
-         "SOAP GetQuote Fault SOAP-ENV:Server: Quote backend unavailable"),
+        (
+            h.SOAP11_REQUEST,
+            h.SOAP11_FAULT,
+            "SOAP GetQuote Fault SOAP-ENV:Server: Quote backend unavailable",
+        ),
         (None, h.SOAP12_FAULT, "SOAP Fault env:Sender / t:SeatTaken: Seat already reserved"),
         (None, S11_OP % b"", "SOAP GetQuote"),
         (None, None, None),

@@ -76,7 +76,9 @@ else:  # mitmproxy 11
             **unknown_metadata: Any,
         ) -> tuple[str, Iterator[list[tuple[str, str]]]]:
             rendering = render(data, message_info(http_message, content_type), self.options)
-            return rendering.description, iter([[("text", line)] for line in rendering.text.splitlines()])
+            return rendering.description, iter(
+                [[("text", line)] for line in rendering.text.splitlines()]
+            )
 
         def render_priority(
             self,

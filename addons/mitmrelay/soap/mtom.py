@@ -32,8 +32,10 @@ class Part:
         return self.headers.get("content-type", "text/plain")
 
     def describe(self) -> str:
+        """Content-ID, type, size and sha256: enough to match a part, without its bytes."""
         digest = hashlib.sha256(self.body).hexdigest()
-        return f"<{self.content_id or '?'}> {self.content_type}, {len(self.body)} bytes, sha256 {digest}"
+        size = len(self.body)
+        return f"<{self.content_id or '?'}> {self.content_type}, {size} bytes, sha256 {digest}"
 
 
 def is_multipart_related(content_type: str | None) -> bool:

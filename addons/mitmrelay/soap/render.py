@@ -68,7 +68,9 @@ def _raw(data: bytes, reason: str, options: RenderOptions) -> Rendering:
     if options.mask:
         shown = mask_text(shown)
     cut = f"\n… [{len(data) - RAW_SHOWN} more bytes not shown]" if len(data) > RAW_SHOWN else ""
-    return Rendering(f"SOAP (raw: {reason})", f"SOAP: {reason}; showing the raw body\n\n{shown}{cut}")
+    return Rendering(
+        f"SOAP (raw: {reason})", f"SOAP: {reason}; showing the raw body\n\n{shown}{cut}"
+    )
 
 
 def render(data: bytes, info: MessageInfo, options: RenderOptions = RenderOptions()) -> Rendering:
@@ -94,5 +96,9 @@ def render(data: bytes, info: MessageInfo, options: RenderOptions = RenderOption
     pretty = pretty_xml(parsed.root, mask=options.mask)
     if len(pretty) > options.max_bytes:
         pretty = pretty[: options.max_bytes] + f"\n… [output cut at {options.max_bytes} characters]"
-    operation = "Fault" if summary.fault else summary.operation[1] if summary.operation else "(empty)"
-    return Rendering(f"SOAP {summary.version} {operation}", "\n".join(lines) + "\n\n" + pretty, summary)
+    operation = (
+        "Fault" if summary.fault else summary.operation[1] if summary.operation else "(empty)"
+    )
+    return Rendering(
+        f"SOAP {summary.version} {operation}", "\n".join(lines) + "\n\n" + pretty, summary
+    )

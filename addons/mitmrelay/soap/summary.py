@@ -1,4 +1,5 @@
-"""The at-a-glance facts of a SOAP message: version, operation, actions, addressing, fault, security."""
+"""The at-a-glance facts of a SOAP message: version, operation, actions, WS-Addressing, fault,
+WS-Security tokens, and warnings when the actions and the operation disagree."""
 
 from __future__ import annotations
 
@@ -117,7 +118,9 @@ def _security(header: etree._Element | None) -> tuple[str, ...]:
             if local == "UsernameToken":
                 user = _text(_child(token, "Username")) or "?"
                 password = _child(token, "Password")
-                kind = (password.get("Type") or "").rpartition("#")[2] if password is not None else ""
+                kind = (
+                    (password.get("Type") or "").rpartition("#")[2] if password is not None else ""
+                )
                 nonce = " with Nonce" if _child(token, "Nonce") is not None else ""
                 lines.append(f"UsernameToken user {user!r} {kind or 'no password'}{nonce}")
             elif local:
@@ -175,7 +178,9 @@ def summarize(root: etree._Element, info: MessageInfo) -> Summary | None:
         addressing=addressing,
         fault=fault,
         security=_security(header),
-        warnings=_warnings(action, addressing, operation[1] if operation else None, info.is_request),
+        warnings=_warnings(
+            action, addressing, operation[1] if operation else None, info.is_request
+        ),
     )
 
 
@@ -195,7 +200,9 @@ def format_summary(summary: Summary, info: MessageInfo) -> list[str]:
     if summary.fault:
         rows.append(("FAULT", f"{summary.fault.code}: {summary.fault.reason}"))
         if summary.fault.actor:
-            rows.append(("Fault actor" if summary.version == "1.1" else "Fault node", summary.fault.actor))
+            rows.append(
+                ("Fault actor" if summary.version == "1.1" else "Fault node", summary.fault.actor)
+            )
         if summary.fault.detail:
             rows.append(("Fault detail", summary.fault.detail))
     rows += [("WARNING", w) for w in summary.warnings]
