@@ -6,7 +6,6 @@ conftest.py call it. Readiness is awaited by polling the port, never by sleeping
 
 from __future__ import annotations
 
-import datetime
 import http.server
 import os
 import re
@@ -22,20 +21,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from mitmrelay.demo import HOST, free_port, make_certs
 
 REPO = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 def wait_port(port: int, timeout: float = 15.0, proc: subprocess.Popen | None = None) -> None:
@@ -75,7 +64,7 @@ def curl(*args: str, timeout: float = 20) -> tuple[int, str]:
 
 @dataclass
 class Certs:
-    """A CA and a server certificate for localhost/127.0.0.1 signed by it, as PEM files."""
+    """A throwaway CA and a server certificate for localhost/127.0.0.1 signed by it, as PEM files."""
 
     dir: Path
     ca: Path = field(init=False)
@@ -83,37 +72,7 @@ class Certs:
     key: Path = field(init=False)
 
     def __post_init__(self) -> None:
-        self.ca, self.cert, self.key = self.dir / "ca.pem", self.dir / "server.pem", self.dir / "server.key"
-        now = datetime.datetime.now(datetime.timezone.utc)
-        ca_key = ec.generate_private_key(ec.SECP256R1())
-        ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mitmrelay test CA")])
-        ca = (
-            x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
-            .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
-            .sign(ca_key, hashes.SHA256())
-        )
-        key = ec.generate_private_key(ec.SECP256R1())
-        import ipaddress
-
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.SubjectAlternativeName([
-                x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(HOST))
-            ]), critical=False)
-            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .sign(ca_key, hashes.SHA256())
-        )
-        self.ca.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-        self.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        self.key.write_bytes(key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ))
+        self.ca, self.cert, self.key = make_certs(self.dir)
 
     def server_context(self) -> ssl.SSLContext:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -251,7 +210,10 @@ class Misbehaving(_Threaded):
 class Proc:
     """A started program with its log file; stop() ends it (by pid) and everything it forked."""
 
-    def __init__(self, args: list[str], port: int, log: Path, env: dict | None = None, cwd: Path | None = None) -> None:
+    def __init__(
+        self, args: list[str], port: int, log: Path, env: dict | None = None, cwd: Path | None = None,
+        ready: str | None = None,
+    ) -> None:
         self.port = port
         self.log = log
         self._logf = open(log, "wb")
@@ -259,7 +221,13 @@ class Proc:
             args, stdout=self._logf, stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True
         )
         try:
-            wait_port(port, proc=self.proc)
+            if ready:
+                # Connecting to test readiness would open an eager server connection.
+                wait_for(lambda: self.proc.poll() is not None or re.search(ready, self.text()), 30, ready)
+                if self.proc.poll() is not None:
+                    raise RuntimeError("exited")
+            else:
+                wait_port(port, proc=self.proc)
         except Exception:
             self.stop()
             raise RuntimeError(f"{args} did not start:\n{self.text()}")
@@ -362,6 +330,6 @@ def start_mitmdump(tmp: Path, *args: str, env: dict | None = None, script: str =
     if not any("{port}" in a for a in args):
         argv += ["--listen-port", str(port)]
     log = tmp / f"mitmdump-{port}.log"
-    return Proc(argv, port, log, env={**os.environ, **(env or {})}, cwd=REPO)
+    return Proc(argv, port, log, env={**os.environ, **(env or {})}, cwd=REPO, ready=r"listening at \S+:\d+")
 
 

@@ -1,0 +1,88 @@
+"""Set up what the demo and the tests need: virtualenvs per mitmproxy version and the Debian peers.
+
+Used by scripts/test and scripts/demo; standard library only, so it runs before any venv exists.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+VENVS = REPO / ".venv"
+
+# mitmproxy line -> (Python version, pip requirement)
+TARGETS = {
+    "11": ("3.11", "mitmproxy>=11.0,<11.1"),
+    "12": ("3.12", "mitmproxy>=12,<13"),
+}
+
+# Debian packages the test suite starts as real peers (program -> package).
+DEBIAN_PEERS = {
+    "socat": "socat",
+    "danted": "dante-server",
+    "microsocks": "microsocks",
+    "tinyproxy": "tinyproxy",
+    "nginx": "nginx-light",
+    "curl": "curl",
+    "stdbuf": "coreutils",
+}
+
+
+def say(message: str) -> None:
+    print(f"[mitmrelay] {message}", file=sys.stderr, flush=True)
+
+
+def find_python(version: str) -> str:
+    """An interpreter for version: $MITMRELAY_PYTHON<major><minor>, PATH, or pyenv's versions."""
+    env = os.environ.get(f"MITMRELAY_PYTHON{version.replace('.', '')}")
+    candidates = [env] if env else []
+    candidates += [shutil.which(f"python{version}") or ""]
+    candidates += sorted(glob.glob(str(Path.home() / f".pyenv/versions/{version}.*/bin/python{version}")), reverse=True)
+    for candidate in candidates:
+        if candidate and subprocess.run([candidate, "-c", "import ssl, venv"], capture_output=True).returncode == 0:
+            return candidate
+    raise SystemExit(
+        f"Python {version} not found: install it or set MITMRELAY_PYTHON{version.replace('.', '')}=/path/to/python{version}"
+    )
+
+
+def ensure_peers() -> None:
+    """Install the Debian test peers that are missing (needs root; otherwise says what to install)."""
+    sbin = os.pathsep.join(["/usr/sbin", "/sbin", os.environ.get("PATH", "")])
+    missing = sorted({pkg for prog, pkg in DEBIAN_PEERS.items() if not shutil.which(prog, path=sbin)})
+    if not missing:
+        return
+    if os.geteuid() != 0:
+        raise SystemExit(f"Missing test peers; as root run: apt-get install -y {' '.join(missing)}")
+    say(f"installing Debian packages: {' '.join(missing)}")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-q"], check=True, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run(["apt-get", "install", "-y", "-q", *missing], check=True, env=env, stdout=subprocess.DEVNULL)
+    # Debian starts some of these as services on install; the tests start their own instances.
+    services = {"tinyproxy": "tinyproxy", "dante-server": "danted", "nginx-light": "nginx"}
+    for package in missing:
+        if package in services:
+            subprocess.run(["service", services[package], "stop"], capture_output=True)
+
+
+def ensure_venv(target: str, extras: str = "test") -> Path:
+    """A virtualenv for the mitmproxy line `target` with this project installed; returns its bin dir."""
+    version, requirement = TARGETS[target]
+    venv = VENVS / f"mitmproxy{target}"
+    stamp = venv / ".mitmrelay-stamp"
+    wanted = hashlib.sha256(((REPO / "pyproject.toml").read_bytes() + requirement.encode() + extras.encode())).hexdigest()
+    if stamp.exists() and stamp.read_text() == wanted:
+        return venv / "bin"
+    say(f"creating {venv.relative_to(REPO)} (Python {version}, {requirement})")
+    python = find_python(version)
+    subprocess.run([python, "-m", "venv", "--clear", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    subprocess.run([*pip, requirement, "-e", f"{REPO}[{extras}]" if extras else str(REPO)], check=True)
+    stamp.write_text(wanted)
+    return venv / "bin"
