@@ -177,41 +177,50 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Mitmdump:
-    """A `mitmdump -s addons/soap_view.py` reverse proxy to `upstream_port`, run by this Python's
-    mitmproxy, its output in a file (a pipe could fill up and block it)."""
+class MitmProcess:
+    """`mitmdump` or `mitmweb` with `-s addons/soap_view.py`, reverse proxy to `upstream_port`, run
+    by this Python's mitmproxy, its output in a file (a pipe could fill up and block it)."""
 
-    def __init__(self, upstream_port: int, args: list[str], output: Path) -> None:
+    def __init__(self, tool: str, upstream_port: int, args: list[str], output: Path) -> None:
+        self.tool = tool
         self.output = output
         self.port = free_port()
+        self.web_port = free_port()
         command = [
-            str(Path(sys.executable).with_name("mitmdump")),
+            str(Path(sys.executable).with_name(tool)),
             "--listen-host",
             "127.0.0.1",
             "--mode",
             f"reverse:http://127.0.0.1:{upstream_port}@{self.port}",
             "-s",
             str(ADDONS / "soap_view.py"),
+            *(
+                ["--web-port", str(self.web_port), "--no-web-open-browser"]
+                if tool == "mitmweb"
+                else []
+            ),
             *args,
         ]
         with output.open("wb") as out:
             self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout: float = 20) -> None:
+        ports = [self.port, self.web_port] if self.tool == "mitmweb" else [self.port]
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while ports and time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(
-                    f"mitmdump exited with {self.process.returncode}:\n{self.text()}"
+                    f"{self.tool} exited with {self.process.returncode}:\n{self.text()}"
                 )
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
+                socket.create_connection(("127.0.0.1", ports[0]), timeout=0.2).close()
+                ports.pop(0)
             except OSError:
                 time.sleep(0.05)  # polling interval while the port is not yet open
-        raise TimeoutError(
-            f"mitmdump did not listen on port {self.port} in {timeout} s:\n{self.text()}"
-        )
+        if ports:
+            raise TimeoutError(
+                f"{self.tool} did not listen on port {ports[0]} in {timeout} s:\n{self.text()}"
+            )
 
     def stop(self) -> None:
         if self.process.poll() is None:

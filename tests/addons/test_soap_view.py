@@ -3,9 +3,10 @@ from pathlib import Path
 
 import pytest
 import soap_helpers as h
-from mitmproxy import contentviews, exceptions, flowfilter
+from mitmproxy import contentviews, exceptions, flowfilter, hooks
 from mitmproxy.addons import dumper
 from mitmproxy.test import taddons, tflow
+from mitmproxy.tools.web import webaddons
 
 SCRIPT = Path(__file__).parents[2] / "addons" / "soap_view.py"
 NEW_API = hasattr(contentviews, "Contentview")
@@ -110,6 +111,18 @@ def test_the_mitmdump_output_has_the_summary_and_no_secret(tctx):
     assert "Operation:     GetQuote {urn:example:quotes}" in printed
     assert "FAULT:        SOAP-ENV:Server: Quote backend unavailable" in printed
     assert h.SECRET not in printed and h.NONCE not in printed
+
+
+@pytest.mark.parametrize("chosen", [None, ["path"]])
+def test_mitmweb_gets_the_comment_column_unless_columns_were_chosen(chosen):
+    with taddons.context(webaddons.WebAddon()) as ctx:
+        default = list(ctx.options.web_columns)
+        if chosen:
+            ctx.options.update(web_columns=chosen)
+        script = ctx.script(str(SCRIPT))
+        ctx.master.addons.invoke_addon_sync(script, hooks.RunningHook())
+        assert ctx.options.web_columns == (chosen or [*default, "comment"])
+        ctx.master.addons.remove(script)
 
 
 def test_unloading_removes_the_view(tctx):

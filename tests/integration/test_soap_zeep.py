@@ -73,8 +73,8 @@ def run(tmp_path_factory) -> Run:
     service = soap_service.SoapService()
     service.start()
     flow_file = tmp / "flows.mitm"
-    relay = soap_service.Mitmdump(
-        service.port, ["--flow-detail", "3", "-w", str(flow_file)], tmp / "out.txt"
+    relay = soap_service.MitmProcess(
+        "mitmdump", service.port, ["--flow-detail", "3", "-w", str(flow_file)], tmp / "out.txt"
     )
     try:
         relay.wait_ready()

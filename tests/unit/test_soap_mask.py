@@ -53,3 +53,30 @@ def test_the_raw_fallback_is_masked_too():
     text = render(broken, MessageInfo()).text
     assert text.startswith("SOAP: malformed XML:")
     assert h.SECRET not in text and h.NONCE not in text
+
+
+SAML_REQUEST = b"""<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header>
+<wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd">
+<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="a1">
+  <saml:Subject><saml:NameID>alice@example</saml:NameID></saml:Subject>
+  <ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#">
+    <ds:SignedInfo><ds:Reference URI="#a1"><ds:DigestValue>ZGlnZXN0</ds:DigestValue></ds:Reference>
+    </ds:SignedInfo>
+    <ds:SignatureValue>U0FNTC1TSUdOQVRVUkU=</ds:SignatureValue>
+  </ds:Signature>
+  <saml:SubjectConfirmation><saml:SubjectConfirmationData><ds:KeyInfo
+      xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><xenc:EncryptedKey
+      xmlns:xenc="http://www.w3.org/2001/04/xmlenc#"><xenc:CipherData>
+      <xenc:CipherValue>RU5DUllQVEVELUtFWQ==</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey>
+  </ds:KeyInfo></saml:SubjectConfirmationData></saml:SubjectConfirmation>
+</saml:Assertion>
+<wsse:BinarySecurityToken ValueType="x509">TUlJQy1DRVJU</wsse:BinarySecurityToken>
+</wsse:Security></s:Header><s:Body><o:Op xmlns:o="urn:o"/></s:Body></s:Envelope>"""
+
+
+def test_saml_signature_encrypted_keys_and_tokens_are_masked():
+    text = render(SAML_REQUEST, MessageInfo()).text
+    for secret in ("U0FNTC1TSUdOQVRVUkU=", "RU5DUllQVEVELUtFWQ==", "TUlJQy1DRVJU"):
+        assert secret not in text
+    assert "Security:  Assertion" in text and "Security:  BinarySecurityToken" in text
+    assert "alice@example" in text and "ZGlnZXN0" in text  # not secrets: kept

@@ -67,6 +67,12 @@ class SoapView:
             mask=ctx.options.soap_mask_secrets, max_bytes=ctx.options.soap_max_bytes
         )
 
+    def running(self) -> None:
+        # mitmweb shows flow comments, hence the SOAP labels, only in its optional comment
+        # column: add it unless the user chose the columns.
+        if "web_columns" in ctx.options and not ctx.options.has_changed("web_columns"):
+            ctx.options.update(web_columns=[*ctx.options.web_columns, "comment"])
+
     def done(self) -> None:
         unregister(self.view)
 
