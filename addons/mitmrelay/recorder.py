@@ -1,0 +1,92 @@
+"""The Recorder addon: each connection's two byte streams to files in `record_dir`, replayable.
+
+Usage:
+    mitmdump -s addons/recorder.py --mode reverse:tcp://127.0.0.1:5001@5000 --set record_dir=rec/
+    scripts/mock-server rec/20261125-061704-3f2a9c1b.recording --listen 127.0.0.1:5001
+
+Per client connection: `NAME.recording` (metadata and read blocks), `NAME.c2s` and `NAME.s2c`
+(the raw bytes, as socat's -r/-R write them); the format is in mitmrelay.recording. HTTP/1 flows
+are recorded as their re-assembled messages (see mitmrelay.wire), HTTP/2 and HTTP/3 are not.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from mitmproxy import connection, ctx, exceptions
+
+from mitmrelay.recording import SUFFIX, Block, Writer
+from mitmrelay.taps import BlockTap, address
+
+
+def recording_name(client: connection.Client) -> str:
+    """Sortable by start time, unique by the connection's id."""
+    started = time.strftime("%Y%m%d-%H%M%S", time.localtime(client.timestamp_start))
+    return f"{started}-{client.id[:8]}{SUFFIX}"
+
+
+def metadata(client: connection.Client, server: connection.Server) -> dict[str, object]:
+    """Who talked to whom, and how. Never any proxy chain credentials: only the end points."""
+    return {
+        "client": address(client.peername),
+        "proxy": address(client.sockname),
+        "server": address(server.address),
+        "sni": server.sni,
+        "tls": server.tls,
+        "started": client.timestamp_start,
+    }
+
+
+class Recorder(BlockTap):
+    def __init__(self) -> None:
+        self._dir: Path | None = None
+        self._writers: dict[str, Writer] = {}
+
+    def load(self, loader) -> None:
+        loader.add_option(
+            "record_dir", str, "",
+            "Record each connection's bytes in both directions to files in this directory, "
+            "replayable with scripts/mock-server, e.g. --set record_dir=recordings/. Empty: off.",
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        if "record_dir" not in updated:
+            return
+        self.done()
+        value = ctx.options.record_dir
+        if not value:
+            self._dir = None
+            return
+        path = Path(value).expanduser()
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise exceptions.OptionsError(
+                f"Cannot use record_dir {value!r}: {e.strerror}. Give a directory this user can "
+                "create and write, or '' to turn recording off."
+            ) from e
+        self._dir = path
+
+    def done(self) -> None:
+        for writer in self._writers.values():
+            writer.close(None)
+        self._writers.clear()
+
+    def active(self) -> bool:
+        return self._dir is not None
+
+    def on_block(self, client: connection.Client, server: connection.Server, block: Block) -> None:
+        assert self._dir is not None
+        writer = self._writers.get(client.id)
+        if writer is None:
+            path = self._dir / recording_name(client)
+            writer = self._writers[client.id] = Writer(path, metadata(client, server))
+        writer.block(block)
+        # Flushed per block so a recording in progress can be read, and a crash loses nothing.
+        writer.flush()
+
+    def on_close(self, client: connection.Client) -> None:
+        writer = self._writers.pop(client.id, None)
+        if writer is not None:
+            writer.close(client.timestamp_end or time.time())
