@@ -8,5 +8,7 @@ Works the same with mitmweb and in every mitmproxy mode; see README.md for all o
 """
 
 from mitmrelay.chain.addon import ProxyChain
+from mitmrelay.soap.addon import SoapView
+from mitmrelay.socatdump import SocatDump
 
-addons = [ProxyChain()]
+addons = [ProxyChain(), SoapView(), SocatDump()]

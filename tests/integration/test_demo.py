@@ -16,5 +16,6 @@ def test_demo_makes_a_soap_call_through_the_socks_proxy():
     assert out.returncode == 0, out.stdout + out.stderr
     assert "<calc:result>42</calc:result>" in out.stdout
     assert "via socks5h://demo:${DEMO_PROXY_PASS}@127.0.0.1:" in out.stdout
+    assert "SOAP 1.1 request" in out.stdout and "Add {http://example.org/calculator}" in out.stdout
     assert "Evidence from the SOCKS proxy's own log" in out.stdout
     assert "Demo passed" in out.stdout
