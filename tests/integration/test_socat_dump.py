@@ -48,7 +48,21 @@ CONVERSATION: list[Block] = [
 ]
 
 
-def run_socat(tmp_path: Path, fmt: str, server: socket.socket, pem: Path | None) -> str:
+def http_conversation(host: str) -> list[Block]:
+    """Two HTTP/1.1 exchanges, each message one block; Host already names the server, so the
+    reverse proxy forwards the request unchanged."""
+    body = b"\x00\x01\r\n"
+    return [
+        (True, f"GET /a HTTP/1.1\r\nHost: {host}\r\nUser-Agent: t\r\n\r\n".encode()),
+        (False, b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"),
+        (True, f"POST /b HTTP/1.1\r\nHost: {host}\r\ncontent-length: 4\r\n\r\n".encode() + body),
+        (False, b"HTTP/1.1 201 Created\r\nContent-Length: 3\r\nX-Case: kept\r\n\r\nok\n"),
+    ]
+
+
+def run_socat(
+    tmp_path: Path, fmt: str, server: socket.socket, pem: Path | None, conversation: list[Block]
+) -> str:
     port = free_port()
     dest = f"127.0.0.1:{server.getsockname()[1]}"
     if pem is None:
@@ -66,15 +80,16 @@ def run_socat(tmp_path: Path, fmt: str, server: socket.socket, pem: Path | None)
     with dump.open("w") as stderr:
         proc = Process([SOCAT, *SOCAT_FLAGS[fmt], *addresses], stderr=stderr)
         try:
-            converse(connect, accept, CONVERSATION)
+            converse(connect, accept, conversation)
             proc.popen.wait(TIMEOUT)
         finally:
             proc.stop()
     return dump.read_text()
 
 
-def run_mitmdump(tmp_path: Path, fmt: str, server: socket.socket, tls: bool) -> str:
-    scheme = "tls" if tls else "tcp"
+def run_mitmdump(
+    tmp_path: Path, fmt: str, server: socket.socket, scheme: str, conversation: list[Block]
+) -> str:
     dump = tmp_path / f"mitm-{fmt}.txt"
     proc, port = start_mitmdump(
         "socat_dump.py",
@@ -85,11 +100,11 @@ def run_mitmdump(tmp_path: Path, fmt: str, server: socket.socket, tls: bool) -> 
         "ssl_insecure=true",
     )
     try:
-        if tls:
+        if scheme == "tls":
             pem = tmp_path / "conf" / "mitmproxy-ca.pem"
-            converse(lambda: tls_connect(port), tls_accept(server, pem), CONVERSATION)
+            converse(lambda: tls_connect(port), tls_accept(server, pem), conversation)
         else:
-            converse(lambda: connect_when_ready(port), plain_accept(server), CONVERSATION)
+            converse(lambda: connect_when_ready(port), plain_accept(server), conversation)
             # Over TLS, mitmproxy 11/12 log a TLS error when the server closes without
             # close_notify and then never end the flow, so only TCP waits for the closing line.
             wait_until(lambda: "closed" in dump.read_text(), "the dump's closing line")
@@ -103,9 +118,9 @@ def run_mitmdump(tmp_path: Path, fmt: str, server: socket.socket, tls: bool) -> 
 def test_dump_is_socats_dump(tmp_path: Path, fmt: str, tls: bool) -> None:
     with listener() as server:
         dest = f"127.0.0.1:{server.getsockname()[1]}"
-        ours = run_mitmdump(tmp_path, fmt, server, tls)
+        ours = run_mitmdump(tmp_path, fmt, server, "tls" if tls else "tcp", CONVERSATION)
         pem = tmp_path / "conf" / "mitmproxy-ca.pem" if tls else None
-        theirs = run_socat(tmp_path, fmt, server, pem)
+        theirs = run_socat(tmp_path, fmt, server, pem, CONVERSATION)
 
     assert normalise(ours) == normalise(theirs)
     assert len(normalise(ours)) > 5000
@@ -116,3 +131,15 @@ def test_dump_is_socats_dump(tmp_path: Path, fmt: str, tls: bool) -> None:
     stamps = re.findall(r"\.(\d{9})  length=", ours)
     assert len(stamps) == len(CONVERSATION)
     assert all(s.startswith("000") for s in stamps)
+
+
+@pytest.mark.parametrize("fmt", ["v", "vx"])
+def test_http1_dump_is_socats_dump(tmp_path: Path, fmt: str) -> None:
+    with listener() as server:
+        conversation = http_conversation(f"127.0.0.1:{server.getsockname()[1]}")
+        ours = run_mitmdump(tmp_path, fmt, server, "http", conversation)
+        theirs = run_socat(tmp_path, fmt, server, None, conversation)
+
+    assert normalise(ours) == normalise(theirs)
+    assert "hello> " in normalise(ours) or fmt == "vx"
+    assert marks(ours)[-1] == "conn 1: closed"
