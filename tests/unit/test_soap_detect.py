@@ -1,3 +1,5 @@
+import time
+
 import pytest
 import soap_helpers as h
 from mitmrelay.soap import is_soap
@@ -58,3 +60,22 @@ def test_mtom_root_part_is_detected_with_and_without_content_type():
     assert is_soap(h.MTOM_BODY, h.MTOM_CONTENT_TYPE)
     assert is_soap(h.MTOM_BODY)
     assert not is_soap(b"--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n--b--\r\n")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<" + b"a" * 16_000,
+        b"<s:" + b"a" * 16_000,
+        b"<!DOCTYPE " + b"[]" * 8_000,
+        b"<!DOCTYPE " + b"[" * 16_000,
+        b"<?" * 8_000,
+        b"<!--" * 4_000,
+        b"<s:Envelope " + b'"' * 16_000,
+        b"--" + b"-" * 100_000,
+    ],
+)
+def test_sniffing_hostile_prefixes_is_quick(body):
+    started = time.monotonic()
+    assert not is_soap(body)
+    assert time.monotonic() - started < 0.5

@@ -1,3 +1,5 @@
+import time
+
 import pytest
 import soap_helpers as h
 from lxml import etree
@@ -27,6 +29,22 @@ from mitmrelay.soap.mask import mask_tree
 )
 def test_mask_text(text, expected):
     assert mask_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<Password>" * 20_000,
+        "<Nonce a='" * 20_000,
+        "<wsse:Password>" + "x<" * 30_000,
+        "<" * 60_000,
+        "<" + "a" * 60_000,
+    ],
+)
+def test_mask_text_takes_linear_time_on_hostile_text(text):
+    started = time.monotonic()
+    mask_text(text)
+    assert time.monotonic() - started < 0.5
 
 
 def test_mask_tree_masks_text_and_children():

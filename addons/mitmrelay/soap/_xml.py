@@ -21,13 +21,13 @@ SOAP_VERSIONS: dict[str, Literal["1.1", "1.2"]] = {SOAP11_NS: "1.1", SOAP12_NS: 
 SNIFF_BYTES = 16 * 1024
 _CHUNK = 64 * 1024
 
+# Possessive quantifiers throughout: hostile prefixes (long names, unclosed tags or DTDs) must
+# not make these patterns backtrack, which would cost quadratic or exponential time.
 _PROLOG = re.compile(
-    r"""\A(?:\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE(?:[^\[>]|\[.*?\])*>)*""",
+    r"""\A(?:\s++|<\?.*?\?>|<!--.*?-->|<!DOCTYPE(?:[^\[>]++|\[[^\]]*+\])*+>)*+""",
     re.DOTALL,
 )
-_ROOT_TAG = re.compile(
-    r"<(?:([A-Za-z_][\w.-]*):)?([A-Za-z_][\w.-]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>"
-)
+_ROOT_TAG = re.compile(r"""<([A-Za-z_][\w.:-]*+)((?:[^>"']++|"[^"]*+"|'[^']*+')*+)>""")
 _XMLNS = re.compile(r"""xmlns(?::([A-Za-z_][\w.-]*))?\s*=\s*(["'])(.*?)\2""", re.DOTALL)
 
 
@@ -62,11 +62,13 @@ def sniff_envelope(data: bytes) -> Sniff | None:
     prolog = _PROLOG.match(text)
     assert prolog is not None  # the pattern matches the empty string
     root = _ROOT_TAG.match(text, prolog.end())
-    if root is None or root.group(2) != "Envelope":
+    if root is None:
         return None
-    prefix = root.group(1)
-    for decl in _XMLNS.finditer(root.group(3)):
-        if decl.group(1) == prefix and decl.group(3) in SOAP_VERSIONS:
+    prefix, _, local = root.group(1).rpartition(":")
+    if local != "Envelope":
+        return None
+    for decl in _XMLNS.finditer(root.group(2)):
+        if (decl.group(1) or "") == prefix and decl.group(3) in SOAP_VERSIONS:
             return Sniff(SOAP_VERSIONS[decl.group(3)], "<!DOCTYPE" in prolog.group(0))
     return None
 

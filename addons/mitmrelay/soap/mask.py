@@ -24,12 +24,10 @@ SECRET_ELEMENTS = frozenset(
         "CipherValue",  # XML-Enc encrypted keys and data
     }
 )
-_NAMES = "|".join(sorted(SECRET_ELEMENTS))
-_CLOSED = re.compile(
-    rf"(<(?:[\w.-]+:)?({_NAMES})\b[^>]*(?<!/)>)(.*?)(</(?:[\w.-]+:)?\2\s*>)", re.DOTALL
-)
-# A body cut for display can end inside a secret element: mask to the end.
-_UNCLOSED = re.compile(rf"(<(?:[\w.-]+:)?(?:{_NAMES})\b[^>]*(?<!/)>)[^<]*\Z")
+# One tag at a time, the name taken possessively and the rest stopping at `<`: every match attempt
+# is short, so hostile text costs linear time (a regex pairing open and close tags, or one that
+# can give back name characters, backtracks quadratically on unclosed tags).
+_TAG = re.compile(r"<(/?)([\w.:-]++)[^<>]*?(/?)>")
 
 
 def mask_tree(root: etree._Element) -> int:
@@ -45,6 +43,18 @@ def mask_tree(root: etree._Element) -> int:
 
 
 def mask_text(text: str) -> str:
-    """Mask secrets in raw (possibly malformed or cut) XML text."""
-    text = _CLOSED.sub(lambda m: f"{m.group(1)}{MASK}{m.group(4)}", text)
-    return _UNCLOSED.sub(lambda m: f"{m.group(1)}{MASK}", text)
+    """Mask secrets in raw (possibly malformed or cut) XML text: from a secret element's start
+    tag to its end tag, or to the end of the text if the element is not closed there."""
+    out, pos, open_name = [], 0, None
+    for tag in _TAG.finditer(text):
+        closing, qualified, self_closing = tag.groups()
+        name = qualified.rpartition(":")[2]
+        if open_name is None:
+            if not closing and not self_closing and name in SECRET_ELEMENTS:
+                out += [text[pos : tag.end()], MASK]
+                open_name = name
+        elif closing and name == open_name:
+            pos, open_name = tag.start(), None
+    if open_name is None:
+        out.append(text[pos:])
+    return "".join(out)
