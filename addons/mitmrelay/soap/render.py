@@ -26,7 +26,6 @@ class RenderOptions:
 class Rendering:
     description: str
     text: str
-    summary: Summary | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +98,4 @@ def render(data: bytes, info: MessageInfo, options: RenderOptions = RenderOption
     operation = (
         "Fault" if summary.fault else summary.operation[1] if summary.operation else "(empty)"
     )
-    return Rendering(
-        f"SOAP {summary.version} {operation}", "\n".join(lines) + "\n\n" + pretty, summary
-    )
+    return Rendering(f"SOAP {summary.version} {operation}", "\n".join(lines) + "\n\n" + pretty)
