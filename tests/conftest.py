@@ -42,8 +42,8 @@ class Peers:
     def nginx_h2(self) -> peers.Proc:
         return self._keep(peers.start_nginx_h2(self.tmp, self.certs))
 
-    def misbehaving(self, behaviour: str) -> peers.Misbehaving:
-        return self._keep(peers.Misbehaving(behaviour))
+    def scripted(self, replies: list[bytes], then: str = "stall") -> peers.ScriptedProxy:
+        return self._keep(peers.ScriptedProxy(replies, then))
 
     def microsocks(self, user: str | None = None, password: str | None = None) -> peers.Proc:
         return self._keep(peers.start_microsocks(self.tmp, user, password))

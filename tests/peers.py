@@ -176,22 +176,21 @@ class WebSocketEcho:
         self.thread.join(5)
 
 
-class Misbehaving(_Threaded):
-    """A "proxy" that accepts, then either stays silent forever or closes after the first read."""
+class ScriptedProxy(_Threaded):
+    """A hostile or broken "proxy": per connection, for each reply it reads once and sends the reply;
+    then it closes (then="close") or holds the connection open, silent (then="stall")."""
 
-    def __init__(self, behaviour: str) -> None:
+    def __init__(self, replies: list[bytes], then: str = "stall") -> None:
         stop = threading.Event()
         self._stop_event = stop
 
         class Handler(socketserver.BaseRequestHandler):
             def handle(self) -> None:
-                if behaviour == "silent":
-                    stop.wait(30)
-                elif behaviour == "close":
-                    self.request.recv(1024)
-                elif behaviour == "garbage":
-                    self.request.recv(1024)
-                    self.request.sendall(b"\x17\x03\x03 not a proxy reply")
+                for reply in replies:
+                    if not self.request.recv(65536):
+                        return
+                    self.request.sendall(reply)
+                if then == "stall":
                     stop.wait(30)
 
         self.server = socketserver.ThreadingTCPServer((HOST, 0), Handler)
@@ -279,11 +278,13 @@ def start_dante(tmp: Path) -> Proc:
     return Proc([need("danted"), "-f", str(conf), "-p", str(tmp / f"danted-{port}.pid")], port, tmp / f"danted-{port}.log")
 
 
-def start_tinyproxy(tmp: Path, user: str | None = None, password: str | None = None) -> Proc:
+def start_tinyproxy(
+    tmp: Path, user: str | None = None, password: str | None = None, max_clients: int = 200
+) -> Proc:
     """tinyproxy, an HTTP CONNECT proxy, optionally with Basic auth; logs each CONNECT."""
     port = free_port()
     conf = tmp / f"tinyproxy-{port}.conf"
-    lines = [f"Port {port}", f"Listen {HOST}", "Timeout 60", "LogLevel Connect", "MaxClients 200", "Allow 127.0.0.1"]
+    lines = [f"Port {port}", f"Listen {HOST}", "Timeout 60", "LogLevel Connect", f"MaxClients {max_clients}", "Allow 127.0.0.1"]
     if user:
         lines.append(f"BasicAuth {user} {password}")
     conf.write_text("\n".join(lines) + "\n")

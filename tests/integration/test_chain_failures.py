@@ -35,7 +35,7 @@ def test_proxy_not_listening(peer):
 
 
 def test_proxy_stalls_mid_handshake(peer):
-    silent = peer.misbehaving("silent")
+    silent = peer.scripted([])
     code, body, elapsed = fetch_through(peer, f"socks5h://{HOST}:{silent.port}")
     assert code == 502
     assert f"proxy hop 1/1 socks5h://{HOST}:{silent.port} did not complete" in body
@@ -45,14 +45,14 @@ def test_proxy_stalls_mid_handshake(peer):
 
 def test_second_hop_stalls(peer):
     first = peer.microsocks()
-    silent = peer.misbehaving("silent")
+    silent = peer.scripted([])
     code, body, _ = fetch_through(peer, f"socks5://{HOST}:{first.port},http://{HOST}:{silent.port}")
     assert code == 502
     assert f"proxy hop 2/2 http://{HOST}:{silent.port} did not complete" in body
 
 
 def test_proxy_closes_mid_handshake(peer):
-    closing = peer.misbehaving("close")
+    closing = peer.scripted([b""], then="close")
     code, body, _ = fetch_through(peer, f"socks5h://{HOST}:{closing.port}")
     assert code == 502
     assert f"proxy hop 1/1 socks5h://{HOST}:{closing.port} failed the connection to localhost:" in body
@@ -60,7 +60,7 @@ def test_proxy_closes_mid_handshake(peer):
 
 
 def test_proxy_sends_garbage(peer):
-    garbage = peer.misbehaving("garbage")
+    garbage = peer.scripted([b"\x17\x03\x03 not a proxy reply"])
     code, body, _ = fetch_through(peer, f"socks5h://{HOST}:{garbage.port}")
     assert code == 502
     assert f"proxy hop 1/1 socks5h://{HOST}:{garbage.port}" in body
@@ -150,3 +150,12 @@ def test_bad_option_refused_at_start(peer, value, message):
     assert out.returncode != 0
     assert message in out.stdout + out.stderr
     assert "hunter2" not in out.stdout + out.stderr
+
+
+def test_bytes_right_behind_the_connect_reply_stay_in_the_tunnel(peer):
+    # A CONNECT proxy whose server speaks first: "200" and the banner arrive in one segment.
+    proxy = peer.scripted([b"HTTP/1.1 200 Connection established\r\n\r\n220 banner first\r\n"])
+    relay = peer.mitmdump("--mode", "reverse:tcp://mail.example:25@{port}", "--set", f"proxy_chain=http://{HOST}:{proxy.port}")
+    with socket.create_connection((HOST, relay.port)) as sock:
+        sock.settimeout(10)
+        assert sock.recv(100) == b"220 banner first\r\n"
