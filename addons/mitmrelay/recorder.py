@@ -17,7 +17,7 @@ from pathlib import Path
 from mitmproxy import connection, ctx, exceptions
 
 from mitmrelay.recording import SUFFIX, Block, Writer
-from mitmrelay.taps import BlockTap, address
+from mitmrelay.taps import BlockTap, Flow, address, destination
 
 
 def recording_name(client: connection.Client) -> str:
@@ -26,12 +26,13 @@ def recording_name(client: connection.Client) -> str:
     return f"{started}-{client.id[:8]}{SUFFIX}"
 
 
-def metadata(client: connection.Client, server: connection.Server) -> dict[str, object]:
+def metadata(flow: Flow) -> dict[str, object]:
     """Who talked to whom, and how. Never any proxy chain credentials: only the end points."""
+    client, server = flow.client_conn, flow.server_conn
     return {
         "client": address(client.peername),
         "proxy": address(client.sockname),
-        "server": address(server.address),
+        "server": destination(flow),
         "sni": server.sni,
         "tls": server.tls,
         "started": client.timestamp_start,
@@ -76,12 +77,13 @@ class Recorder(BlockTap):
     def active(self) -> bool:
         return self._dir is not None
 
-    def on_block(self, client: connection.Client, server: connection.Server, block: Block) -> None:
+    def on_block(self, flow: Flow, block: Block) -> None:
         assert self._dir is not None
+        client = flow.client_conn
         writer = self._writers.get(client.id)
         if writer is None:
             path = self._dir / recording_name(client)
-            writer = self._writers[client.id] = Writer(path, metadata(client, server))
+            writer = self._writers[client.id] = Writer(path, metadata(flow))
         writer.block(block)
         # Flushed per block so a recording in progress can be read, and a crash loses nothing.
         writer.flush()

@@ -28,7 +28,7 @@ from mitmproxy import connection, ctx, exceptions
 
 from mitmrelay import socatfmt
 from mitmrelay.recording import Block
-from mitmrelay.taps import BlockTap, address
+from mitmrelay.taps import BlockTap, Flow, address, destination
 
 
 def log_line(timestamp: float, pid: int, message: str) -> str:
@@ -103,8 +103,9 @@ class SocatDump(BlockTap):
     def active(self) -> bool:
         return self._out is not None
 
-    def on_block(self, client: connection.Client, server: connection.Server, block: Block) -> None:
+    def on_block(self, flow: Flow, block: Block) -> None:
         assert self._out is not None
+        client = flow.client_conn
         from_client, data, timestamp = block
         if not data:
             return
@@ -116,7 +117,7 @@ class SocatDump(BlockTap):
             self._count += 1
             conn = self._conns[client.id] = _Conn(self._count)
         if self._current != client.id:
-            peers = f"{address(client.peername)} -> {address(server.address)}"
+            peers = f"{address(client.peername)} -> {destination(flow)}"
             text = log_line(timestamp, os.getpid(), f"conn {conn.number}: {peers}")
             self._current = client.id
         offset = conn.offsets[from_client]

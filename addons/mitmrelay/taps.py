@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from mitmproxy import connection, http, tcp
 
+Flow = http.HTTPFlow | tcp.TCPFlow
+
 from mitmrelay import wire
 from mitmrelay.recording import Block
 
@@ -22,13 +24,20 @@ def address(addr: tuple | None) -> str:
     return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
 
 
+def destination(flow: Flow) -> str:
+    """The server's address; for an HTTP request mitmproxy has not connected yet, its host."""
+    if not flow.server_conn.address and isinstance(flow, http.HTTPFlow):
+        return address((flow.request.host, flow.request.port))
+    return address(flow.server_conn.address)
+
+
 class BlockTap:
     """Base for addons that watch the bytes of each connection as blocks."""
 
     def active(self) -> bool:
         raise NotImplementedError
 
-    def on_block(self, client: connection.Client, server: connection.Server, block: Block) -> None:
+    def on_block(self, flow: Flow, block: Block) -> None:
         raise NotImplementedError
 
     def on_close(self, client: connection.Client) -> None:
@@ -39,19 +48,19 @@ class BlockTap:
             return
         message = flow.messages[-1]
         block = Block(message.from_client, message.content, message.timestamp)
-        self.on_block(flow.client_conn, flow.server_conn, block)
+        self.on_block(flow, block)
 
     def request(self, flow: http.HTTPFlow) -> None:
         if not self.active() or not wire.is_http1(flow):
             return
         block = Block(True, wire.request_bytes(flow.request), flow.request.timestamp_start)
-        self.on_block(flow.client_conn, flow.server_conn, block)
+        self.on_block(flow, block)
 
     def response(self, flow: http.HTTPFlow) -> None:
         if not self.active() or not wire.is_http1(flow) or flow.response is None:
             return
         block = Block(False, wire.response_bytes(flow.response), flow.response.timestamp_start)
-        self.on_block(flow.client_conn, flow.server_conn, block)
+        self.on_block(flow, block)
 
     def tcp_end(self, flow: tcp.TCPFlow) -> None:
         if self.active():

@@ -69,6 +69,15 @@ def test_http1_messages_are_dumped_as_wire_bytes_without_proxy_credentials() -> 
     assert "< T  length=" in dump and dump.endswith("message")
 
 
+def test_http_connection_line_names_the_request_host_before_mitmproxy_connects() -> None:
+    addon, out, _ = dumping()
+    flow = tflow.tflow()
+    flow.server_conn.address = None
+    flow.request.host, flow.request.port = "example.com", 8080
+    addon.request(flow)
+    assert marks(out.getvalue()) == ["conn 1: 127.0.0.1:22 -> example.com:8080"]
+
+
 def test_http2_flows_are_not_dumped() -> None:
     addon, out, _ = dumping()
     flow = tflow.tflow(resp=True)

@@ -3,7 +3,6 @@ a real client gets the same bytes from the mock as from the real server."""
 
 from __future__ import annotations
 
-import socket
 import socketserver
 import sys
 import threading
