@@ -161,14 +161,16 @@ class Process:
 
 
 def start_mitmdump(
-    script: str, mode: str, confdir: Path, *settings: str
+    scripts: list[str], mode: str, confdir: Path, *settings: str
 ) -> tuple[Process, int]:
-    """mitmdump running addons/SCRIPT in MODE on a port it picks; returns it and that port.
+    """mitmdump running addons/SCRIPTS in MODE on a port it picks; returns it and that port.
 
     A fresh confdir per test keeps the user's ~/.mitmproxy out of it (and gives the CA, whose
     mitmproxy-ca.pem holds a key and certificate that TLS peers in tests can use too).
     """
-    args = [MITMDUMP, "-s", str(ADDONS / script), "--mode", mode]
+    args = [MITMDUMP, "--mode", mode]
+    for script in scripts:
+        args += ["-s", str(ADDONS / script)]
     for setting in ("listen_host=127.0.0.1", f"confdir={confdir}", *settings):
         args += ["--set", setting]
     proc = Process(args)

@@ -62,7 +62,7 @@ def mock_server(recording: Path) -> tuple[Process, int]:
 def record(tmp_path: Path, server_port: int) -> tuple[bytes, Path]:
     rec_dir = tmp_path / "rec"
     proc, port = start_mitmdump(
-        "recorder.py", f"reverse:tcp://127.0.0.1:{server_port}@0", tmp_path / "conf",
+        ["recorder.py"], f"reverse:tcp://127.0.0.1:{server_port}@0", tmp_path / "conf",
         f"record_dir={rec_dir}",
     )
     try:

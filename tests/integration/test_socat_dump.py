@@ -92,7 +92,7 @@ def run_mitmdump(
 ) -> str:
     dump = tmp_path / f"mitm-{fmt}.txt"
     proc, port = start_mitmdump(
-        "socat_dump.py",
+        ["socat_dump.py"],
         f"reverse:{scheme}://127.0.0.1:{server.getsockname()[1]}@0",
         tmp_path / "conf",
         f"socat_dump={dump}",

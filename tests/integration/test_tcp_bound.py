@@ -53,7 +53,7 @@ def stream_through(port: int, server: socket.socket) -> tuple[str, str]:
 def test_long_stream_keeps_memory_flat(tmp_path: Path) -> None:
     with listener() as server:
         proc, port = start_mitmdump(
-            "tcp_bound.py", f"reverse:tcp://127.0.0.1:{server.getsockname()[1]}@0",
+            ["tcp_bound.py"], f"reverse:tcp://127.0.0.1:{server.getsockname()[1]}@0",
             tmp_path / "conf", "tcp_messages_max=4", "flow_detail=0",
         )
         try:
