@@ -94,31 +94,39 @@ def _block_data(line: dict[str, Any], raw: dict[bool, BinaryIO | None], from_cli
     return data
 
 
+def _apply(
+    recording: Recording | None, line: dict[str, Any], raw: dict[bool, BinaryIO | None], folder: Path
+) -> Recording:
+    """Add one line of a recording file to what was read before it."""
+    if recording is None:
+        if line.get("mitmrelay") != "recording":
+            raise ValueError('the first line must be {"mitmrelay": "recording"}')
+        for from_client, key in ((True, "c2s"), (False, "s2c")):
+            if key in line:
+                raw[from_client] = (folder / line[key]).open("rb")
+        return Recording(meta=line)
+    if "end" in line:
+        recording.ended = line["end"]
+    elif line.get("dir") in (">", "<"):
+        from_client = line["dir"] == ">"
+        data = _block_data(line, raw, from_client)
+        recording.blocks.append(Block(from_client, data, line.get("t")))
+    else:
+        raise ValueError('a block needs "dir": ">" (client) or "<" (server)')
+    return recording
+
+
 def read(path: Path) -> Recording:
     """Read a recording (or a hand-written file in the same form) wholly into memory."""
     raw: dict[bool, BinaryIO | None] = {True: None, False: None}
+    recording: Recording | None = None
     try:
         with path.open(encoding="utf-8") as index:
-            lines = [(number, text) for number, text in enumerate(index, 1) if text.strip()]
-            recording: Recording | None = None
-            for number, text in lines:
+            for number, text in enumerate(index, 1):
+                if not text.strip():
+                    continue
                 try:
-                    line = json.loads(text)
-                    if recording is None:
-                        if line.get("mitmrelay") != "recording":
-                            raise ValueError('the first line must be {"mitmrelay": "recording"}')
-                        recording = Recording(meta=line)
-                        for from_client, key in ((True, "c2s"), (False, "s2c")):
-                            if key in line:
-                                raw[from_client] = (path.parent / line[key]).open("rb")
-                    elif "end" in line:
-                        recording.ended = line["end"]
-                    elif line.get("dir") in (">", "<"):
-                        from_client = line["dir"] == ">"
-                        data = _block_data(line, raw, from_client)
-                        recording.blocks.append(Block(from_client, data, line.get("t")))
-                    else:
-                        raise ValueError('a block needs "dir": ">" (client) or "<" (server)')
+                    recording = _apply(recording, json.loads(text), raw, path.parent)
                 except (ValueError, KeyError, TypeError, AttributeError) as e:
                     raise RecordingError(f"{path}:{number}: {e}") from e
                 except OSError as e:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 
 import pytest
 
@@ -51,6 +52,22 @@ async def exchange(
         received = await reader.read()
         writer.close()
         return await result, received
+
+
+def test_answer_serves_an_in_process_socket_pair() -> None:
+    """How a proxy can answer a connection from a file with no listening socket at all."""
+
+    async def main() -> tuple[bool, bytes]:
+        ours, theirs = socket.socketpair()
+        mock_reader, mock_writer = await asyncio.open_connection(sock=theirs)
+        mock = asyncio.create_task(answer(mock_reader, mock_writer, SMTPISH))
+        reader, writer = await asyncio.open_connection(sock=ours)
+        writer.write(b"HELO a\r\nHELO b\r\nQUIT\r\n")
+        received = await reader.read()
+        writer.close()
+        return await mock, received
+
+    assert asyncio.run(main()) == (True, b"220 ready\r\n250 a\r\n250 b\r\n221 bye\r\n")
 
 
 def test_a_client_that_follows_gets_the_servers_bytes(caplog: pytest.LogCaptureFixture) -> None:
