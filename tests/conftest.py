@@ -54,8 +54,8 @@ class Peers:
     def dante(self) -> peers.Proc:
         return self._keep(peers.start_dante(self.tmp))
 
-    def tinyproxy(self, user: str | None = None, password: str | None = None) -> peers.Proc:
-        return self._keep(peers.start_tinyproxy(self.tmp, user, password))
+    def tinyproxy(self, user: str | None = None, password: str | None = None, max_clients: int = 100) -> peers.Proc:
+        return self._keep(peers.start_tinyproxy(self.tmp, user, password, max_clients))
 
     def pproxy(self, scheme: str, auth: str | None = None, tls: bool = False) -> peers.Proc:
         return self._keep(peers.start_pproxy(self.tmp, scheme, auth, self.certs if tls else None))

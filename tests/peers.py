@@ -128,8 +128,11 @@ class HttpOrigin(_Threaded):
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = http.server.ThreadingHTTPServer((HOST, 0), Handler)
-        self.server.daemon_threads = True
+        class Server(http.server.ThreadingHTTPServer):
+            request_queue_size = 1024  # load tests open hundreds of connections at once
+            daemon_threads = True
+
+        self.server = Server((HOST, 0), Handler)
         if certs:
             self.server.socket = certs.server_context().wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
