@@ -8,7 +8,8 @@ Works the same with mitmweb and in every mitmproxy mode; see README.md for all o
 """
 
 from mitmrelay.chain.addon import ProxyChain
+from mitmrelay.safety import SafetyWarnings
 from mitmrelay.soap.addon import SoapView
 from mitmrelay.socatdump import SocatDump
 
-addons = [ProxyChain(), SoapView(), SocatDump()]
+addons = [SafetyWarnings(), ProxyChain(), SoapView(), SocatDump()]
