@@ -109,3 +109,19 @@ def test_a_client_that_deviates_from_the_recording_is_told_and_closed(
         "deviated at byte 16 of its stream: the recording expects b'wo, \\x00\\xff', "
         "the client sent b'hree\\r\\n'; closing the connection." in "".join(proc.output)
     )
+
+
+def test_a_hand_written_recording_serves_a_real_client(tmp_path: Path) -> None:
+    recording = tmp_path / "greeting.recording"
+    recording.write_text(
+        '{"mitmrelay": "recording"}\n'
+        '{"dir": "<", "text": "220 mock ready\\r\\n"}\n'
+        '{"dir": ">", "text": "QUIT\\r\\n"}\n'
+        '{"dir": "<", "hex": "32 32 31 20 62 79 65 0d 0a"}\n'
+    )
+    proc, port = mock_server(recording)
+    try:
+        assert banner_client(port, [b"QUIT\r\n"]) == b"220 mock ready\r\n221 bye\r\n"
+        assert proc.popen.wait(TIMEOUT) == 0
+    finally:
+        proc.stop()
