@@ -9,7 +9,8 @@ Works the same with mitmweb and in every mitmproxy mode; see README.md for all o
 
 from mitmrelay.chain.addon import ProxyChain
 from mitmrelay.safety import SafetyWarnings
+from mitmrelay.recipe.addon import Recipe
 from mitmrelay.soap.addon import SoapView
 from mitmrelay.socatdump import SocatDump
 
-addons = [SafetyWarnings(), ProxyChain(), SoapView(), SocatDump()]
+addons = [SafetyWarnings(), ProxyChain(), SoapView(), SocatDump(), Recipe()]

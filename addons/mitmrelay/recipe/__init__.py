@@ -1,0 +1,5 @@
+"""Recipes: YAML files that set mitmproxy and mitmrelay options for one setup, validated first."""
+
+from .validate import OptionInfo, Problem, Recipe, parse, resolve, validate
+
+__all__ = ["OptionInfo", "Problem", "Recipe", "parse", "resolve", "validate"]

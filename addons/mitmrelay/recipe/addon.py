@@ -1,0 +1,128 @@
+"""The `recipe` option: apply a validated recipe's options; options given explicitly win.
+
+Which options count as given explicitly: those the user had set when this addon loaded — every
+built-in option that then differs from its default (command line or config.yaml), and every
+`--set` of an addon option, still waiting in mitmproxy's deferred options at that moment whatever
+its value (so `--set proxy_chain=` overrides a recipe's chain with a direct connection).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from mitmproxy import ctx, exceptions
+from mitmproxy.addonmanager import Loader
+from mitmproxy.proxy.mode_specs import ProxyMode
+
+from .catalog import catalog
+from .validate import parse, resolve, validate
+
+logger = logging.getLogger(__name__)
+
+# Options read only when a listener starts: mitmproxy does not restart listeners when they change.
+LISTEN_OPTIONS = frozenset({"mode", "listen_host", "listen_port"})
+
+
+class Recipe:
+    """Sets the options of a recipe file (`--set recipe=recipes/NAME.yaml`) before traffic flows."""
+
+    def __init__(self) -> None:
+        self._explicit: frozenset[str] = frozenset()
+        self._applied: set[str] = set()  # options whose value came from the recipe
+        self._source: tuple[str, str] | None = None  # (path, text) last applied
+        self._running = False
+        self._restart: asyncio.Task | None = None
+
+    def load(self, loader: Loader) -> None:
+        loader.add_option(
+            "recipe", str, "",
+            "A recipe: a YAML file of options for one setup, validated before traffic flows, "
+            "e.g. recipes/soap-over-socks5.yaml. Options given explicitly win over the recipe.",
+        )
+        options = loader.master.options
+        explicit = {name for name, option in options.items() if option.has_changed()}
+        self._explicit = frozenset(explicit | set(options.deferred)) - {"recipe"}
+
+    async def running(self) -> None:
+        # With Python 3.12's eager tasks, mitmproxy starts its listeners before scripts load, so a
+        # recipe's mode and listen address arrive after the default listener is up: restart them.
+        self._running = True
+        if self._applied & LISTEN_OPTIONS:
+            await _restart_listeners()
+
+    def configure(self, updated: set[str]) -> None:
+        if "recipe" not in updated:
+            return
+        path = ctx.options.recipe
+        if not path:
+            self._apply(path, {})
+            return
+        file = Path(path).expanduser()
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise exceptions.OptionsError(f"Cannot read recipe {path!r}: {e}") from None
+        if self._source == (path, text):
+            return
+        known = catalog(ctx.options)
+        recipe, problems = parse(text, path)
+        if not problems:
+            problems = validate(recipe, known, os.environ, file.parent)
+        errors = [str(p) for p in problems if p.severity == "error"]
+        if errors:
+            raise exceptions.OptionsError(
+                f"Recipe {path} has {len(errors)} problem(s), nothing applied:\n" + "\n".join(errors)
+            )
+        for problem in problems:
+            logger.warning(str(problem))
+        self._source = (path, text)
+        self._apply(path, resolve(recipe, known, file.parent))
+
+    def _apply(self, path: str, values: dict[str, Any]) -> None:
+        chosen = {name: v for name, v in values.items() if name not in self._explicit}
+        # Options a previous recipe set and this one does not go back to their defaults.
+        stale = {name: ctx.options.default(name) for name in self._applied - chosen.keys()}
+        self._applied = set(chosen)
+        try:
+            ctx.options.update(**stale, **chosen)
+        except exceptions.OptionsError as e:
+            self._source = None
+            raise exceptions.OptionsError(f"Recipe {path}: {e}") from None
+        if self._running and (chosen.keys() | stale.keys()) & LISTEN_OPTIONS:
+            self._restart = asyncio.get_running_loop().create_task(_restart_listeners())
+        kept = sorted(values.keys() & self._explicit)
+        if path:
+            logger.info(
+                f"recipe {path}: set {', '.join(chosen) or 'nothing'}"
+                + (f"; kept from the command line: {', '.join(kept)}" if kept else "")
+            )
+
+
+async def _restart_listeners() -> None:
+    """Start the listeners the options ask for; restart those bound to an outdated address."""
+    servers = ctx.master.addons.get("proxyserver").servers
+    modes = [ProxyMode.parse(mode) for mode in ctx.options.mode]
+    stale = {server.mode for server in servers if _outdated(server.mode, server.listen_addrs)}
+    if stale:
+        await servers.update([mode for mode in modes if mode not in stale])
+    await servers.update(modes)
+
+
+def _outdated(mode: ProxyMode, bound: tuple[tuple, ...]) -> bool:
+    """Whether a listener's bound addresses differ from what the options now say."""
+    host = mode.listen_host(ctx.options.listen_host)
+    port = mode.listen_port(ctx.options.listen_port)
+    hosts = {address[0] for address in bound}
+    if port and port not in {address[1] for address in bound}:
+        return True
+    if not host:
+        return not hosts <= {"0.0.0.0", "::"}
+    try:
+        return str(ipaddress.ip_address(host)) not in hosts
+    except ValueError:
+        return False  # a name: mitmproxy resolved it, nothing to compare

@@ -1,0 +1,277 @@
+"""Load a recipe (YAML) and judge it before any traffic flows: every problem with file, line and key.
+
+    recipes/x.yaml:7: At key 'options' ==> 'proxy_chian': unknown option (did you mean 'proxy_chain'?)
+
+Pure: the known options (a catalog), the environment and the recipe's folder are passed in.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from mitmproxy.proxy.mode_specs import ProxyMode
+
+from mitmrelay.chain.spec import expand, mask, suggest
+
+from . import schema
+
+Crumb = str | int
+Lines = dict[tuple[Crumb, ...], int]
+
+
+@dataclass(frozen=True)
+class OptionInfo:
+    """What validation needs to know about one option: its kind, whether None is allowed, choices."""
+
+    kind: str  # "str", "int", "bool", "list" (of str) or "any"
+    optional: bool = False
+    choices: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int | None
+    path: tuple[Crumb, ...]
+    message: str
+    severity: str = "error"  # or "warning": reported, but the recipe still runs
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        crumbs = [f"At key {c!r}" if isinstance(c, str) else f"At item {c + 1}" for c in self.path]
+        label = "warning: " if self.severity == "warning" else ""
+        return f"{where}: {label}{' ==> '.join([*crumbs, self.message])}"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    file: str
+    data: Any
+    lines: Lines
+
+
+def parse(text: str, file: str) -> tuple[Recipe, list[Problem]]:
+    """Parse YAML with the safe loader, remembering the line of every key and list item."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        reason = getattr(e, "problem", None) or str(e)
+        return Recipe(file, None, {}), [Problem(file, line, (), f"not valid YAML: {reason}")]
+    finally:
+        loader.dispose()
+    lines: Lines = {}
+    problems: list[Problem] = []
+    if node is not None:
+        _walk(node, (), lines, problems, file)
+    return Recipe(file, data, lines), problems
+
+
+def _walk(node: yaml.Node, path: tuple[Crumb, ...], lines: Lines, problems: list[Problem], file: str) -> None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            line = key_node.start_mark.line + 1
+            if path + (key,) in lines:
+                problems.append(Problem(
+                    file, line, path,
+                    f"{key!r}: given twice (first on line {lines[path + (key,)]}); keep one",
+                ))
+            lines[path + (key,)] = line
+            _walk(value_node, path + (key,), lines, problems, file)
+    elif isinstance(node, yaml.SequenceNode):
+        for n, item in enumerate(node.value):
+            lines[path + (n,)] = item.start_mark.line + 1
+            _walk(item, path + (n,), lines, problems, file)
+
+
+def missing_env(text: str, environ: Mapping[str, str]) -> list[str]:
+    """Names of the `${NAME}` references in text that environ does not define."""
+
+    class Recorder(dict):
+        def __missing__(self, name: str) -> str:
+            missing.append(name)
+            return ""
+
+    missing: list[str] = []
+    expand(text, Recorder(environ))
+    return missing
+
+
+def as_list(info: OptionInfo, value: Any) -> Any:
+    """A single string is accepted for a list option, as one item (`mode: regular@8080`)."""
+    return [value] if info.kind == "list" and isinstance(value, str) else value
+
+
+_KINDS = {"str": "text", "int": "a whole number", "bool": "true or false", "list": "a list of text"}
+
+
+def _type_error(info: OptionInfo, value: Any) -> str | None:
+    if value is None:
+        return None if info.optional else f"needs a value ({_KINDS.get(info.kind, 'any')})"
+    ok = {
+        "str": isinstance(value, str),
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "bool": isinstance(value, bool),
+        "list": isinstance(value, list) and all(isinstance(v, str) for v in value),
+    }.get(info.kind, True)
+    if ok:
+        return None
+    hint = f"; write it in quotes: '{value}'" if info.kind == "str" and isinstance(value, int | float) else ""
+    return f"expected {_KINDS[info.kind]}, got {value!r}{hint}"
+
+
+class _Judge:
+    """Collects the problems of one recipe; each check adds what it finds."""
+
+    def __init__(self, recipe: Recipe) -> None:
+        self.recipe = recipe
+        self.problems: list[Problem] = []
+
+    def add(self, path: tuple[Crumb, ...], message: str, severity: str = "error", line_of=None) -> None:
+        line = self.recipe.lines.get(line_of or path) or self.recipe.lines.get(path[:-1])
+        self.problems.append(Problem(self.recipe.file, line, path, message, severity))
+
+
+def validate(
+    recipe: Recipe,
+    catalog: Mapping[str, OptionInfo],
+    environ: Mapping[str, str] | None = os.environ,
+    base_dir: Path | None = None,
+) -> list[Problem]:
+    """Every problem of a parsed recipe. environ=None skips the environment check, base_dir=None
+    the file checks (for recipes as shipped, whose CA bundles and secrets live on the user's side)."""
+    judge = _Judge(recipe)
+    data = recipe.data
+    if not isinstance(data, dict):
+        keys = ", ".join(k for k, key in schema.TOP_KEYS.items() if key.required)
+        judge.add((), f"a recipe is a mapping with the keys {keys}; found {type(data).__name__}")
+        return judge.problems
+    for key, value in data.items():
+        if key not in schema.TOP_KEYS:
+            judge.add((), f"{key!r}: unknown key{suggest(str(key), list(schema.TOP_KEYS))}; "
+                          f"use {', '.join(schema.TOP_KEYS)}", line_of=(key,))
+        elif schema.TOP_KEYS[key].kind == "str" and not isinstance(value, str):
+            judge.add((key,), f"expected text ({schema.TOP_KEYS[key].help})")
+        elif schema.TOP_KEYS[key].kind == "mapping" and not isinstance(value, dict):
+            judge.add((key,), f"expected a mapping of NAME: VALUE ({schema.TOP_KEYS[key].help})")
+    for key, spec in schema.TOP_KEYS.items():
+        if spec.required and key not in data:
+            judge.add((), f"missing key {key!r}: {spec.help}")
+    options = data.get("options")
+    if isinstance(options, dict):
+        for name, value in options.items():
+            _check_option(judge, catalog, str(name), value, environ, base_dir)
+        _check_safety(judge, options)
+    return judge.problems
+
+
+def _check_option(
+    judge: _Judge, catalog: Mapping[str, OptionInfo], name: str, value: Any,
+    environ: Mapping[str, str] | None, base_dir: Path | None,
+) -> None:
+    path = ("options", name)
+    if name not in catalog:
+        judge.add(("options",), f"{name!r}: unknown option{suggest(name, list(catalog))}", line_of=path)
+        return
+    info = catalog[name]
+    written_as_list = isinstance(value, list)
+    value = as_list(info, value)
+    if error := _type_error(info, value):
+        judge.add(path, error)
+        return
+    items = value if isinstance(value, list) else [value]
+    for n, item in enumerate(items):
+        item_path = path + (n,) if written_as_list else path
+        if not isinstance(item, str):
+            continue
+        if info.choices and item not in info.choices:
+            judge.add(item_path, f"{item!r} is not one of {', '.join(info.choices)}"
+                                 f"{suggest(item, list(info.choices))}")
+        missing = missing_env(item, environ) if environ is not None else []
+        for var in missing:
+            judge.add(item_path, f"${{{var}}} is not set in the environment: export {var}=... "
+                                 "before starting mitmproxy")
+        if check := schema.VALUE_CHECKS.get(name):
+            try:
+                check(item)
+            except ValueError as e:
+                shown = mask(item) if name in schema.ENV_AWARE else item
+                judge.add(item_path, f"{shown!r}: {e}")
+        if name in schema.INPUT_FILES and base_dir is not None and not missing:
+            _check_file(judge, item_path, name, input_path(item, base_dir, environ or {}))
+
+
+def _check_file(judge: _Judge, path: tuple[Crumb, ...], name: str, file: Path) -> None:
+    wanted = schema.INPUT_FILES[name]
+    if wanted == "dir" and file.is_dir() or wanted == "file" and file.is_file():
+        return
+    if wanted == "file or dir" and file.exists():
+        return
+    judge.add(path, f"{wanted} {str(file)!r} does not exist: fix the path (relative paths are "
+                    "relative to the recipe file)")
+
+
+def _check_safety(judge: _Judge, options: dict[str, Any]) -> None:
+    """Warnings for what the design forbids by default: open listeners, no verification, secrets."""
+    if options.get("ssl_insecure") is True:
+        judge.add(("options", "ssl_insecure"), "server certificates are not verified (like socat's "
+                  "verify=0): remove this line to verify them", "warning")
+    if "mode" in options or "listen_host" in options:
+        default_host = options.get("listen_host", "")
+        modes = options.get("mode", ["regular"])
+        for mode in modes if isinstance(modes, list) else [modes]:
+            host = _listen_host(mode, default_host)
+            if host is not None and host not in schema.LOOPBACK:
+                judge.add(("options", "mode" if "mode" in options else "listen_host"),
+                          f"{mode!r} listens on {host or 'every interface'}: add listen_host: "
+                          "127.0.0.1 unless others must reach it", "warning")
+    for name in schema.ENV_AWARE:
+        values = options.get(name)
+        for text in values if isinstance(values, list) else [values]:
+            if isinstance(text, str) and mask(text) != text:
+                judge.add(("options", name), f"a password is written in the recipe ({mask(text)!r}): "
+                          "write ${NAME} instead and export NAME", "warning")
+
+
+def _listen_host(mode: Any, default: Any) -> str | None:
+    try:
+        return ProxyMode.parse(str(mode)).listen_host(str(default or ""))
+    except ValueError:
+        return None  # reported by the value check
+
+
+def input_path(text: str, base_dir: Path, environ: Mapping[str, str]) -> Path:
+    """An input file's path: `${NAME}` and `~` expanded, relative to the recipe's folder."""
+    return base_dir / Path(expand(text, environ) or "").expanduser()
+
+
+def resolve(
+    recipe: Recipe, catalog: Mapping[str, OptionInfo], base_dir: Path,
+    environ: Mapping[str, str] = os.environ,
+) -> dict[str, Any]:
+    """The option values to set, from a recipe without errors: `${NAME}` expanded (except where the
+    option reads the environment itself), list options as lists, input paths absolute."""
+    values: dict[str, Any] = {}
+    for name, value in recipe.data["options"].items():
+        value = as_list(catalog[name], value)
+        if name not in schema.ENV_AWARE:
+            value = _expand(value, environ)
+        if name in schema.INPUT_FILES and isinstance(value, str):
+            value = str(input_path(value, base_dir, environ))
+        values[name] = value
+    return values
+
+
+def _expand(value: Any, environ: Mapping[str, str]) -> Any:
+    if isinstance(value, list):
+        return [_expand(v, environ) for v in value]
+    return expand(value, environ) if isinstance(value, str) else value
