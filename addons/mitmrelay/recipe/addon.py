@@ -72,7 +72,7 @@ class Recipe:
         known = catalog(ctx.options)
         recipe, problems = parse(text, path)
         if not problems:
-            problems = validate(recipe, known, os.environ, file.parent)
+            problems = validate(recipe, known, os.environ, file.parent, skip=self._explicit)
         errors = [str(p) for p in problems if p.severity == "error"]
         if errors:
             raise exceptions.OptionsError(

@@ -8,7 +8,7 @@ Pure: the known options (a catalog), the environment and the recipe's folder are
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -146,9 +146,11 @@ def validate(
     catalog: Mapping[str, OptionInfo],
     environ: Mapping[str, str] | None = os.environ,
     base_dir: Path | None = None,
+    skip: Collection[str] = (),
 ) -> list[Problem]:
     """Every problem of a parsed recipe. environ=None skips the environment check, base_dir=None
-    the file checks (for recipes as shipped, whose CA bundles and secrets live on the user's side)."""
+    the file checks (for recipes as shipped, whose CA bundles and secrets live on the user's side);
+    options in skip (given on the command line, so not applied) are not judged."""
     judge = _Judge(recipe)
     data = recipe.data
     if not isinstance(data, dict):
@@ -169,6 +171,8 @@ def validate(
     options = data.get("options")
     if isinstance(options, dict):
         for name, value in options.items():
+            if name in skip:
+                continue
             _check_option(judge, catalog, str(name), value, environ, base_dir)
         _check_safety(judge, options)
     return judge.problems
