@@ -45,7 +45,7 @@ def find_python(version: str) -> str:
     candidates += [shutil.which(f"python{version}") or ""]
     candidates += sorted(glob.glob(str(Path.home() / f".pyenv/versions/{version}.*/bin/python{version}")), reverse=True)
     for candidate in candidates:
-        if candidate and subprocess.run([candidate, "-c", "import ssl, venv"], capture_output=True).returncode == 0:
+        if candidate and subprocess.run([candidate, "-c", "import ssl, venv"], capture_output=True, check=False).returncode == 0:
             return candidate
     raise SystemExit(
         f"Python {version} not found: install it or set MITMRELAY_PYTHON{version.replace('.', '')}=/path/to/python{version}"
@@ -68,7 +68,7 @@ def ensure_peers() -> None:
     services = {"tinyproxy": "tinyproxy", "dante-server": "danted", "nginx-light": "nginx"}
     for package in missing:
         if package in services:
-            subprocess.run(["service", services[package], "stop"], capture_output=True)
+            subprocess.run(["service", services[package], "stop"], capture_output=True, check=False)
 
 
 def ensure_venv(target: str, extras: str = "test") -> Path:
@@ -76,7 +76,7 @@ def ensure_venv(target: str, extras: str = "test") -> Path:
     version, requirement = TARGETS[target]
     venv = VENVS / f"mitmproxy{target}"
     stamp = venv / ".mitmrelay-stamp"
-    wanted = hashlib.sha256(((REPO / "pyproject.toml").read_bytes() + requirement.encode() + extras.encode())).hexdigest()
+    wanted = hashlib.sha256((REPO / "pyproject.toml").read_bytes() + requirement.encode() + extras.encode()).hexdigest()
     if stamp.exists() and stamp.read_text() == wanted:
         return venv / "bin"
     say(f"creating {venv.relative_to(REPO)} (Python {version}, {requirement})")

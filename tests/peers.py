@@ -53,8 +53,7 @@ def curl(*args: str, timeout: float = 20) -> tuple[int, str]:
     """Run the real curl; return (HTTP status, body)."""
     out = subprocess.run(
         ["curl", "-sS", "-m", str(timeout), "-w", "\n%{http_code}", *args],
-        capture_output=True, text=True, timeout=timeout + 5,
-    )
+        capture_output=True, text=True, timeout=timeout + 5, check=False)
     body, _, code = out.stdout.rpartition("\n")
     return int(code or 0), body
 

@@ -41,7 +41,7 @@ CALC = "http://example.org/calculator"
 
 def make_certs(directory: Path) -> tuple[Path, Path, Path]:
     """A throwaway CA and a certificate for localhost/127.0.0.1 it signed: (ca, cert, key) PEM files."""
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     validity = (now - datetime.timedelta(days=1), now + datetime.timedelta(days=30))
 
     def build(subject: x509.Name, issuer: x509.Name, public_key, signer, extensions) -> x509.Certificate:

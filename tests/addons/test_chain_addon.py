@@ -6,12 +6,11 @@ import asyncio
 import importlib.util
 import logging
 
+import peers
 import pytest
 from mitmproxy import exceptions
 from mitmproxy.proxy import server
 from mitmproxy.test import taddons
-
-import peers
 from mitmrelay.chain import hookpoint
 
 

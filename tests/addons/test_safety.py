@@ -6,7 +6,6 @@ import logging
 
 import pytest
 from mitmproxy.test import taddons
-
 from mitmrelay.safety import SafetyWarnings, is_loopback
 
 

@@ -10,7 +10,6 @@ import time
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from mitmrelay.chain.connector import HopError, open_chain
 from mitmrelay.chain.spec import parse_chain
 from peers import HOST, ScriptedProxy, free_port

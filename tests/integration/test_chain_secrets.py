@@ -39,8 +39,7 @@ def test_proxy_passwords_stay_out_of_every_output(peer):
     assert "http://bob:***@" in shown
     saved = subprocess.run(
         [str(Path(sys.executable).parent / "mitmdump"), "-n", "-r", str(flows), "--flow-detail", "4"],
-        capture_output=True, text=True, timeout=60,
-    ).stdout
+        capture_output=True, text=True, timeout=60, check=False).stdout
     assert "/two-hops" in saved
     channels = {
         "mitmdump output": shown,

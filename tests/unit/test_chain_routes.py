@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from mitmrelay.chain.routes import build_router, parse_pattern
 from mitmrelay.chain.spec import format_chain
 
@@ -60,7 +59,7 @@ def test_one_rule_bypass_then_routes_then_chain():
         ["*.corp.example=http://corpproxy:3128", "partner.example:443=socks5h://a:1,http://b:2",
          "*.internal.example=http://never:1", "*.local=direct"],
     )
-    decide = lambda host, port=443: router.decide(host, port)  # noqa: E731
+    decide = lambda host, port=443: router.decide(host, port)
     assert str(decide("db.internal.example")) == "direct (proxy_bypass *.internal.example)"
     assert str(decide("10.2.3.4")) == "direct (proxy_bypass 10.0.0.0/8)"
     assert str(decide("www.corp.example")) == "via http://corpproxy:3128"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from mitmrelay.chain.spec import Hop, env_refs, expand, format_chain, mask, parse_chain
 
 

@@ -90,11 +90,11 @@ def parse_route(text: str) -> tuple[Pattern, Chain]:
     pattern_text, sep, chain_text = text.partition("=")
     if not sep:
         raise ValueError(
-            f"missing '=': write PATTERN=CHAIN, e.g. *.corp.example=http://proxy:3128"
+            "missing '=': write PATTERN=CHAIN, e.g. *.corp.example=http://proxy:3128"
         )
     chain_text = chain_text.strip()
     if not chain_text:
-        raise ValueError(f"nothing after '=': write a proxy URL or 'direct'")
+        raise ValueError("nothing after '=': write a proxy URL or 'direct'")
     chain = () if chain_text.lower() == "direct" else parse_chain(chain_text)
     return parse_pattern(pattern_text), chain
 
