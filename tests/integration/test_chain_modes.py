@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import ssl
 import subprocess
@@ -261,3 +262,18 @@ def test_websocket_through_the_chain(peer):
         assert ws.recv(timeout=10) == "echo: ping over the chain"
     proxy.wait_log(rf"connected to localhost:{server.port}")
     relay.wait_log(r"WebSocket")
+
+
+@pytest.mark.parametrize("scheme,seen_as", [("socks4a", "localhost"), ("socks4", "127.0.0.1")])
+def test_socks4a_remote_dns_through_ssh_dynamic_forwarding(peer, scheme, seen_as):
+    # OpenSSH's `ssh -D` speaks SOCKS4a (pproxy does not; dante refuses it).
+    from recipe_helpers import ssh_socks
+
+    origin = peer.https_origin()
+    sshd, ssh = ssh_socks(peer, peer.tmp)
+    relay = peer.mitmdump(
+        "--mode", f"reverse:https://localhost:{origin.port}@{{port}}", "--ssl-insecure",
+        "--set", f"proxy_chain={scheme}://{HOST}:{ssh.port}",
+    )
+    assert soap_call(relay.port)[0] == 200
+    sshd.wait_log(rf"target {re.escape(seen_as)} port {origin.port}")
