@@ -31,6 +31,9 @@ DEBIAN_PEERS = {
     "nginx": "nginx-light",
     "curl": "curl",
     "stdbuf": "coreutils",
+    # bench/run (and its smoke test): the load generator and the proxychains baseline.
+    "wrk": "wrk",
+    "proxychains4": "proxychains4",
 }
 
 
