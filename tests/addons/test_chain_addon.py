@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import logging
+import socket
 
 import peers
+import mitmproxy_rs
 import pytest
 from mitmproxy import exceptions
 from mitmproxy.proxy import server
 from mitmproxy.test import taddons
-from mitmrelay.chain import hookpoint
+from mitmrelay.chain import HopError, hookpoint
 
 
 def load_script(name: str):
@@ -51,8 +53,10 @@ def test_bad_options_are_refused(chain, options, message):
 def test_loading_installs_the_hook_and_done_removes_it(chain):
     addon, _ = chain
     assert server.asyncio.open_connection == addon.open_connection
+    assert server.mitmproxy_rs.udp.open_udp_connection == addon.open_udp_connection
     addon.done()
     assert server.asyncio is asyncio
+    assert server.mitmproxy_rs is mitmproxy_rs
 
 
 def test_refuses_to_load_when_mitmproxy_lacks_the_hook_point(monkeypatch):
@@ -98,3 +102,24 @@ def test_changing_the_chain_applies_to_new_connections(peer, chain, caplog):
     assert b"hello from origin /x" in asyncio.run(connect_once())
     assert second.text().count("connected to") == 1
     assert f"server connect localhost:{origin.port} direct (proxy_bypass localhost)" in caplog.text
+
+
+def test_udp_refused_when_the_route_says_proxy_and_sent_directly_when_bypassed(chain):
+    addon, tctx = chain
+    tctx.configure(addon, proxy_chain="socks5h://127.0.0.1:1080", proxy_bypass=["127.0.0.2"])
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.2", 0))
+    port = receiver.getsockname()[1]
+
+    async def send(host: str) -> None:
+        stream = await server.mitmproxy_rs.udp.open_udp_connection(host, port)
+        stream.write(b"datagram")
+        await stream.drain()
+        stream.close()
+
+    with pytest.raises(HopError, match=r"UDP to 127\.0\.0\.1:\d+ cannot go via socks5h://127\.0\.0\.1:1080: proxy chains carry TCP only"):
+        asyncio.run(send("127.0.0.1"))
+    asyncio.run(send("127.0.0.2"))
+    receiver.settimeout(5)
+    assert receiver.recv(100) == b"datagram"
+    receiver.close()

@@ -10,11 +10,12 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import mitmproxy_rs
 from mitmproxy import ctx, exceptions
 from mitmproxy.addonmanager import Loader
 
 from . import hookpoint
-from .connector import open_chain
+from .connector import HopError, open_chain
 from .routes import Router, build_router
 from .spec import env_refs
 
@@ -53,7 +54,7 @@ class ProxyChain:
             "proxy_connect_timeout", int, 10,
             "Seconds allowed for setting up the whole proxy chain of a server connection.",
         )
-        hookpoint.install(self.open_connection)
+        hookpoint.install(self.open_connection, self.open_udp_connection)
 
     def done(self) -> None:
         hookpoint.uninstall()
@@ -107,6 +108,18 @@ class ProxyChain:
         elapsed = (time.monotonic() - start) * 1000
         logger.info(f"server connect {_address(host, port)} {decision} ({elapsed:.0f} ms)")
         return streams
+
+
+    async def open_udp_connection(self, host: str, port: int, **kwargs: Any) -> Any:
+        """Stands in for mitmproxy_rs.udp.open_udp_connection: UDP cannot cross a chain, so refuse
+        rather than let a datagram leave directly when the route says it must not."""
+        decision = self.router.decide(host, port)
+        if decision.chain:
+            raise HopError(
+                f"UDP to {_address(host, port)} cannot go {decision}: proxy chains carry TCP only. "
+                f"Add {host} to proxy_bypass to send it directly."
+            )
+        return await mitmproxy_rs.udp.open_udp_connection(host, port, **kwargs)
 
 
 def _address(host: str, port: int) -> str:

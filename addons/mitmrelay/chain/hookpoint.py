@@ -1,10 +1,12 @@
 """Route every server connection mitmproxy opens through our opener.
 
 mitmproxy opens all server connections in one place, `ConnectionHandler.open_connection` in
-`mitmproxy.proxy.server`, by calling `asyncio.open_connection` (mitmproxy 11.0 to 12.x). Only there
-does one mechanism cover every mode, both connection strategies and every protocol; a layer added in
+`mitmproxy.proxy.server`, by calling `asyncio.open_connection` for TCP and
+`mitmproxy_rs.udp.open_udp_connection` for UDP (mitmproxy 11.0 to 12.x). Only there does one
+mechanism cover every mode, both connection strategies and every protocol; a layer added in
 `next_layer` misses eager connections, and `server.via` is read by the HTTP layer only. So we give
-that module an `asyncio` whose `open_connection` is ours, and leave everything else of it untouched.
+that module an `asyncio` and a `mitmproxy_rs` whose openers are ours, and leave everything else of
+them untouched.
 
 `check()` verifies that the running mitmproxy still works this way: if it does not, the chain refuses
 to load rather than let connections leave directly.
@@ -17,42 +19,49 @@ import types
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import mitmproxy_rs
 from mitmproxy.proxy import server
 
-Opener = Callable[..., Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
+Opener = Callable[..., Awaitable[Any]]
 
 
-class _AsyncioWithOpener(types.SimpleNamespace):
-    """The asyncio module as `mitmproxy.proxy.server` sees it, with our `open_connection`."""
+class _Overlay(types.SimpleNamespace):
+    """A module as `mitmproxy.proxy.server` sees it: some attributes ours, the rest the module's."""
 
-    def __init__(self, opener: Opener) -> None:
-        super().__init__(open_connection=opener)
+    def __init__(self, module: Any, **overrides: Any) -> None:
+        super().__init__(**overrides)
+        self._module = module
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(asyncio, name)
+        return getattr(self._module, name)
 
 
 def check() -> None:
     """Raise RuntimeError if this mitmproxy does not open server connections where we hook in."""
     method = getattr(getattr(server, "ConnectionHandler", None), "open_connection", None)
-    names = getattr(getattr(method, "__code__", None), "co_names", ())
-    module = getattr(server, "asyncio", None)
-    if not {"asyncio", "open_connection"} <= set(names) or not (
-        module is asyncio or isinstance(module, _AsyncioWithOpener)
+    names = set(getattr(getattr(method, "__code__", None), "co_names", ()))
+    modules = (getattr(server, "asyncio", None), getattr(server, "mitmproxy_rs", None))
+    if not {"asyncio", "open_connection", "mitmproxy_rs", "udp", "open_udp_connection"} <= names or not all(
+        module in (asyncio, mitmproxy_rs) or isinstance(module, _Overlay) for module in modules
     ):
         import mitmproxy.version
 
         raise RuntimeError(
             f"mitmrelay's proxy chain cannot hook into mitmproxy {mitmproxy.version.VERSION}: "
-            "ConnectionHandler.open_connection no longer calls asyncio.open_connection. "
+            "ConnectionHandler.open_connection no longer calls asyncio.open_connection and "
+            "mitmproxy_rs.udp.open_udp_connection. "
             "Refusing to start rather than connect directly; use mitmproxy 11.0 to 12.x."
         )
 
 
-def install(opener: Opener) -> None:
+def install(tcp_opener: Opener, udp_opener: Opener) -> None:
     check()
-    server.asyncio = _AsyncioWithOpener(opener)  # type: ignore[assignment]
+    server.asyncio = _Overlay(asyncio, open_connection=tcp_opener)  # type: ignore[assignment]
+    server.mitmproxy_rs = _Overlay(  # type: ignore[assignment]
+        mitmproxy_rs, udp=_Overlay(mitmproxy_rs.udp, open_udp_connection=udp_opener)
+    )
 
 
 def uninstall() -> None:
     server.asyncio = asyncio  # type: ignore[assignment]
+    server.mitmproxy_rs = mitmproxy_rs  # type: ignore[assignment]
