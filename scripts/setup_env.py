@@ -34,6 +34,11 @@ DEBIAN_PEERS = {
     # bench/run (and its smoke test): the load generator and the proxychains baseline.
     "wrk": "wrk",
     "proxychains4": "proxychains4",
+    # the recipe tests: a real ssh -D, and mitmweb in headless Chromium.
+    "sshd": "openssh-server",
+    "ssh": "openssh-client",
+    "chromium": "chromium",
+    "chromedriver": "chromium-driver",
 }
 
 

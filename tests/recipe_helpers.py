@@ -16,9 +16,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from peers import HOST, REPO, Certs, HttpOrigin, Proc, free_port, need, wait_port
+from peers import HOST, REPO, Certs, HttpOrigin, Proc, curl, free_port, need, wait_port
 
 RECIPES = REPO / "recipes"
+SERVER = "api.partner.example:443"  # the server the SOAP recipes name
+SOAP = '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><Echo>hi</Echo></soap:Body></soap:Envelope>'
+
+
+def soap_call(port: int) -> tuple[int, str]:
+    return curl(f"http://{HOST}:{port}/service", "-H", "content-type: text/xml", "-H", 'SOAPAction: "urn:Echo"', "--data", SOAP)
 
 
 def recipe_copy(name: str, tmp: Path, substitutions: dict[str, str]) -> Path:

@@ -8,14 +8,10 @@ import ssl
 import subprocess
 
 from peers import BIN, HOST, REPO, curl, free_port
-from recipe_helpers import make_client_cert, mitm_ca, mtls_origin, recipe_copy, run_recipe, ssh_socks
+from recipe_helpers import (
+    SERVER, make_client_cert, mitm_ca, mtls_origin, recipe_copy, run_recipe, soap_call, ssh_socks,
+)
 
-SOAP = '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><Echo>hi</Echo></soap:Body></soap:Envelope>'
-SERVER = "api.partner.example:443"
-
-
-def soap_call(port: int) -> tuple[int, str]:
-    return curl(f"http://{HOST}:{port}/service", "-H", "content-type: text/xml", "--data", SOAP)
 
 
 def test_1_soap_over_socks5_verification_off(peer, tmp_path):
