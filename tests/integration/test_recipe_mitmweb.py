@@ -3,6 +3,8 @@ applied to new connections, the SOAP view and flow labels in the flow view; save
 
 from __future__ import annotations
 
+import os
+import re
 import secrets
 import shutil
 
@@ -47,7 +49,7 @@ def start_mitmweb(peer, tmp_path, recipe, port: int, env: dict) -> tuple[Proc, s
     if _mitmproxy_major() >= 12:  # mitmweb 12 asks for a token; 11 has none
         args += ["--set", f"web_password={token}"]
     web = peer._keep(Proc(args, web_port, tmp_path / "mitmweb.log", env=env, cwd=REPO))
-    wait_for(lambda: port in [int(p) for p in __import__("re").findall(r"listening at \S+:(\d+)", web.text())], 15, "recipe listener")
+    wait_for(lambda: port in [int(p) for p in re.findall(r"listening at \S+:(\d+)", web.text())], 15, "recipe listener")
     return web, f"http://{HOST}:{web_port}/?token={token}"
 
 
@@ -72,8 +74,6 @@ def click_text(driver, text: str) -> None:
 
 
 def test_mitmweb_options_runtime_chain_change_and_soap_view(peer, tmp_path, browser):
-    import os
-
     origin, first, second = peer.https_origin(), peer.microsocks("alice", "pw-w"), peer.microsocks()
     port = free_port()
     recipe = recipe_copy("soap-over-socks5.yaml", tmp_path, {
