@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import shutil
 import socket
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,16 +18,17 @@ from socat_helpers import (
     TIMEOUT,
     Block,
     Process,
-    connect_when_ready,
+    by_connection,
+    close_pair,
     converse,
+    deliver,
+    endpoints,
     free_port,
     listener,
     marks,
     normalise,
-    plain_accept,
+    open_pair,
     start_mitmdump,
-    tls_accept,
-    tls_connect,
     wait_until,
 )
 
@@ -61,35 +61,36 @@ def http_conversation(host: str) -> list[Block]:
 
 
 def run_socat(
-    tmp_path: Path, fmt: str, server: socket.socket, pem: Path | None, conversation: list[Block]
+    tmp_path: Path,
+    fmt: str,
+    server: socket.socket,
+    conversation: list[Block],
+    client_pem: Path | None = None,
+    server_pem: Path | None = None,
 ) -> str:
+    """The dump of `socat FLAGS LISTEN CONNECT`; TLS towards the client with `client_pem` (its
+    certificate), towards the server with `server_pem` (the server's)."""
     port = free_port()
     dest = f"127.0.0.1:{server.getsockname()[1]}"
-    if pem is None:
-        addresses = [f"TCP4-LISTEN:{port},bind=127.0.0.1,reuseaddr", f"TCP4:{dest}"]
-        connect: Callable[[], socket.socket] = lambda: connect_when_ready(port)
-        accept = plain_accept(server)
-    else:
-        addresses = [
-            f"OPENSSL-LISTEN:{port},bind=127.0.0.1,reuseaddr,cert={pem},verify=0",
-            f"OPENSSL:{dest},verify=0",
-        ]
-        connect = lambda: tls_connect(port)
-        accept = tls_accept(server, pem)
+    listen = f"TCP4-LISTEN:{port},bind=127.0.0.1,reuseaddr"
+    if client_pem:
+        listen = f"OPENSSL-LISTEN:{port},bind=127.0.0.1,reuseaddr,cert={client_pem},verify=0"
+    forward = f"OPENSSL:{dest},verify=0" if server_pem else f"TCP4:{dest}"
     dump = tmp_path / f"socat-{fmt}.txt"
     with dump.open("w") as stderr:
-        proc = Process([SOCAT, *SOCAT_FLAGS[fmt], *addresses], stderr=stderr)
+        proc = Process([SOCAT, *SOCAT_FLAGS[fmt], listen, forward], stderr=stderr)
         try:
-            converse(connect, accept, conversation)
+            converse(*endpoints(port, server, client_pem, server_pem), conversation)
             proc.popen.wait(TIMEOUT)
         finally:
             proc.stop()
     return dump.read_text()
 
 
-def run_mitmdump(
-    tmp_path: Path, fmt: str, server: socket.socket, scheme: str, conversation: list[Block]
-) -> str:
+def dumping_mitmdump(
+    tmp_path: Path, fmt: str, server: socket.socket, scheme: str
+) -> tuple[Process, int, Path]:
+    """mitmdump in reverse:SCHEME mode to `server`, dumping to the returned path."""
     dump = tmp_path / f"mitm-{fmt}.txt"
     proc, port = start_mitmdump(
         ["socat_dump.py"],
@@ -99,12 +100,27 @@ def run_mitmdump(
         f"socat_dump_format={fmt}",
         "ssl_insecure=true",
     )
+    return proc, port, dump
+
+
+def run_mitmdump(
+    tmp_path: Path,
+    fmt: str,
+    server: socket.socket,
+    scheme: str,
+    conversation: list[Block],
+    client_tls: bool = False,
+    server_tls: bool = False,
+) -> str:
+    proc, port, dump = dumping_mitmdump(tmp_path, fmt, server, scheme)
+    # mitmproxy's CA (key and certificate) serves as the test server's certificate.
+    pem = tmp_path / "conf" / "mitmproxy-ca.pem"
     try:
-        if scheme == "tls":
-            pem = tmp_path / "conf" / "mitmproxy-ca.pem"
-            converse(lambda: tls_connect(port), tls_accept(server, pem), conversation)
-        else:
-            converse(lambda: connect_when_ready(port), plain_accept(server), conversation)
+        converse(
+            *endpoints(port, server, pem if client_tls else None, pem if server_tls else None),
+            conversation,
+        )
+        if not (client_tls or server_tls):
             # Over TLS, mitmproxy 11/12 log a TLS error when the server closes without
             # close_notify and then never end the flow, so only TCP waits for the closing line.
             wait_until(lambda: "closed" in dump.read_text(), "the dump's closing line")
@@ -118,9 +134,11 @@ def run_mitmdump(
 def test_dump_is_socats_dump(tmp_path: Path, fmt: str, tls: bool) -> None:
     with listener() as server:
         dest = f"127.0.0.1:{server.getsockname()[1]}"
-        ours = run_mitmdump(tmp_path, fmt, server, "tls" if tls else "tcp", CONVERSATION)
+        ours = run_mitmdump(
+            tmp_path, fmt, server, "tls" if tls else "tcp", CONVERSATION, tls, tls
+        )
         pem = tmp_path / "conf" / "mitmproxy-ca.pem" if tls else None
-        theirs = run_socat(tmp_path, fmt, server, pem, CONVERSATION)
+        theirs = run_socat(tmp_path, fmt, server, CONVERSATION, pem, pem)
 
     assert normalise(ours) == normalise(theirs)
     assert len(normalise(ours)) > 5000
@@ -138,8 +156,46 @@ def test_http1_dump_is_socats_dump(tmp_path: Path, fmt: str) -> None:
     with listener() as server:
         conversation = http_conversation(f"127.0.0.1:{server.getsockname()[1]}")
         ours = run_mitmdump(tmp_path, fmt, server, "http", conversation)
-        theirs = run_socat(tmp_path, fmt, server, None, conversation)
+        theirs = run_socat(tmp_path, fmt, server, conversation)
 
     assert normalise(ours) == normalise(theirs)
     assert "hello> " in normalise(ours) or fmt == "vx"
     assert marks(ours)[-1] == "conn 1: closed"
+
+
+def test_the_seed_socat_chain_dump_from_one_mitmdump(tmp_path: Path) -> None:
+    """`socat -v TCP4-LISTEN:5000 OPENSSL:server:443,verify=0`, the seed's first socat (the
+    second only adds the proxy hop), against `mitmdump --mode reverse:https://server:443`:
+    plain HTTP in, TLS out, the same dump."""
+    with listener() as server:
+        conversation = http_conversation(f"127.0.0.1:{server.getsockname()[1]}")
+        ours = run_mitmdump(tmp_path, "v", server, "https", conversation, server_tls=True)
+        pem = tmp_path / "conf" / "mitmproxy-ca.pem"
+        theirs = run_socat(tmp_path, "v", server, conversation, server_pem=pem)
+
+    assert normalise(ours) == normalise(theirs)
+
+
+def test_interleaved_connections_split_into_socats_dumps(tmp_path: Path) -> None:
+    """Two connections whose blocks alternate in one dump: split at the connection lines, each
+    is what socat prints for that connection alone."""
+    first, second = CONVERSATION[:5], CONVERSATION[3:]
+    with listener() as server:
+        proc, port, dump = dumping_mitmdump(tmp_path, "v", server, "tcp")
+        try:
+            pairs = [open_pair(*endpoints(port, server, None, None)) for _ in range(2)]
+            for i in range(max(len(first), len(second))):
+                for (client, server_side), blocks in zip(pairs, (first, second), strict=True):
+                    if i < len(blocks):
+                        deliver(client, server_side, blocks[i])
+            for pair in pairs:
+                close_pair(*pair)
+            wait_until(lambda: dump.read_text().count("closed") == 2, "both closing lines")
+        finally:
+            proc.stop()
+        ours = by_connection(dump.read_text())
+        theirs = [run_socat(tmp_path, "v", server, blocks) for blocks in (first, second)]
+
+    assert list(ours) == ["conn 1", "conn 2"]
+    assert [normalise(ours[name]) for name in ours] == [normalise(t) for t in theirs]
+    assert dump.read_text().count(" N conn ") > 2 * len(first)
