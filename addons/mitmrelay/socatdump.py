@@ -48,6 +48,7 @@ class SocatDump(BlockTap):
         # I/O is passed in so tests can hand in a StringIO.
         self._stderr = stderr
         self._out: TextIO | None = None
+        self._owns_out = False
         self._format: socatfmt.Format = "v"
         self._conns: dict[str, _Conn] = {}
         self._current: str | None = None
@@ -85,8 +86,12 @@ class SocatDump(BlockTap):
         elif target:
             try:
                 # A large buffer and one flush per block: one write call per block, where
-                # socat -v makes about one per byte.
-                self._out = open(target, "w", encoding="ascii", buffering=1 << 16)
+                # socat -v makes about one per byte. Blocks are ASCII; a host name in a
+                # connection line may not be.
+                self._out = open(
+                    target, "w", encoding="utf-8", errors="backslashreplace", buffering=1 << 16
+                )
+                self._owns_out = True
             except OSError as e:
                 raise exceptions.OptionsError(
                     f"Cannot open socat_dump {target!r}: {e.strerror}. Give a writable file "
@@ -94,9 +99,9 @@ class SocatDump(BlockTap):
                 ) from e
 
     def done(self) -> None:
-        if self._out is not None and self._out is not (self._stderr or sys.stderr):
+        if self._out is not None and self._owns_out:
             self._out.close()
-        self._out = None
+        self._out, self._owns_out = None, False
         self._conns.clear()
         self._current = None
 
@@ -112,10 +117,10 @@ class SocatDump(BlockTap):
         if timestamp is None:
             timestamp = time.time()
         conn = self._conns.get(client.id)
-        text = ""
         if conn is None:
             self._count += 1
             conn = self._conns[client.id] = _Conn(self._count)
+        text = ""
         if self._current != client.id:
             peers = f"{address(client.peername)} -> {destination(flow)}"
             text = log_line(timestamp, os.getpid(), f"conn {conn.number}: {peers}")

@@ -63,6 +63,7 @@ def test_http1_messages_are_dumped_as_wire_bytes_without_proxy_credentials() -> 
     dump = normalise(out.getvalue())
     assert "dXNlcjpwYXNz" not in dump
     assert "Proxy-Authorization: ******************\\r\n" in dump
+    assert flow.request.headers["Proxy-Authorization"] == "Basic dXNlcjpwYXNz", "wire bytes changed"
     request_length = len(b"GET /path HTTP/1.1\r\nheader: qvalue\r\ncontent-length: 7\r\n")
     request_length += len(b"Proxy-Authorization: Basic dXNlcjpwYXNz\r\n\r\ncontent")
     assert f"> T  length={request_length} from=0 to={request_length - 1}\n" in dump
