@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1] / p) for p in ("tests", "addons")]
 
-from socat_helpers import (  # noqa: E402
+from socat_helpers import (
     SOCAT,
     Process,
     connect_when_ready,

@@ -87,8 +87,8 @@ class SocatDump(BlockTap):
             try:
                 # A large buffer and one flush per block: one write call per block, where
                 # socat -v makes about one per byte. Blocks are ASCII; a host name in a
-                # connection line may not be.
-                self._out = open(
+                # connection line may not be. Open until done(): no `with` can span the hooks.
+                self._out = open(  # noqa: SIM115
                     target, "w", encoding="utf-8", errors="backslashreplace", buffering=1 << 16
                 )
                 self._owns_out = True

@@ -38,7 +38,7 @@ def header(from_client: bool, offset: int, length: int, timestamp: float) -> str
     the block's last byte in its direction.
     """
     seconds = int(timestamp)
-    micros = int(round((timestamp - seconds) * 1_000_000))
+    micros = round((timestamp - seconds) * 1_000_000)
     if micros == 1_000_000:
         seconds, micros = seconds + 1, 0
     when = time.strftime("%Y/%m/%d %H:%M:%S", time.localtime(seconds))

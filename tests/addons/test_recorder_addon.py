@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from mitmproxy import exceptions, tcp
 from mitmproxy.test import taddons, tflow
-
 from mitmrelay.recorder import Recorder
 from mitmrelay.recording import Block, read
 
@@ -42,6 +41,6 @@ def test_tcp_and_http1_flows_are_recorded_per_connection(tmp_path: Path) -> None
 def test_bad_record_dir_names_option_value_and_fix(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     addon = Recorder()
-    with taddons.context(addon) as tctx:
-        with pytest.raises(exceptions.OptionsError, match=r"^Cannot use record_dir '.*file/rec'"):
-            tctx.configure(addon, record_dir=str(tmp_path / "file" / "rec"))
+    message = r"^Cannot use record_dir '.*file/rec'"
+    with taddons.context(addon) as tctx, pytest.raises(exceptions.OptionsError, match=message):
+        tctx.configure(addon, record_dir=str(tmp_path / "file" / "rec"))

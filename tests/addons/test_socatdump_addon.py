@@ -11,9 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mitmproxy import exceptions, tcp
 from mitmproxy.test import taddons, tflow
-from socat_helpers import marks, normalise
-
 from mitmrelay.socatdump import SocatDump
+from socat_helpers import marks, normalise
 
 
 def tcp_messages(addon: SocatDump, flow: tcp.TCPFlow, blocks: list[tuple[bool, bytes]]) -> None:
@@ -107,9 +106,9 @@ def test_dump_to_file(tmp_path: Path) -> None:
 )
 def test_bad_options_name_option_value_and_fix(option: str, value: str, message: str) -> None:
     addon = SocatDump()
-    with taddons.context(addon) as tctx:
-        with pytest.raises(exceptions.OptionsError, match="^" + re.escape(message)):
-            tctx.configure(addon, **{option: value})
+    match = "^" + re.escape(message)
+    with taddons.context(addon) as tctx, pytest.raises(exceptions.OptionsError, match=match):
+        tctx.configure(addon, **{option: value})
 
 
 @settings(max_examples=50, deadline=None)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from mitmproxy import exceptions, tcp
 from mitmproxy.test import taddons, tflow
-
 from mitmrelay.tcpbound import TcpMessageBound
 
 
@@ -23,6 +22,6 @@ def test_keeps_the_newest_messages(keep: int, left: int) -> None:
 
 def test_negative_value_names_option_value_and_fix() -> None:
     addon = TcpMessageBound()
-    with taddons.context(addon) as tctx:
-        with pytest.raises(exceptions.OptionsError, match=r"^Cannot use tcp_messages_max -1: give"):
-            tctx.configure(addon, tcp_messages_max=-1)
+    message = r"^Cannot use tcp_messages_max -1: give"
+    with taddons.context(addon) as tctx, pytest.raises(exceptions.OptionsError, match=message):
+        tctx.configure(addon, tcp_messages_max=-1)

@@ -10,9 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from socat_helpers import ADDONS, TIMEOUT, Process, connect_when_ready, start_mitmdump, wait_until
-
 from mitmrelay.recording import read
+from socat_helpers import ADDONS, TIMEOUT, Process, connect_when_ready, start_mitmdump, wait_until
 
 MOCK_SERVER = str(ADDONS.parent / "scripts" / "mock-server")
 BANNER = b"220 banner server ready\r\n"

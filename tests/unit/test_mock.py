@@ -7,7 +7,6 @@ import logging
 import socket
 
 import pytest
-
 from mitmrelay.mock import answer, turns
 from mitmrelay.recording import Block, Recording
 
@@ -85,8 +84,10 @@ def test_a_client_that_follows_gets_the_servers_bytes(caplog: pytest.LogCaptureF
         (
             [b"HELO a\r\nHELO c\r\n"],
             b"220 ready\r\n",
-            "deviated at byte 13 of its stream: the recording expects b'b\\r\\n', "
-            "the client sent b'c\\r\\n'; closing the connection.",
+            (
+                "deviated at byte 13 of its stream: the recording expects b'b\\r\\n', "
+                "the client sent b'c\\r\\n'; closing the connection."
+            ),
         ),
         ([b"HELO a\r\n"], b"220 ready\r\n", "closed at byte 8 of its stream; the recording"),
         (
@@ -102,7 +103,7 @@ def test_a_deviating_client_gets_a_log_line_and_is_closed(
     followed, got = asyncio.run(exchange(SMTPISH, sends))
     assert not followed
     assert got == received
-    assert f"test.recording: client ('127.0.0.1', " in caplog.text
+    assert "test.recording: client ('127.0.0.1', " in caplog.text
     assert message in caplog.text
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from mitmrelay.recording import Block, RecordingError, Writer, read
 
 blocks_strategy = st.lists(
