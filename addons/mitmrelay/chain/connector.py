@@ -13,10 +13,12 @@ import os
 import socket
 import ssl
 from collections.abc import Mapping
+from typing import cast
 
 from python_socks import ProxyType
 from python_socks._connectors.factory_async import create_connector
 
+from . import segments
 from .spec import Chain, Hop
 
 _TYPES = {
@@ -103,7 +105,7 @@ async def open_chain(
     try:
         async with asyncio.timeout(timeout):
             try:
-                reader, writer = await asyncio.open_connection(chain[0].host, chain[0].port, local_addr=local_addr)
+                reader, writer = await segments.open_connection(chain[0].host, chain[0].port, local_addr=local_addr)
             except OSError as e:
                 raise HopError(f"{_label(0, chain)} is not reachable: {_reason(e)}") from e
             stream = _Stream(reader, writer)
@@ -119,7 +121,8 @@ async def open_chain(
     except BaseException:
         _abort(writer)
         raise
-    return reader, writer
+    # Through a proxy, a request written in several pieces stalls ~40 ms (see segments.py).
+    return reader, cast(asyncio.StreamWriter, segments.CoalescingWriter(writer))
 
 
 async def _handshake(
@@ -145,7 +148,7 @@ async def _handshake(
         await connector.connect(stream=stream, host=target[0], port=target[1])
     except (asyncio.CancelledError, TimeoutError):
         raise
-    except Exception as e:  # noqa: BLE001 - anything escaping here would hang mitmproxy's client
+    except Exception as e:
         # python-socks reports a proxy's answer as an error with a reply code: the proxy said no.
         verb = "refused" if getattr(e, "error_code", None) else "failed"
         raise HopError(
