@@ -54,6 +54,10 @@ def _phases(running: rigs.Running, shared: rigs.Shared, plan: Plan, slow_bulk: b
         out[f"{phase}_p99_ms"] = result.p99_ms
         out[f"{phase}_cpu_ms"] = used * 1000 / result.requests if pids and result.requests else None
         errors += result.errors
+    # One connection at a time: the setup latency itself, without queueing behind other requests.
+    serial = loadgen.run_wrk(url, script, max(1, plan.seconds // 2), 1)
+    out["nc1_p50_ms"] = serial.p50_ms
+    errors += serial.errors
 
     path = plan.bulk_slow if slow_bulk else plan.bulk
     before = cpu()
@@ -67,10 +71,10 @@ def _phases(running: rigs.Running, shared: rigs.Shared, plan: Plan, slow_bulk: b
     out["bulk_peak_MB"] = peak.peak / MB if pids else None
 
     if plan.idle:
-        base = procstat.rss_bytes(pids) if pids else 0
+        base = procstat.pss_bytes(pids) if pids else 0
         held, failed = asyncio.run(loadgen.hold_idle(
             running.scheme, running.port, Path(shared.certs.ca), plan.idle,
-            lambda: procstat.rss_bytes(pids) if pids else 0,
+            lambda: procstat.pss_bytes(pids) if pids else 0,
         ))
         errors += failed
         out["idle_MB"] = held / MB if pids else None
