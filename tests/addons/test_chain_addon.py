@@ -117,7 +117,7 @@ def test_udp_refused_when_the_route_says_proxy_and_sent_directly_when_bypassed(c
         await stream.drain()
         stream.close()
 
-    with pytest.raises(HopError, match=r"UDP to 127\.0\.0\.1:\d+ cannot go via socks5h://127\.0\.0\.1:1080: proxy chains carry TCP only"):
+    with pytest.raises(HopError, match=r"UDP to 127\.0\.0\.1:\d+ cannot go via socks5h://127\.0\.0\.1:1080: routes carry TCP only"):
         asyncio.run(send("127.0.0.1"))
     asyncio.run(send("127.0.0.2"))
     receiver.settimeout(5)

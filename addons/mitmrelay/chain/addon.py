@@ -8,12 +8,14 @@ import os
 import ssl
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import mitmproxy_rs
 from mitmproxy import ctx, exceptions
 from mitmproxy.addonmanager import Loader
 
+from .. import mock, recording
 from . import hookpoint
 from .connector import HopError, open_chain
 from .routes import Router, build_router
@@ -30,6 +32,7 @@ class ProxyChain:
     def __init__(self) -> None:
         self.router = Router()
         self.timeout = 10.0
+        self.recordings: dict[Path, recording.Recording] = {}
 
     def load(self, loader: Loader) -> None:
         loader.add_option(
@@ -47,8 +50,8 @@ class ProxyChain:
         loader.add_option(
             "proxy_routes", Sequence[str], [],
             "Per-destination chains, PATTERN=CHAIN, first match wins, checked after proxy_bypass "
-            "and before proxy_chain; CHAIN is a proxy_chain value or 'direct', "
-            "e.g. *.corp.example=http://proxy.corp:3128",
+            "and before proxy_chain; CHAIN is a proxy_chain value, 'direct', or file:RECORDING to "
+            "answer from a recording (a mock server), e.g. *.corp.example=http://proxy.corp:3128",
         )
         loader.add_option(
             "proxy_connect_timeout", int, 10,
@@ -74,11 +77,21 @@ class ProxyChain:
                 f"proxy chain credentials refer to unset environment variable(s) {', '.join(missing)}: "
                 "export them before starting mitmproxy"
             )
+        recordings = {}
+        for route in router.routes:
+            if route.recording is not None:
+                try:
+                    recordings[route.recording] = recording.read(route.recording)
+                except (OSError, ValueError) as e:
+                    raise exceptions.OptionsError(
+                        f"Cannot use {route.source} {route.pattern.text}=file:{route.recording}: {e}"
+                    ) from None
         if opts.proxy_connect_timeout <= 0:
             raise exceptions.OptionsError(
                 f"proxy_connect_timeout {opts.proxy_connect_timeout}: must be a positive number of seconds"
             )
         self.router = router
+        self.recordings = recordings
         self.timeout = float(opts.proxy_connect_timeout)
 
     def _proxy_tls(self) -> ssl.SSLContext:
@@ -97,7 +110,9 @@ class ProxyChain:
             return await asyncio.open_connection(host, port, local_addr=local_addr, **kwargs)
         decision = self.router.decide(host, port)
         start = time.monotonic()
-        if decision.chain:
+        if decision.recording is not None:
+            streams = await self._mock(decision.recording)
+        elif decision.chain:
             proxy_tls = self._proxy_tls() if any(hop.tls for hop in decision.chain) else None
             streams = await open_chain(
                 decision.chain, host, port,
@@ -110,13 +125,32 @@ class ProxyChain:
         return streams
 
 
+    async def _mock(self, path: Path) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A loopback connection to a one-shot server that answers from the recording at path.
+
+        A TCP pair rather than socket.socketpair(): mitmproxy needs the server's peername."""
+        played = self.recordings[path]
+        accepted = asyncio.Event()
+
+        def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> Any:
+            accepted.set()
+            return mock.answer(reader, writer, played, name=str(path))
+
+        listener = await asyncio.start_server(serve, "127.0.0.1", 0)
+        try:
+            streams = await asyncio.open_connection(*listener.sockets[0].getsockname()[:2])
+            await accepted.wait()  # closing the listener before its accept would reset our connection
+            return streams
+        finally:
+            listener.close()  # stops listening; the accepted connection plays on
+
     async def open_udp_connection(self, host: str, port: int, **kwargs: Any) -> Any:
         """Stands in for mitmproxy_rs.udp.open_udp_connection: UDP cannot cross a chain, so refuse
         rather than let a datagram leave directly when the route says it must not."""
         decision = self.router.decide(host, port)
-        if decision.chain:
+        if decision.chain or decision.recording:
             raise HopError(
-                f"UDP to {_address(host, port)} cannot go {decision}: proxy chains carry TCP only. "
+                f"UDP to {_address(host, port)} cannot go {decision}: routes carry TCP only. "
                 f"Add {host} to proxy_bypass to send it directly."
             )
         return await mitmproxy_rs.udp.open_udp_connection(host, port, **kwargs)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import ipaddress
 from dataclasses import dataclass
+from pathlib import Path
 
 from .spec import Chain, format_chain, mask, parse_chain
 
@@ -83,10 +84,11 @@ class Route:
     pattern: Pattern
     chain: Chain
     source: str  # where the rule came from, for logs: "proxy_routes[2]"
+    recording: Path | None = None  # answer from this recording (a mock server) instead
 
 
-def parse_route(text: str) -> tuple[Pattern, Chain]:
-    """Parse one `proxy_routes` entry, `PATTERN=CHAIN` (CHAIN may be `direct`)."""
+def parse_route(text: str) -> tuple[Pattern, Chain | Path]:
+    """Parse one `proxy_routes` entry, `PATTERN=TARGET`: a chain, `direct`, or `file:RECORDING`."""
     pattern_text, sep, chain_text = text.partition("=")
     if not sep:
         raise ValueError(
@@ -95,6 +97,10 @@ def parse_route(text: str) -> tuple[Pattern, Chain]:
     chain_text = chain_text.strip()
     if not chain_text:
         raise ValueError("nothing after '=': write a proxy URL or 'direct'")
+    if chain_text.startswith("file:"):
+        if not chain_text[5:]:
+            raise ValueError("file: needs the path of a recording, e.g. file:recordings/api.recording")
+        return parse_pattern(pattern_text), Path(chain_text[5:])
     chain = () if chain_text.lower() == "direct" else parse_chain(chain_text)
     return parse_pattern(pattern_text), chain
 
@@ -103,8 +109,11 @@ def parse_route(text: str) -> tuple[Pattern, Chain]:
 class Decision:
     chain: Chain
     rule: str  # the rule that chose it, for the log line
+    recording: Path | None = None
 
     def __str__(self) -> str:
+        if self.recording is not None:
+            return f"answered from {self.recording} ({self.rule})"
         return f"via {format_chain(self.chain)}" if self.chain else f"direct ({self.rule})"
 
 
@@ -119,7 +128,7 @@ class Router:
     @property
     def enabled(self) -> bool:
         """Whether any connection can leave through a proxy."""
-        return bool(self.default) or any(route.chain for route in self.routes)
+        return bool(self.default) or any(route.chain or route.recording for route in self.routes)
 
     def decide(self, host: str, port: int) -> Decision:
         for pattern in self.bypass:
@@ -127,7 +136,7 @@ class Router:
                 return Decision((), f"proxy_bypass {pattern.text}")
         for route in self.routes:
             if route.pattern.matches(host, port):
-                return Decision(route.chain, f"{route.source} {route.pattern.text}")
+                return Decision(route.chain, f"{route.source} {route.pattern.text}", route.recording)
         return Decision(self.default, "proxy_chain" if self.default else "no proxy_chain set")
 
 
@@ -146,8 +155,11 @@ def build_router(chain: str, bypass: list[str] | tuple[str, ...], routes: list[s
     parsed = []
     for n, text in enumerate(routes, start=1):
         try:
-            pattern, route_chain = parse_route(text)
+            pattern, target = parse_route(text)
         except ValueError as e:
             raise ValueError(f"proxy_routes entry {n} {mask(text)!r}: {e}") from None
-        parsed.append(Route(pattern, route_chain, f"proxy_routes[{n}]"))
+        if isinstance(target, Path):
+            parsed.append(Route(pattern, (), f"proxy_routes[{n}]", target))
+        else:
+            parsed.append(Route(pattern, target, f"proxy_routes[{n}]"))
     return Router(default, tuple(patterns), tuple(parsed))
