@@ -94,3 +94,21 @@ def ensure_venv(target: str, extras: str = "test") -> Path:
     subprocess.run([*pip, requirement, "-e", f"{REPO}[{extras}]" if extras else str(REPO)], check=True)
     stamp.write_text(wanted)
     return venv / "bin"
+
+
+def use_project_venv() -> None:
+    """Re-run this script with a project virtualenv's Python when mitmproxy is not importable here.
+
+    Lets `scripts/check-recipes` and friends work from a checkout once scripts/demo or scripts/test
+    has created .venv/, whatever `python3` is first on PATH."""
+    try:
+        import mitmproxy  # noqa: F401
+    except ImportError:
+        for target in sorted(TARGETS, reverse=True):
+            python = VENVS / f"mitmproxy{target}" / "bin" / "python"
+            if python.exists():
+                os.execv(python, [str(python), *sys.argv])
+        raise SystemExit(
+            "mitmproxy is not installed for this Python: run scripts/demo or scripts/test once "
+            "(they create .venv/), or `pip install .`"
+        ) from None
