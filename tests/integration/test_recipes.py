@@ -7,11 +7,11 @@ import socket
 import ssl
 import subprocess
 
-from peers import BIN, HOST, REPO, curl, free_port
+import pytest
+from peers import BIN, HOST, REPO, BannerServer, curl, free_port, wait_for
 from recipe_helpers import (
     SERVER, make_client_cert, mitm_ca, mtls_origin, recipe_copy, run_recipe, soap_call, ssh_socks,
 )
-
 
 
 def test_1_soap_over_socks5_verification_off(peer, tmp_path):
@@ -163,6 +163,51 @@ def test_8_raw_tcp_over_tls_with_socat_dump(peer, tmp_path):
     relay.wait_log(r"< \d{4}/\d\d/\d\d [\d:.]+  length=\d+ from=0 to=\d+\n220 banner\.test ready\\r\n")
     relay.wait_log(r"> \d{4}/\d\d/\d\d [\d:.]+  length=6 from=0 to=5\nhello\n")
     socks.wait_log(rf"connected to localhost:{banner.port}")
+
+
+def banner_session(port: int, line: bytes) -> bytes:
+    """A client of a banner-first protocol: the banner, one line sent, one line back."""
+    with socket.create_connection((HOST, port), timeout=10) as client, client.makefile("rb") as reader:
+        received = reader.readline()
+        client.sendall(line)
+        return received + reader.readline()
+
+
+def test_9_record_then_10_replay_as_a_mock_server(peer, tmp_path):
+    banner, socks = peer.banner(), peer.microsocks("soapuser", "pw-9")
+    server, rec_dir = f"localhost:{banner.port}", tmp_path / "recordings"
+    port = free_port()
+    recording = recipe_copy("record-session.yaml", tmp_path, {
+        "legacy.partner.example:7001": server, "@5002": f"@{port}",
+        "proxy.corp.example:1080": f"{HOST}:{socks.port}", "record_dir: recordings": f"record_dir: {rec_dir}",
+    })
+    relay = run_recipe(peer, recording, port, env={"PROXY_PASS": "pw-9"})
+    real = banner_session(port, b"hello\n")
+    assert real == BannerServer.BANNER + b"HELLO\n"
+    socks.wait_log(rf"connected to {server}")
+    relay.wait_log(r"> \d{4}/\d\d/\d\d [\d:.]+  length=6 from=0 to=5\nhello\n")  # watched while recorded
+    wait_for(lambda: [p for p in rec_dir.glob("*.recording") if '{"end": ' in p.read_text()], what="the recording's end")
+    [recorded] = rec_dir.glob("*.recording")
+    relay.stop()
+    banner.stop()
+    socks.stop()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((HOST, banner.port), timeout=5)
+
+    # Beside recordings/ as recipes/ is in a checkout: the path stays as shipped, bar the file name.
+    (tmp_path / "recipes").mkdir()
+    port = free_port()
+    replay = recipe_copy("replay-mock-server.yaml", tmp_path / "recipes", {
+        "legacy.partner.example:7001": server, "@5002": f"@{port}",
+        "20260101-120000-1a2b3c4d.recording": recorded.name,
+    })
+    mock = run_recipe(peer, replay, port)  # the server, its proxy and recipe 9's mitmdump are gone
+    assert banner_session(port, b"hello\n") == real
+    mock.wait_log(rf"server connect {server} answered from \S+/recordings/{recorded.name} ")
+    mock.wait_log(r"followed the recording to its end")
+    # A client that leaves the recording is told where, and is closed after what the server said first.
+    assert banner_session(port, b"QUIT\r\n") == BannerServer.BANNER
+    mock.wait_log(r"deviated at byte 0 of its stream: the recording expects b.hello\\n.*the client sent b.QUIT")
 
 
 def test_11_per_host_routing(peer, tmp_path):

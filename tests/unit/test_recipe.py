@@ -25,7 +25,7 @@ def problems_of(text: str, known, environ=None, base_dir=None) -> list[str]:
 
 
 def test_there_are_recipes():
-    assert len(RECIPES) >= 9
+    assert len(RECIPES) >= 11
 
 
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.name)
@@ -70,6 +70,9 @@ BAD = [
     ("duplicate", BASE + "  listen_host: 127.0.0.1\n", "r.yaml:4: At key 'options' ==> 'listen_host': given twice (first on line 3); keep one"),
     ("yaml", BASE + "  mode: [unclosed\n", "r.yaml:5: not valid YAML"),
     ("not a mapping", "- a\n", "a recipe is a mapping with the keys description, options; found list"),
+    ("route to no recording", BASE + "  proxy_routes: ['api.example:25=file:']\n",
+     ("r.yaml:4: At key 'options' ==> At key 'proxy_routes' ==> At item 1 ==> 'api.example:25=file:': "
+      "file: needs the path of a recording")),
     ("options not a mapping", "description: d\noptions: [a]\n", "r.yaml:2: At key 'options' ==> expected a mapping"),
 ]
 
@@ -97,6 +100,25 @@ def test_missing_files_are_relative_to_the_recipe(known, tmp_path):
     [problem] = problems_of(bad, known, {"CERTS": str(tmp_path)}, tmp_path)
     assert problem.startswith("r.yaml:4: At key 'options' ==> At key 'client_certs' ==> file or dir ")
     assert f"{tmp_path}/client.pem' does not exist" in problem
+
+
+def test_recordings_of_file_routes_are_input_files_relative_to_the_recipe(known, tmp_path):
+    (tmp_path / "good.recording").write_text('{"mitmrelay": "recording"}\n{"dir": "<", "text": "hi"}\n')
+    (tmp_path / "bad.recording").write_text('{"not": "a recording"}\n')
+    route = BASE + "  proxy_routes:\n    - a.example=direct\n    - api.example:25=file:{}\n"
+    assert problems_of(route.format("good.recording"), known, {}, tmp_path) == []
+    [missing] = problems_of(route.format("gone.recording"), known, {}, tmp_path)
+    assert missing == (
+        "r.yaml:6: At key 'options' ==> At key 'proxy_routes' ==> At item 2 ==> recording "
+        f"'{tmp_path}/gone.recording' does not exist: fix the path after file: (relative paths are "
+        "relative to the recipe file; record_dir writes NAME.recording)"
+    )
+    [bad] = problems_of(route.format("bad.recording"), known, {}, tmp_path)
+    assert f"At item 2 ==> {tmp_path}/bad.recording:1: the first line must be" in bad
+    recipe, _ = parse(route.format("good.recording"), "r.yaml")
+    assert resolve(recipe, known, tmp_path, {})["proxy_routes"] == [
+        "a.example=direct", f"api.example:25=file:{tmp_path / 'good.recording'}",
+    ]
 
 
 def test_warnings_for_open_listeners_insecure_tls_and_written_passwords(known):

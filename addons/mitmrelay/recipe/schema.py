@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from mitmproxy.proxy.mode_specs import ProxyMode
 from mitmproxy.utils import human
@@ -43,6 +44,18 @@ INPUT_FILES: dict[str, str] = {
     "rfile": "file",
     "server_replay": "file",
 }
+
+
+def route_recording(route: str) -> Path | None:
+    """The recording a `PATTERN=file:RECORDING` route of proxy_routes answers from, as written.
+
+    It is an input file too (relative to the recipe file), but inside a list item of an option that
+    also takes chains, so it cannot be listed in INPUT_FILES."""
+    try:
+        target = parse_route(route)[1]
+    except ValueError:
+        return None  # reported by the value check
+    return target if isinstance(target, Path) else None
 
 
 def _check_mode(value: str) -> None:

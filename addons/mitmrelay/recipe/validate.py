@@ -17,6 +17,7 @@ import yaml
 from mitmproxy.proxy.mode_specs import ProxyMode
 
 from mitmrelay.chain.spec import expand, mask, suggest
+from mitmrelay.recording import RecordingError, read
 
 from . import schema
 
@@ -212,6 +213,9 @@ def _check_option(
                 judge.add(item_path, f"{shown!r}: {e}")
         if name in schema.INPUT_FILES and base_dir is not None and not missing:
             _check_file(judge, item_path, name, input_path(item, base_dir, environ or {}))
+        recording = schema.route_recording(item) if name == "proxy_routes" else None
+        if recording is not None and base_dir is not None and not missing:
+            _check_recording(judge, item_path, input_path(str(recording), base_dir, environ or {}))
 
 
 def _check_file(judge: _Judge, path: tuple[Crumb, ...], name: str, file: Path) -> None:
@@ -222,6 +226,18 @@ def _check_file(judge: _Judge, path: tuple[Crumb, ...], name: str, file: Path) -
         return
     judge.add(path, f"{wanted} {str(file)!r} does not exist: fix the path (relative paths are "
                     "relative to the recipe file)")
+
+
+def _check_recording(judge: _Judge, path: tuple[Crumb, ...], file: Path) -> None:
+    """Read it now, as the chain addon will at start, so a bad recording is reported with the line."""
+    if not file.is_file():
+        judge.add(path, f"recording {str(file)!r} does not exist: fix the path after file: (relative "
+                        "paths are relative to the recipe file; record_dir writes NAME.recording)")
+        return
+    try:
+        read(file)
+    except RecordingError as e:
+        judge.add(path, f"{e}: give a .recording written by record_dir, or see README, Recording streams")
 
 
 def _check_safety(judge: _Judge, options: dict[str, Any]) -> None:
@@ -271,8 +287,19 @@ def resolve(
             value = _expand(value, environ)
         if name in schema.INPUT_FILES and isinstance(value, str):
             value = str(input_path(value, base_dir, environ))
+        if name == "proxy_routes" and isinstance(value, list):
+            value = [_absolute_recording(route, base_dir, environ) for route in value]
         values[name] = value
     return values
+
+
+def _absolute_recording(route: str, base_dir: Path, environ: Mapping[str, str]) -> str:
+    """A `PATTERN=file:RECORDING` route with its path taken from the recipe's folder, as for other
+    input files (the chain addon would take it from the current directory); others unchanged."""
+    recording = schema.route_recording(route)
+    if recording is None:
+        return route
+    return f"{route.partition('=')[0]}=file:{input_path(str(recording), base_dir, environ)}"
 
 
 def _expand(value: Any, environ: Mapping[str, str]) -> Any:
