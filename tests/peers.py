@@ -14,6 +14,7 @@ import signal
 import socket
 import socketserver
 import ssl
+import struct
 import subprocess
 import sys
 import threading
@@ -180,7 +181,8 @@ class WebSocketEcho:
 
 class ScriptedProxy(_Threaded):
     """A hostile or broken "proxy": per connection, for each reply it reads once and sends the reply;
-    then it closes (then="close") or holds the connection open, silent (then="stall")."""
+    then it closes (then="close"), resets (then="reset") or holds the connection open, silent
+    (then="stall")."""
 
     def __init__(self, replies: list[bytes], then: str = "stall") -> None:
         stop = threading.Event()
@@ -194,6 +196,8 @@ class ScriptedProxy(_Threaded):
                     self.request.sendall(reply)
                 if then == "stall":
                     stop.wait(30)
+                elif then == "reset":  # close with RST instead of FIN
+                    self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
         self.server = socketserver.ThreadingTCPServer((HOST, 0), Handler)
         self.server.daemon_threads = True

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 
-from mitmproxy import ctx
+from mitmproxy import ctx, tls
 
 logger = logging.getLogger(__name__)
 
@@ -35,3 +35,14 @@ class SafetyWarnings:
                 f"listening on {where}: other machines can use this proxy and see the decrypted traffic. "
                 "Add --listen-host 127.0.0.1 to keep it local."
             )
+
+    def tls_failed_server(self, data: tls.TlsData) -> None:
+        """mitmproxy says why a server's certificate was rejected; add whose certificate it was."""
+        chain = data.ssl_conn.get_peer_cert_chain() if data.ssl_conn else None
+        if not chain:
+            return
+        subject, issuer = chain[0].get_subject(), chain[0].get_issuer()
+        logger.warning(
+            f"server {data.conn.address[0]}:{data.conn.address[1]} presented a certificate for "
+            f"{subject.CN or subject!s} issued by {issuer.CN or issuer!s}: {data.conn.error}"
+        )

@@ -157,3 +157,30 @@ def test_bytes_right_behind_the_connect_reply_stay_in_the_tunnel(peer):
     with socket.create_connection((HOST, relay.port)) as sock:
         sock.settimeout(10)
         assert sock.recv(100) == b"220 banner first\r\n"
+
+
+def test_server_resets_mid_response(peer):
+    server = peer.scripted([b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nonly part of it"], then="reset")
+    proxy = peer.microsocks()
+    relay = peer.mitmdump("--set", f"proxy_chain=socks5h://{HOST}:{proxy.port}")
+    start = time.monotonic()
+    code, body = curl("-x", f"http://{HOST}:{relay.port}", f"http://localhost:{server.port}/x")
+    assert time.monotonic() - start < 10
+    assert code == 502
+    assert "peer closed connection" in body.lower() or "reset" in body.lower(), body
+    proxy.wait_log(rf"connected to localhost:{server.port}")
+
+
+def test_server_certificate_rejected_names_subject_issuer_and_reason(peer):
+    origin = peer.https_origin()  # its certificate comes from a CA the relay does not trust
+    proxy = peer.microsocks()
+    relay = peer.mitmdump(
+        "--mode", f"reverse:https://localhost:{origin.port}@{{port}}", "--set", "connection_strategy=lazy",
+        "--set", f"proxy_chain=socks5h://{HOST}:{proxy.port}",
+    )
+    code, body = curl(f"http://{HOST}:{relay.port}/x")
+    assert code == 502 and "Certificate verify failed: unable to get local issuer certificate" in body
+    relay.wait_log(
+        rf"server localhost:{origin.port} presented a certificate for localhost issued by "
+        r"mitmrelay throwaway CA: Certificate verify failed"
+    )
