@@ -58,22 +58,46 @@ class Recipe:
 
 def parse(text: str, file: str) -> tuple[Recipe, list[Problem]]:
     """Parse YAML with the safe loader, remembering the line of every key and list item."""
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)  # rejects control characters already here
         node = loader.get_single_node()
+        if node is not None and (alias := _first_alias(node)) is not None:
+            # An alias shares its node: nested ones make a few lines stand for billions of values.
+            return Recipe(file, None, {}), [Problem(
+                file, alias.start_mark.line + 1, (),
+                "YAML anchors and aliases (&name, *name) are not supported in recipes: write the value out",
+            )]
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark else None
-        reason = getattr(e, "problem", None) or str(e)
+        reason = getattr(e, "problem", None) or getattr(e, "reason", None) or str(e)
         return Recipe(file, None, {}), [Problem(file, line, (), f"not valid YAML: {reason}")]
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     lines: Lines = {}
     problems: list[Problem] = []
     if node is not None:
         _walk(node, (), lines, problems, file)
     return Recipe(file, data, lines), problems
+
+
+def _first_alias(root: yaml.Node) -> yaml.Node | None:
+    """A node reached a second time (an anchored node that an alias repeats), or None."""
+    seen: set[int] = set()
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        if id(node) in seen:
+            return node
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            todo += [part for pair in node.value for part in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            todo += node.value
+    return None
 
 
 def _walk(node: yaml.Node, path: tuple[Crumb, ...], lines: Lines, problems: list[Problem], file: str) -> None:
