@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterator
+from itertools import groupby
+from operator import attrgetter
 
 from mitmrelay.recording import Recording
 
@@ -29,16 +31,8 @@ class Deviation(Exception):
 
 def turns(recording: Recording) -> Iterator[tuple[bool, list[bytes]]]:
     """The blocks grouped into turns: consecutive blocks in one direction form one turn."""
-    current: tuple[bool, list[bytes]] | None = None
-    for block in recording.blocks:
-        if current is not None and current[0] == block.from_client:
-            current[1].append(block.data)
-            continue
-        if current is not None:
-            yield current
-        current = (block.from_client, [block.data])
-    if current is not None:
-        yield current
+    for from_client, blocks in groupby(recording.blocks, key=attrgetter("from_client")):
+        yield from_client, [block.data for block in blocks]
 
 
 def _show(data: bytes) -> str:
