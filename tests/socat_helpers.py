@@ -56,12 +56,6 @@ def marks(dump: str) -> list[str]:
     return [m.group(0).split(" N ", 1)[1].rstrip("\n") for m in _MARK.finditer(dump)]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def listener() -> socket.socket:
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -233,10 +227,3 @@ def start_mitmdump(
         raise
     return proc, port
 
-
-def wait_until(predicate: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + TIMEOUT
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)

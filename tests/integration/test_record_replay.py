@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 from mitmrelay.recording import read
-from socat_helpers import ADDONS, TIMEOUT, Process, connect_when_ready, start_mitmdump, wait_until
+from peers import wait_for
+from socat_helpers import ADDONS, TIMEOUT, Process, connect_when_ready, start_mitmdump
 
 MOCK_SERVER = str(ADDONS.parent / "scripts" / "mock-server")
 BANNER = b"220 banner server ready\r\n"
@@ -66,8 +67,8 @@ def record(tmp_path: Path, server_port: int) -> tuple[bytes, Path]:
     )
     try:
         received = banner_client(port, COMMANDS)
-        wait_until(lambda: '{"end"' in "".join(p.read_text() for p in rec_dir.glob("*.recording")),
-                   "the recording's end line")
+        wait_for(lambda: '{"end"' in "".join(p.read_text() for p in rec_dir.glob("*.recording")),
+                 TIMEOUT, "the recording's end line")
     finally:
         proc.stop()
     (recording,) = rec_dir.glob("*.recording")

@@ -13,6 +13,7 @@ import socket
 from pathlib import Path
 
 import pytest
+from peers import free_port, wait_for
 from socat_helpers import (
     SOCAT,
     TIMEOUT,
@@ -23,13 +24,11 @@ from socat_helpers import (
     converse,
     deliver,
     endpoints,
-    free_port,
     listener,
     marks,
     normalise,
     open_pair,
     start_mitmdump,
-    wait_until,
 )
 
 pytestmark = pytest.mark.skipif(not shutil.which(SOCAT), reason="needs the socat binary")
@@ -123,7 +122,7 @@ def run_mitmdump(
         if not (client_tls or server_tls):
             # Over TLS, mitmproxy 11/12 log a TLS error when the server closes without
             # close_notify and then never end the flow, so only TCP waits for the closing line.
-            wait_until(lambda: "closed" in dump.read_text(), "the dump's closing line")
+            wait_for(lambda: "closed" in dump.read_text(), TIMEOUT, "the dump's closing line")
     finally:
         proc.stop()
     return dump.read_text()
@@ -190,7 +189,7 @@ def test_interleaved_connections_split_into_socats_dumps(tmp_path: Path) -> None
                         deliver(client, server_side, blocks[i])
             for pair in pairs:
                 close_pair(*pair)
-            wait_until(lambda: dump.read_text().count("closed") == 2, "both closing lines")
+            wait_for(lambda: dump.read_text().count("closed") == 2, TIMEOUT, "both closing lines")
         finally:
             proc.stop()
         ours = by_connection(dump.read_text())
