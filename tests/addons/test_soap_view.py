@@ -7,6 +7,7 @@ from mitmproxy import contentviews, exceptions, flowfilter, hooks
 from mitmproxy.addons import dumper
 from mitmproxy.test import taddons, tflow
 from mitmproxy.tools.web import webaddons
+from mitmrelay.soap import analyze
 
 SCRIPT = Path(__file__).parents[2] / "addons" / "soap_view.py"
 NEW_API = hasattr(contentviews, "Contentview")
@@ -88,6 +89,18 @@ def test_hooks_label_faults_and_leave_the_bytes_alone(tctx):
     assert flowfilter.match("~comment Fault", f) and flowfilter.match("~marked", f)
     view(f.request, f)
     assert f.request.content == h.SOAP11_REQUEST and f.response.content == h.SOAP11_FAULT
+
+
+def test_the_request_is_parsed_once(tctx, monkeypatch):
+    from mitmrelay.soap import addon
+
+    parsed = []
+    monkeypatch.setattr(addon, "analyze", lambda data, *a: parsed.append(data) or analyze(data, *a))
+    f = soap_flow()
+    for event in ("request", "response"):
+        tctx.master.addons.invoke_addon_sync(tctx.addon, _hook(event, f))
+    assert parsed == [h.SOAP11_REQUEST, h.SOAP11_FAULT]
+    assert f.comment == "SOAP GetQuote Fault SOAP-ENV:Server: Quote backend unavailable"
 
 
 def test_non_fault_and_non_soap_flows(tctx):

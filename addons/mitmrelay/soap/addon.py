@@ -11,6 +11,7 @@ faults are marked; both are display-side flow attributes: the forwarded bytes ar
 from __future__ import annotations
 
 import logging
+import weakref
 
 from mitmproxy import ctx, exceptions, http
 
@@ -37,6 +38,11 @@ def _summary(message: http.Message, max_bytes: int) -> Summary | None:
 class SoapView:
     def __init__(self) -> None:
         self.view = SoapContentview()
+        # The request's summary, kept for the response hook so the body is not parsed twice.
+        # Not in flow.metadata: that is saved with the flow (`-w`) and a Summary does not serialize.
+        self._requests: weakref.WeakKeyDictionary[http.HTTPFlow, Summary] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def load(self, loader) -> None:
         loader.add_option(
@@ -77,17 +83,23 @@ class SoapView:
         unregister(self.view)
 
     def request(self, flow: http.HTTPFlow) -> None:
-        label = flow_label(_summary(flow.request, ctx.options.soap_max_bytes), None)
-        if label:
-            flow.comment = with_label(flow.comment, label)
+        request = _summary(flow.request, ctx.options.soap_max_bytes)
+        if request is None:
+            return
+        self._requests[flow] = request
+        label = flow_label(request, None)
+        assert label is not None  # request is a summary
+        flow.comment = with_label(flow.comment, label)
 
     def response(self, flow: http.HTTPFlow) -> None:
+        request = self._requests.pop(flow, None)
         if flow.response is None:
             return
         response = _summary(flow.response, ctx.options.soap_max_bytes)
         if response is None:
             return
-        request = _summary(flow.request, ctx.options.soap_max_bytes)
+        if request is None:  # not SOAP, or a request this addon did not see
+            request = _summary(flow.request, ctx.options.soap_max_bytes)
         label = flow_label(request, response)
         assert label is not None  # response is a summary
         flow.comment = with_label(flow.comment, label)
