@@ -14,6 +14,7 @@ from typing import Any
 import mitmproxy_rs
 from mitmproxy import ctx, exceptions
 from mitmproxy.addonmanager import Loader
+from mitmproxy.utils import human
 
 from .. import mock, recording
 from . import hookpoint
@@ -24,6 +25,8 @@ from .spec import env_refs
 logger = logging.getLogger(__name__)
 
 OPTIONS = ("proxy_chain", "proxy_bypass", "proxy_routes", "proxy_connect_timeout")
+# mitmproxy's own options that decide how we verify https:// hops.
+TLS_OPTIONS = ("ssl_insecure", "ssl_verify_upstream_trusted_ca")
 
 
 class ProxyChain:
@@ -33,6 +36,7 @@ class ProxyChain:
         self.router = Router()
         self.timeout = 10.0
         self.recordings: dict[Path, recording.Recording] = {}
+        self.proxy_tls: ssl.SSLContext | None = None
 
     def load(self, loader: Loader) -> None:
         loader.add_option(
@@ -63,7 +67,7 @@ class ProxyChain:
         hookpoint.uninstall()
 
     def configure(self, updated: set[str]) -> None:
-        if not updated & set(OPTIONS):
+        if not updated & {*OPTIONS, *TLS_OPTIONS}:
             return
         opts = ctx.options
         try:
@@ -93,14 +97,8 @@ class ProxyChain:
         self.router = router
         self.recordings = recordings
         self.timeout = float(opts.proxy_connect_timeout)
-
-    def _proxy_tls(self) -> ssl.SSLContext:
-        """The TLS client context for https:// hops, following mitmproxy's upstream TLS options."""
-        context = ssl.create_default_context(cafile=ctx.options.ssl_verify_upstream_trusted_ca)
-        if ctx.options.ssl_insecure:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        return context
+        # Built here, once: loading the CA store for every connection would cost milliseconds each.
+        self.proxy_tls = _proxy_tls() if any(hop.tls for chain in chains for hop in chain) else None
 
     async def open_connection(
         self, host: str, port: int, *, local_addr: tuple[str, int] | None = None, **kwargs: Any
@@ -113,17 +111,15 @@ class ProxyChain:
         if decision.recording is not None:
             streams = await self._mock(decision.recording)
         elif decision.chain:
-            proxy_tls = self._proxy_tls() if any(hop.tls for hop in decision.chain) else None
             streams = await open_chain(
                 decision.chain, host, port,
-                timeout=self.timeout, proxy_tls=proxy_tls, local_addr=local_addr,
+                timeout=self.timeout, proxy_tls=self.proxy_tls, local_addr=local_addr,
             )
         else:
             streams = await asyncio.open_connection(host, port, local_addr=local_addr, **kwargs)
         elapsed = (time.monotonic() - start) * 1000
-        logger.info(f"server connect {_address(host, port)} {decision} ({elapsed:.0f} ms)")
+        logger.info(f"server connect {human.format_address((host, port))} {decision} ({elapsed:.0f} ms)")
         return streams
-
 
     async def _mock(self, path: Path) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         """A loopback connection to a one-shot server that answers from the recording at path.
@@ -150,11 +146,16 @@ class ProxyChain:
         decision = self.router.decide(host, port)
         if decision.chain or decision.recording:
             raise HopError(
-                f"UDP to {_address(host, port)} cannot go {decision}: routes carry TCP only. "
+                f"UDP to {human.format_address((host, port))} cannot go {decision}: routes carry TCP only. "
                 f"Add {host} to proxy_bypass to send it directly."
             )
         return await mitmproxy_rs.udp.open_udp_connection(host, port, **kwargs)
 
 
-def _address(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+def _proxy_tls() -> ssl.SSLContext:
+    """The TLS client context for https:// hops, following mitmproxy's upstream TLS options."""
+    context = ssl.create_default_context(cafile=ctx.options.ssl_verify_upstream_trusted_ca)
+    if ctx.options.ssl_insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
