@@ -1,4 +1,5 @@
-"""Helpers for tests that drive real socat and mitmdump processes over loopback.
+"""Helpers for tests that drive real socat and mitmdump processes over loopback (the processes
+themselves are started with tests/peers.py).
 
 A conversation is a list of blocks `(from_client, data)`. `converse` sends each block and waits
 until the peer has received all of it before sending the next, so every relay in between reads
@@ -7,20 +8,14 @@ each block in one read: socat and mitmproxy then see the same read blocks.
 
 from __future__ import annotations
 
-import queue
 import re
 import socket
 import ssl
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ADDONS = Path(__file__).resolve().parent.parent / "addons"
-MITMDUMP = str(Path(sys.executable).with_name("mitmdump"))
 SOCAT = "/usr/bin/socat"
 TIMEOUT = 15.0
 
@@ -167,63 +162,3 @@ def tls_connect(port: int) -> socket.socket:
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     return context.wrap_socket(connect_when_ready(port), server_hostname="localhost")
-
-
-class Process:
-    """A child process whose output lines are collected by a thread, stopped by pid."""
-
-    def __init__(self, args: list[str], stderr: object = subprocess.STDOUT) -> None:
-        self.popen = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=stderr, text=True)
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.output: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.popen.stdout is not None
-        for line in self.popen.stdout:
-            self.output.append(line)
-            self.lines.put(line)
-
-    def wait_for(self, pattern: str) -> re.Match[str]:
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            try:
-                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                raise AssertionError(
-                    f"no line matching {pattern!r} within {TIMEOUT}s: {''.join(self.output)}"
-                ) from None
-            if m := re.search(pattern, line):
-                return m
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
-
-
-def start_mitmdump(
-    scripts: list[str], mode: str, confdir: Path, *settings: str
-) -> tuple[Process, int]:
-    """mitmdump running addons/SCRIPTS in MODE on a port it picks; returns it and that port.
-
-    A fresh confdir per test keeps the user's ~/.mitmproxy out of it (and gives the CA, whose
-    mitmproxy-ca.pem holds a key and certificate that TLS peers in tests can use too).
-    """
-    args = [MITMDUMP, "--mode", mode]
-    for script in scripts:
-        args += ["-s", str(ADDONS / script)]
-    for setting in ("listen_host=127.0.0.1", f"confdir={confdir}", *settings):
-        args += ["--set", setting]
-    proc = Process(args)
-    try:
-        port = int(proc.wait_for(r"listening at 127\.0\.0\.1:(\d+)").group(1))
-    except BaseException:
-        proc.stop()
-        raise
-    return proc, port
-

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 from mitmrelay.recording import read
-from peers import wait_for
-from socat_helpers import ADDONS, TIMEOUT, Process, connect_when_ready, start_mitmdump
+from peers import REPO, Proc, free_port, start_mitmdump, wait_for
+from socat_helpers import TIMEOUT, connect_when_ready
 
-MOCK_SERVER = str(ADDONS.parent / "scripts" / "mock-server")
+MOCK_SERVER = str(REPO / "scripts" / "mock-server")
 BANNER = b"220 banner server ready\r\n"
 COMMANDS = [b"ECHO one\r\n", b"ECHO two, \x00\xff binary\r\n", b"QUIT\r\n"]
 
@@ -50,23 +50,23 @@ def banner_client(port: int, commands: list[bytes]) -> bytes:
         return received + f.read()
 
 
-def mock_server(recording: Path) -> tuple[Process, int]:
-    proc = Process([sys.executable, MOCK_SERVER, str(recording), "--once", "--idle", "5"])
-    try:
-        return proc, int(proc.wait_for(r"listening on 127\.0\.0\.1:(\d+)").group(1))
-    except BaseException:
-        proc.stop()
-        raise
+def mock_server(recording: Path) -> tuple[Proc, int]:
+    port = free_port()
+    args = [sys.executable, MOCK_SERVER, str(recording), "--once", "--idle", "5",
+            "--listen", f"127.0.0.1:{port}"]
+    # Ready by its line, not by a probing connect: --once would serve the probe.
+    proc = Proc(args, port, recording.with_suffix(".mock.log"), ready=r"listening on ")
+    return proc, port
 
 
 def record(tmp_path: Path, server_port: int) -> tuple[bytes, Path]:
     rec_dir = tmp_path / "rec"
-    proc, port = start_mitmdump(
-        ["recorder.py"], f"reverse:tcp://127.0.0.1:{server_port}@0", tmp_path / "conf",
-        f"record_dir={rec_dir}",
+    proc = start_mitmdump(
+        tmp_path, "--mode", f"reverse:tcp://127.0.0.1:{server_port}@{{port}}",
+        "--set", f"record_dir={rec_dir}", script="addons/recorder.py",
     )
     try:
-        received = banner_client(port, COMMANDS)
+        received = banner_client(proc.port, COMMANDS)
         wait_for(lambda: '{"end"' in "".join(p.read_text() for p in rec_dir.glob("*.recording")),
                  TIMEOUT, "the recording's end line")
     finally:
@@ -88,10 +88,10 @@ def test_record_then_replay_gives_the_client_the_same_bytes(tmp_path: Path, bann
     proc, port = mock_server(recording)
     try:
         assert banner_client(port, COMMANDS) == direct
-        assert proc.popen.wait(TIMEOUT) == 0
+        assert proc.proc.wait(TIMEOUT) == 0
     finally:
         proc.stop()
-    assert "followed the recording to its end" in "".join(proc.output)
+    assert "followed the recording to its end" in proc.text()
 
 
 def test_a_client_that_deviates_from_the_recording_is_told_and_closed(
@@ -101,13 +101,13 @@ def test_a_client_that_deviates_from_the_recording_is_told_and_closed(
     proc, port = mock_server(recording)
     try:
         received = banner_client(port, [b"ECHO one\r\n", b"ECHO three\r\n"])
-        assert proc.popen.wait(TIMEOUT) == 1
+        assert proc.proc.wait(TIMEOUT) == 1
     finally:
         proc.stop()
     assert received == BANNER + b"250 one\r\n"
     assert (
         "deviated at byte 16 of its stream: the recording expects b'wo, \\x00\\xff', "
-        "the client sent b'hree\\r\\n'; closing the connection." in "".join(proc.output)
+        "the client sent b'hree\\r\\n'; closing the connection." in proc.text()
     )
 
 
@@ -122,6 +122,6 @@ def test_a_hand_written_recording_serves_a_real_client(tmp_path: Path) -> None:
     proc, port = mock_server(recording)
     try:
         assert banner_client(port, [b"QUIT\r\n"]) == b"220 mock ready\r\n221 bye\r\n"
-        assert proc.popen.wait(TIMEOUT) == 0
+        assert proc.proc.wait(TIMEOUT) == 0
     finally:
         proc.stop()

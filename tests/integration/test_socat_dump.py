@@ -10,15 +10,15 @@ from __future__ import annotations
 import re
 import shutil
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
-from peers import free_port, wait_for
+from peers import Proc, free_port, start_mitmdump, wait_for
 from socat_helpers import (
     SOCAT,
     TIMEOUT,
     Block,
-    Process,
     by_connection,
     close_pair,
     converse,
@@ -28,7 +28,6 @@ from socat_helpers import (
     marks,
     normalise,
     open_pair,
-    start_mitmdump,
 )
 
 pytestmark = pytest.mark.skipif(not shutil.which(SOCAT), reason="needs the socat binary")
@@ -77,29 +76,30 @@ def run_socat(
     forward = f"OPENSSL:{dest},verify=0" if server_pem else f"TCP4:{dest}"
     dump = tmp_path / f"socat-{fmt}.txt"
     with dump.open("w") as stderr:
-        proc = Process([SOCAT, *SOCAT_FLAGS[fmt], listen, forward], stderr=stderr)
+        proc = subprocess.Popen([SOCAT, *SOCAT_FLAGS[fmt], listen, forward], stderr=stderr)
         try:
             converse(*endpoints(port, server, client_pem, server_pem), conversation)
-            proc.popen.wait(TIMEOUT)
+            proc.wait(TIMEOUT)
         finally:
-            proc.stop()
+            proc.kill()
+            proc.wait()
     return dump.read_text()
 
 
 def dumping_mitmdump(
     tmp_path: Path, fmt: str, server: socket.socket, scheme: str
-) -> tuple[Process, int, Path]:
+) -> tuple[Proc, int, Path]:
     """mitmdump in reverse:SCHEME mode to `server`, dumping to the returned path."""
     dump = tmp_path / f"mitm-{fmt}.txt"
-    proc, port = start_mitmdump(
-        ["socat_dump.py"],
-        f"reverse:{scheme}://127.0.0.1:{server.getsockname()[1]}@0",
-        tmp_path / "conf",
-        f"socat_dump={dump}",
-        f"socat_dump_format={fmt}",
-        "ssl_insecure=true",
+    proc = start_mitmdump(
+        tmp_path,
+        "--mode", f"reverse:{scheme}://127.0.0.1:{server.getsockname()[1]}@{{port}}",
+        "--set", f"socat_dump={dump}",
+        "--set", f"socat_dump_format={fmt}",
+        "--set", "ssl_insecure=true",
+        script="addons/socat_dump.py",
     )
-    return proc, port, dump
+    return proc, proc.port, dump
 
 
 def run_mitmdump(
@@ -113,7 +113,7 @@ def run_mitmdump(
 ) -> str:
     proc, port, dump = dumping_mitmdump(tmp_path, fmt, server, scheme)
     # mitmproxy's CA (key and certificate) serves as the test server's certificate.
-    pem = tmp_path / "conf" / "mitmproxy-ca.pem"
+    pem = tmp_path / "mitmproxy-conf" / "mitmproxy-ca.pem"
     try:
         converse(
             *endpoints(port, server, pem if client_tls else None, pem if server_tls else None),
@@ -136,7 +136,7 @@ def test_dump_is_socats_dump(tmp_path: Path, fmt: str, tls: bool) -> None:
         ours = run_mitmdump(
             tmp_path, fmt, server, "tls" if tls else "tcp", CONVERSATION, tls, tls
         )
-        pem = tmp_path / "conf" / "mitmproxy-ca.pem" if tls else None
+        pem = tmp_path / "mitmproxy-conf" / "mitmproxy-ca.pem" if tls else None
         theirs = run_socat(tmp_path, fmt, server, CONVERSATION, pem, pem)
 
     assert normalise(ours) == normalise(theirs)
@@ -169,7 +169,7 @@ def test_the_seed_socat_chain_dump_from_one_mitmdump(tmp_path: Path) -> None:
     with listener() as server:
         conversation = http_conversation(f"127.0.0.1:{server.getsockname()[1]}")
         ours = run_mitmdump(tmp_path, "v", server, "https", conversation, server_tls=True)
-        pem = tmp_path / "conf" / "mitmproxy-ca.pem"
+        pem = tmp_path / "mitmproxy-conf" / "mitmproxy-ca.pem"
         theirs = run_socat(tmp_path, "v", server, conversation, server_pem=pem)
 
     assert normalise(ours) == normalise(theirs)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 from mitmproxy.version import VERSION
-from socat_helpers import connect_when_ready, listener, start_mitmdump
+from peers import start_mitmdump
+from socat_helpers import connect_when_ready, listener
 
 MITMPROXY_MAJOR = int(VERSION.split(".")[0])
 STREAM = 256 * 2**20
@@ -52,14 +53,14 @@ def stream_through(port: int, server: socket.socket) -> tuple[str, str]:
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
 def test_long_stream_keeps_memory_flat(tmp_path: Path) -> None:
     with listener() as server:
-        proc, port = start_mitmdump(
-            ["tcp_bound.py"], f"reverse:tcp://127.0.0.1:{server.getsockname()[1]}@0",
-            tmp_path / "conf", "tcp_messages_max=4", "flow_detail=0",
+        proc = start_mitmdump(
+            tmp_path, "--mode", f"reverse:tcp://127.0.0.1:{server.getsockname()[1]}@{{port}}",
+            "--set", "tcp_messages_max=4", "--set", "flow_detail=0", script="addons/tcp_bound.py",
         )
         try:
-            before = peak_rss(proc.popen.pid)
-            sent, received = stream_through(port, server)
-            after = peak_rss(proc.popen.pid)
+            before = peak_rss(proc.proc.pid)
+            sent, received = stream_through(proc.port, server)
+            after = peak_rss(proc.proc.pid)
         finally:
             proc.stop()
     assert received == sent
