@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import soap_helpers as h
+from mitmrelay.demo import free_port
 
 ADDONS = Path(__file__).resolve().parents[1] / "addons"
 NS = "urn:example:quotes"
@@ -169,12 +170,6 @@ class SoapService:
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class MitmProcess:
