@@ -92,11 +92,11 @@ def _cid(href: str) -> str:
     return unquote(href[4:]) if href.lower().startswith("cid:") else href
 
 
-def describe_attachments(root: etree._Element | None, parts: list[Part], main: Part) -> list[str]:
+def describe_attachments(root: etree._Element, parts: list[Part], main: Part) -> list[str]:
     """One line per `xop:Include` (with the part it points to), then the parts nobody includes."""
     by_id = {p.content_id: p for p in parts if p.content_id}
     lines, used = [], set()
-    for element in root.iter(etree.Element) if root is not None else ():
+    for element in root.iter(etree.Element):
         if qname(element) != (XOP_NS, "Include"):
             continue
         cid = _cid(element.get("href", ""))
