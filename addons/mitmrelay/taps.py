@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from mitmproxy import connection, http, tcp
 
-Flow = http.HTTPFlow | tcp.TCPFlow
-
 from mitmrelay import wire
 from mitmrelay.recording import Block
+
+Flow = http.HTTPFlow | tcp.TCPFlow
 
 
 def address(addr: tuple | None) -> str:
