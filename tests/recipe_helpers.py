@@ -15,7 +15,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-
 from peers import HOST, REPO, Certs, HttpOrigin, Proc, curl, free_port, need, wait_port
 
 RECIPES = REPO / "recipes"
@@ -38,8 +37,12 @@ def recipe_copy(name: str, tmp: Path, substitutions: dict[str, str]) -> Path:
     return copy
 
 
-def run_recipe(peer, recipe: Path, port: int, *args: str, env: dict | None = None) -> Proc:
-    """mitmdump -s addons/relay.py --set recipe=RECIPE, ready once the recipe's port listens."""
+def run_recipe(peer, recipe: Path, port: int, *args: str, env: dict | None = None, trust_test_ca: bool = False) -> Proc:
+    """mitmdump -s addons/relay.py --set recipe=RECIPE, ready once the recipe's port listens.
+
+    trust_test_ca: verify servers against the test's throwaway CA (the origins' certificates)."""
+    if trust_test_ca:
+        args = ("--set", f"ssl_verify_upstream_trusted_ca={peer.certs.ca}", *args)
     relay = peer.mitmdump("--set", f"recipe={recipe}", *args, env=env)
     wait_port(port, proc=relay.proc)
     return relay
@@ -50,12 +53,17 @@ def mitm_ca(relay: Proc) -> Path:
     return relay.log.parent / "mitmproxy-conf" / "mitmproxy-ca-cert.pem"
 
 
+def curl_via(relay: Proc, proxy: str, url: str) -> tuple[int, str]:
+    """curl URL through the relay as its proxy (http://... or socks5h://...), trusting its CA."""
+    return curl("--proxy", proxy, "--cacert", str(mitm_ca(relay)), url)
+
+
 # --- mutual TLS -----------------------------------------------------------------------------------
 
 
 def make_client_cert(directory: Path) -> tuple[Path, Path]:
     """A client CA and a client certificate it signed: (ca.pem, client.pem with cert and key)."""
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "recipe test client CA")])
 

@@ -8,9 +8,16 @@ import ssl
 import subprocess
 
 import pytest
-from peers import BIN, HOST, REPO, BannerServer, curl, free_port, wait_for
+from peers import BIN, HOST, REPO, BannerServer, free_port, wait_for
 from recipe_helpers import (
-    SERVER, make_client_cert, mitm_ca, mtls_origin, recipe_copy, run_recipe, soap_call, ssh_socks,
+    SERVER,
+    curl_via,
+    make_client_cert,
+    mtls_origin,
+    recipe_copy,
+    run_recipe,
+    soap_call,
+    ssh_socks,
 )
 
 
@@ -46,7 +53,7 @@ def test_bad_recipe_stops_mitmdump_with_file_line_and_fix(peer, tmp_path):
     out = subprocess.run(
         [str(BIN / "mitmdump"), "-s", "addons/relay.py", "--set", f"recipe={recipe}",
          "--set", f"confdir={tmp_path / 'conf'}", "--listen-host", HOST, "--listen-port", str(free_port())],
-        capture_output=True, text=True, timeout=30, cwd=REPO,
+        check=False, capture_output=True, text=True, timeout=30, cwd=REPO,
     )
     assert out.returncode != 0
     assert f"{recipe}:19: At key 'options' ==> 'proxy_chian': unknown option (did you mean 'proxy_chain'?)" in out.stdout + out.stderr
@@ -71,9 +78,7 @@ def test_3_http_connect_with_basic_auth(peer, tmp_path):
         SERVER: f"localhost:{origin.port}", "@5000": f"@{port}", "soapuser": "carol",
         "proxy.corp.example:3128": f"{HOST}:{proxy.port}",
     })
-    # The origin's certificate comes from the test's throwaway CA.
-    run_recipe(peer, recipe, port, "--set", f"ssl_verify_upstream_trusted_ca={peer.certs.ca}",
-               env={"PROXY_PASS": "pw-3"})
+    run_recipe(peer, recipe, port, env={"PROXY_PASS": "pw-3"}, trust_test_ca=True)
     assert soap_call(port)[0] == 200
     proxy.wait_log(r'Established connection to host "localhost"')
 
@@ -85,8 +90,7 @@ def test_4_chain_socks5_then_connect(peer, tmp_path):
         SERVER: f"localhost:{origin.port}", "@5000": f"@{port}",
         "jump.example:1080": f"{HOST}:{socks.port}", "proxy.inside.example:3128": f"{HOST}:{connect.port}",
     })
-    run_recipe(peer, recipe, port, "--set", f"ssl_verify_upstream_trusted_ca={peer.certs.ca}",
-               env={"SOCKS_PASS": "pw-4"})
+    run_recipe(peer, recipe, port, env={"SOCKS_PASS": "pw-4"}, trust_test_ca=True)
     assert soap_call(port)[0] == 200
     socks.wait_log(rf"connected to {HOST}:{connect.port}")
     connect.wait_log(r'Established connection to host "localhost"')
@@ -100,7 +104,7 @@ def test_5_mutual_tls(peer, tmp_path):
         SERVER: f"localhost:{origin.port}", "@5000": f"@{port}",
         "~/partner-client.pem": str(client_pem), "proxy.corp.example:1080": f"{HOST}:{socks.port}",
     })
-    run_recipe(peer, recipe, port, "--set", f"ssl_verify_upstream_trusted_ca={peer.certs.ca}")
+    run_recipe(peer, recipe, port, trust_test_ca=True)
     code, body = soap_call(port)
     assert code == 200 and "<Echo>hi</Echo>" in body
     # Without the client certificate the same server refuses the handshake.
@@ -121,8 +125,8 @@ def test_6_browser_through_real_ssh_dynamic_forwarding(peer, tmp_path):
     recipe = recipe_copy("browser-via-ssh-socks.yaml", tmp_path, {
         "regular@8080": f"regular@{port}", "127.0.0.1:1080": f"{HOST}:{ssh.port}",
     })
-    relay = run_recipe(peer, recipe, port, "--set", f"ssl_verify_upstream_trusted_ca={peer.certs.ca}")
-    code, body = curl("-x", f"http://{HOST}:{port}", "--cacert", str(mitm_ca(relay)), f"https://localhost:{origin.port}/page")
+    relay = run_recipe(peer, recipe, port, trust_test_ca=True)
+    code, body = curl_via(relay, f"http://{HOST}:{port}", f"https://localhost:{origin.port}/page")
     assert (code, body) == (200, "hello from origin /page")
     # sshd was asked for the name, not an address: DNS happened on the far side.
     sshd.wait_log(rf"target localhost port {origin.port}")
@@ -135,10 +139,8 @@ def test_7_socks5_server_with_upstream_socks_chain(peer, tmp_path):
         "socks5@1085": f"socks5@{port}", "jump.example:1080": f"{HOST}:{jump.port}",
         "socks.inside.example:1080": f"{HOST}:{inner.port}",
     })
-    relay = run_recipe(peer, recipe, port, "--set", f"ssl_verify_upstream_trusted_ca={peer.certs.ca}",
-                       env={"JUMP_PASS": "pw-7"})
-    code, body = curl("--socks5-hostname", f"{HOST}:{port}", "--cacert", str(mitm_ca(relay)),
-                      f"https://localhost:{origin.port}/s")
+    relay = run_recipe(peer, recipe, port, env={"JUMP_PASS": "pw-7"}, trust_test_ca=True)
+    code, body = curl_via(relay, f"socks5h://{HOST}:{port}", f"https://localhost:{origin.port}/s")
     assert (code, body) == (200, "hello from origin /s")
     jump.wait_log(rf"connected to {HOST}:{inner.port}")
     inner.wait_log(rf"pass\(\d+\): tcp/connect .* -> .*{origin.port}")
@@ -151,8 +153,7 @@ def test_8_raw_tcp_over_tls_with_socat_dump(peer, tmp_path):
         "legacy.partner.example:7001": f"localhost:{banner.port}", "@5001": f"@{port}",
         "proxy.corp.example:1080": f"{HOST}:{socks.port}",
     })
-    relay = run_recipe(peer, recipe, port, "--set", f"ssl_verify_upstream_trusted_ca={peer.certs.ca}",
-                       env={"PROXY_PASS": "pw-8"})
+    relay = run_recipe(peer, recipe, port, env={"PROXY_PASS": "pw-8"}, trust_test_ca=True)
     with socket.create_connection((HOST, port), timeout=10) as client:
         # mitmproxy reads the client's first bytes (to tell TLS from plain TCP) before the server's.
         client.sendall(b"hello\n")
@@ -217,11 +218,9 @@ def test_11_per_host_routing(peer, tmp_path):
         "regular@8080": f"regular@{port}", ".corp.example=": "localhost=",
         "proxy.corp.example:3128": f"{HOST}:{proxy.port}",
     })
-    relay = run_recipe(peer, recipe, port, "--set", f"ssl_verify_upstream_trusted_ca={peer.certs.ca}",
-                       env={"CORP_PASS": "pw-11"})
-    ca = str(mitm_ca(relay))
-    assert curl("-x", f"http://{HOST}:{port}", "--cacert", ca, f"https://localhost:{corp.port}/c") == (200, "hello from origin /c")
+    relay = run_recipe(peer, recipe, port, env={"CORP_PASS": "pw-11"}, trust_test_ca=True)
+    assert curl_via(relay, f"http://{HOST}:{port}", f"https://localhost:{corp.port}/c") == (200, "hello from origin /c")
     proxy.wait_log(r'Established connection to host "localhost"')
-    assert curl("-x", f"http://{HOST}:{port}", "--cacert", ca, f"https://{HOST}:{public.port}/p") == (200, "hello from origin /p")
+    assert curl_via(relay, f"http://{HOST}:{port}", f"https://{HOST}:{public.port}/p") == (200, "hello from origin /p")
     relay.wait_log(rf"server connect {HOST}:{public.port} direct")
     assert f'"{HOST}"' not in proxy.text()
