@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import peers
 from mitmrelay.demo import HOST, free_port, soap_envelope
-
-REPO = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+from peers import BIN, REPO
 
 # A ~1 KB SOAP exchange, as in DESIGN.md's performance facts.
 SOAP_REQUEST = soap_envelope("<calc:Add><calc:a>" + "1" * 400 + "</calc:a><calc:b>2</calc:b></calc:Add>")
