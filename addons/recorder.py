@@ -4,6 +4,6 @@ Usage:
     mitmdump -s addons/recorder.py --mode reverse:tcp://127.0.0.1:5001@5000 --set record_dir=rec/
 """
 
-from mitmrelay.recorder import Recorder
+from mitmrelay.streams.recorder import Recorder
 
 addons = [Recorder()]

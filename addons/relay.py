@@ -7,13 +7,6 @@ Usage:
 Works the same with mitmweb and in every mitmproxy mode; see README.md for all options.
 """
 
-from mitmrelay.chain.addon import ProxyChain
-from mitmrelay.recipe.addon import Recipe
-from mitmrelay.recorder import Recorder
-from mitmrelay.safety import SafetyWarnings
-from mitmrelay.soap.addon import SoapView
-from mitmrelay.socatdump import SocatDump
-from mitmrelay.tcpbound import TcpMessageBound
+from mitmrelay.relay import all_addons
 
-# Recipe last: a recipe can only set the options of addons loaded before it.
-addons = [SafetyWarnings(), ProxyChain(), SoapView(), SocatDump(), Recorder(), TcpMessageBound(), Recipe()]
+addons = all_addons()

@@ -5,6 +5,6 @@ Usage:
         --set tcp_messages_max=16
 """
 
-from mitmrelay.tcpbound import TcpMessageBound
+from mitmrelay.streams.tcp_bound import TcpMessageBound
 
 addons = [TcpMessageBound()]

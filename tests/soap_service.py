@@ -173,7 +173,7 @@ class SoapService:
 
 
 class MitmProcess:
-    """`mitmdump` or `mitmweb` with `-s addons/soap_view.py`, reverse proxy to `upstream_port`, run
+    """`mitmdump` or `mitmweb` with `-s addons/soap.py`, reverse proxy to `upstream_port`, run
     by this Python's mitmproxy, its output in a file (a pipe could fill up and block it)."""
 
     def __init__(self, tool: str, upstream_port: int, args: list[str], output: Path) -> None:
@@ -188,7 +188,7 @@ class MitmProcess:
             "--mode",
             f"reverse:http://127.0.0.1:{upstream_port}@{self.port}",
             "-s",
-            str(ADDONS / "soap_view.py"),
+            str(ADDONS / "soap.py"),
             *(
                 ["--web-port", str(self.web_port), "--no-web-open-browser"]
                 if tool == "mitmweb"

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from mitmproxy import exceptions, tcp
 from mitmproxy.test import taddons, tflow
-from mitmrelay.recorder import Recorder
-from mitmrelay.recording import Block, read
+from mitmrelay.streams.recorder import Recorder
+from mitmrelay.streams.block import Block
+from mitmrelay.streams.recording import read
 
 
 def test_tcp_and_http1_flows_are_recorded_per_connection(tmp_path: Path) -> None:

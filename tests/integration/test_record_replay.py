@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mitmrelay.recording import read
+from mitmrelay.streams.recording import read
 from peers import REPO, Proc, free_port, start_mitmdump, wait_for
 from socat_helpers import TIMEOUT, connect_when_ready
 

@@ -1,4 +1,4 @@
-"""`mitmdump -s addons/soap_view.py '~comment Fault'` prints the faulting exchanges only: the
+"""`mitmdump -s addons/soap.py '~comment Fault'` prints the faulting exchanges only: the
 labels are set before mitmdump's own output filter looks at the flow."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""mitmweb with addons/soap_view.py: what its web API hands the browser (flow list with labels and
+"""mitmweb with addons/soap.py: what its web API hands the browser (flow list with labels and
 fault marks, the SOAP view of a message, the comment column) for SOAP calls through it."""
 
 from __future__ import annotations

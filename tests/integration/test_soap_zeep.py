@@ -1,5 +1,5 @@
 """zeep (SOAP 1.1 and 1.2, WS-Security UsernameToken, WS-Addressing, an MTOM answer) talking to a
-local SOAP service through a real `mitmdump -s addons/soap_view.py` reverse proxy."""
+local SOAP service through a real `mitmdump -s addons/soap.py` reverse proxy."""
 
 from __future__ import annotations
 

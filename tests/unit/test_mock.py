@@ -7,8 +7,9 @@ import logging
 import socket
 
 import pytest
-from mitmrelay.mock import answer, turns
-from mitmrelay.recording import Block, Recording
+from mitmrelay.streams.mock import answer, turns
+from mitmrelay.streams.block import Block
+from mitmrelay.streams.recording import Recording
 
 SMTPISH = Recording(
     meta={},

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mitmrelay.recording import Block, RecordingError, Writer, read
+from mitmrelay.streams.block import Block
+from mitmrelay.streams.recording import RecordingError, Writer, read
 
 blocks_strategy = st.lists(
     st.builds(Block, st.booleans(), st.binary(max_size=200), st.floats(0, 4e9))

@@ -16,7 +16,7 @@ from mitmproxy import ctx, exceptions
 from mitmproxy.addonmanager import Loader
 from mitmproxy.utils import human
 
-from .. import mock, recording
+from ..streams import mock, recording
 from . import hookpoint
 from .connector import HopError, open_chain
 from .routes import Router, build_router
@@ -109,7 +109,7 @@ class ProxyChain:
         decision = self.router.decide(host, port)
         start = time.monotonic()
         if decision.recording is not None:
-            streams = await self._mock(decision.recording)
+            streams = await mock.connect(self.recordings[decision.recording], name=str(decision.recording))
         elif decision.chain:
             streams = await open_chain(
                 decision.chain, host, port,
@@ -120,25 +120,6 @@ class ProxyChain:
         elapsed = (time.monotonic() - start) * 1000
         logger.info(f"server connect {human.format_address((host, port))} {decision} ({elapsed:.0f} ms)")
         return streams
-
-    async def _mock(self, path: Path) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        """A loopback connection to a one-shot server that answers from the recording at path.
-
-        A TCP pair rather than socket.socketpair(): mitmproxy needs the server's peername."""
-        played = self.recordings[path]
-        accepted = asyncio.Event()
-
-        def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> Any:
-            accepted.set()
-            return mock.answer(reader, writer, played, name=str(path))
-
-        listener = await asyncio.start_server(serve, "127.0.0.1", 0)
-        try:
-            streams = await asyncio.open_connection(*listener.sockets[0].getsockname()[:2])
-            await accepted.wait()  # closing the listener before its accept would reset our connection
-            return streams
-        finally:
-            listener.close()  # stops listening; the accepted connection plays on
 
     async def open_udp_connection(self, host: str, port: int, **kwargs: Any) -> Any:
         """Stands in for mitmproxy_rs.udp.open_udp_connection: UDP cannot cross a chain, so refuse

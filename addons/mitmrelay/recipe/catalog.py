@@ -39,8 +39,12 @@ def offline_catalog(addon_script: Path) -> dict[str, OptionInfo]:
         from mitmproxy.tools.dump import DumpMaster
 
         master = DumpMaster(options.Options(), with_termlog=False, with_dumper=False)
-        master.addons.add(*_script_addons(addon_script))
-        return catalog(master.options)
+        try:
+            master.addons.add(*_script_addons(addon_script))
+            return catalog(master.options)
+        finally:
+            # Removes the master's log handler, which would otherwise outlive this event loop.
+            await master.done()
 
     return asyncio.run(build())
 

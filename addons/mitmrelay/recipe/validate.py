@@ -17,7 +17,7 @@ import yaml
 from mitmproxy.proxy.mode_specs import ProxyMode
 
 from mitmrelay.chain.spec import expand, mask, suggest
-from mitmrelay.recording import RecordingError, read
+from mitmrelay.streams.recording import RecordingError, read
 
 from . import schema
 

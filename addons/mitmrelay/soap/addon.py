@@ -1,8 +1,8 @@
 """The SoapView addon: registers the `SOAP` contentview and labels SOAP flows.
 
 Usage:
-    mitmdump -s addons/soap_view.py --flow-detail 3 --mode reverse:https://partner.example:443@5000
-    mitmweb -s addons/soap_view.py --set view_filter='~comment Fault'
+    mitmdump -s addons/soap.py --flow-detail 3 --mode reverse:https://partner.example:443@5000
+    mitmweb -s addons/soap.py --set view_filter='~comment Fault'
 
 Labels go into the flow comment (`SOAP GetQuote`, `SOAP GetQuote Fault soap:Server: ...`) and
 faults are marked; both are display-side flow attributes: the forwarded bytes are never changed.

@@ -4,7 +4,7 @@ Pure functions: bytes and numbers in, text out. The reference is the real socat 
 (Debian 12); tests/integration/test_socat_dump.py compares against it byte for byte.
 
 Usage:
-    >>> from mitmrelay.socatfmt import format_block
+    >>> from mitmrelay.streams.socat_format import format_block
     >>> format_block("v", from_client=True, data=b"hi\\r\\n", offset=0, timestamp=0.0)[-26:]
     'length=4 from=0 to=3\\nhi\\\\r\\n'
 """

@@ -19,18 +19,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple, TextIO
+from typing import Any, BinaryIO, TextIO
+
+from .block import Block
 
 SUFFIX = ".recording"
 VERSION = 1
-
-
-class Block(NamedTuple):
-    """One read: its direction, its bytes and when it was read (seconds since the epoch)."""
-
-    from_client: bool
-    data: bytes
-    timestamp: float | None = None
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from mitmproxy import exceptions, tcp
 from mitmproxy.test import taddons, tflow
-from mitmrelay.tcpbound import TcpMessageBound
+from mitmrelay.streams.tcp_bound import TcpMessageBound
 
 
 @pytest.mark.parametrize(("keep", "left"), [(0, 10), (1, 1), (3, 3), (20, 10)])

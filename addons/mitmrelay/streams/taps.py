@@ -2,7 +2,7 @@
 
 Raw TCP and TLS flows (`reverse:tcp://`, `reverse:tls://`, `tcp_hosts`): each `tcp_message` is one
 read, exactly the block socat would see. HTTP/1 flows: each request and each response is one block,
-re-assembled by `mitmrelay.wire`. Subclasses implement `on_block` and `on_close`; `on_close` may
+re-assembled by `mitmrelay.streams.wire`. Subclasses implement `on_block` and `on_close`; `on_close` may
 be called more than once for a connection.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from mitmproxy import connection, http, tcp
 
-from mitmrelay import wire
-from mitmrelay.recording import Block
+from mitmrelay.streams import wire
+from mitmrelay.streams.block import Block
 
 Flow = http.HTTPFlow | tcp.TCPFlow
 

@@ -7,7 +7,7 @@ import time
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from mitmrelay import socatfmt
+from mitmrelay.streams import socat_format
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def utc(monkeypatch: pytest.MonkeyPatch):
     ],
 )
 def test_header(utc, from_client, offset, length, timestamp, line) -> None:
-    assert socatfmt.header(from_client, offset, length, timestamp) == line
+    assert socat_format.header(from_client, offset, length, timestamp) == line
 
 
 @pytest.mark.parametrize(
@@ -49,17 +49,17 @@ def test_header(utc, from_client, offset, length, timestamp, line) -> None:
     ],
 )
 def test_text_body(data: bytes, text: str) -> None:
-    assert socatfmt.text_body(data) == text
+    assert socat_format.text_body(data) == text
 
 
 def test_text_body_keeps_printable_ascii() -> None:
     printable = bytes(range(0x20, 0x7F)).replace(b"\\", b"")
-    assert socatfmt.text_body(printable) == printable.decode()
+    assert socat_format.text_body(printable) == printable.decode()
 
 
 def test_hex_body_is_one_line_whatever_the_length() -> None:
-    assert socatfmt.hex_body(b"hello\r\n") == " 68 65 6c 6c 6f 0d 0a\n"
-    assert socatfmt.hex_body(bytes(40)) == " 00" * 40 + "\n"
+    assert socat_format.hex_body(b"hello\r\n") == " 68 65 6c 6c 6f 0d 0a\n"
+    assert socat_format.hex_body(bytes(40)) == " 00" * 40 + "\n"
 
 
 @pytest.mark.parametrize(
@@ -94,22 +94,22 @@ def test_hex_body_is_one_line_whatever_the_length() -> None:
     ],
 )
 def test_hexdump_body(data: bytes, rows: list[str]) -> None:
-    assert socatfmt.hexdump_body(data) == "".join(row + "\n" for row in rows) + "--\n"
+    assert socat_format.hexdump_body(data) == "".join(row + "\n" for row in rows) + "--\n"
 
 
 @pytest.mark.parametrize(
     ("fmt", "body"),
     [("v", "ab"), ("x", " 61 62\n"), ("vx", " 61 62" + " " * 42 + "  ab\n--\n")],
 )
-def test_format_block(utc, fmt: socatfmt.Format, body: str) -> None:
-    block = socatfmt.format_block(fmt, False, b"ab", 3, 0.5)
+def test_format_block(utc, fmt: socat_format.Format, body: str) -> None:
+    block = socat_format.format_block(fmt, False, b"ab", 3, 0.5)
     assert block == "< 1970/01/01 00:00:00.000500000  length=2 from=3 to=4\n" + body
 
 
 @given(st.binary(max_size=600), st.integers(0, 2**40), st.floats(0, 4e9))
 def test_any_block_formats_in_every_format(data: bytes, offset: int, timestamp: float) -> None:
-    for fmt in socatfmt.FORMATS:
-        block = socatfmt.format_block(fmt, True, data, offset, timestamp)
+    for fmt in socat_format.FORMATS:
+        block = socat_format.format_block(fmt, True, data, offset, timestamp)
         head, body = block.split("\n", 1)
         assert head.endswith(f"length={len(data)} from={offset} to={offset + len(data) - 1}")
         assert body.isascii()
@@ -117,12 +117,12 @@ def test_any_block_formats_in_every_format(data: bytes, offset: int, timestamp: 
 
 @given(st.binary(max_size=600))
 def test_hex_body_round_trips(data: bytes) -> None:
-    assert bytes.fromhex(socatfmt.hex_body(data)) == data
+    assert bytes.fromhex(socat_format.hex_body(data)) == data
 
 
 @given(st.binary(max_size=600))
 def test_hexdump_rows_hold_the_bytes(data: bytes) -> None:
-    rows = socatfmt.hexdump_body(data).splitlines()
+    rows = socat_format.hexdump_body(data).splitlines()
     assert rows[-1] == "--"
     chunks = [bytes.fromhex(row[:48]) for row in rows[:-1]]
     assert b"".join(chunks) == data
@@ -132,6 +132,6 @@ def test_hexdump_rows_hold_the_bytes(data: bytes) -> None:
 
 @given(st.binary(max_size=600))
 def test_text_body_keeps_newlines_and_escapes_the_rest(data: bytes) -> None:
-    text = socatfmt.text_body(data)
+    text = socat_format.text_body(data)
     assert text.count("\n") == data.count(b"\n")
     assert len(text) == len(data) + sum(data.count(bytes([b])) for b in b"\\\a\b\v\f\r")

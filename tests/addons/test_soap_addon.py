@@ -9,7 +9,7 @@ from mitmproxy.test import taddons, tflow
 from mitmproxy.tools.web import webaddons
 from mitmrelay.soap import analyze
 
-SCRIPT = Path(__file__).parents[2] / "addons" / "soap_view.py"
+SCRIPT = Path(__file__).parents[2] / "addons" / "soap.py"
 NEW_API = hasattr(contentviews, "Contentview")
 
 

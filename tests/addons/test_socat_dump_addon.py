@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mitmproxy import exceptions, tcp
 from mitmproxy.test import taddons, tflow
-from mitmrelay.socatdump import SocatDump
+from mitmrelay.streams.socat_dump import SocatDump
 from socat_helpers import marks, normalise
 
 

@@ -26,9 +26,9 @@ from typing import TextIO
 
 from mitmproxy import connection, ctx, exceptions
 
-from mitmrelay import socatfmt
-from mitmrelay.recording import Block
-from mitmrelay.taps import BlockTap, Flow, address, destination
+from mitmrelay.streams import socat_format
+from mitmrelay.streams.block import Block
+from mitmrelay.streams.taps import BlockTap, Flow, address, destination
 
 
 def log_line(timestamp: float, pid: int, message: str) -> str:
@@ -49,7 +49,7 @@ class SocatDump(BlockTap):
         self._stderr = stderr
         self._out: TextIO | None = None
         self._owns_out = False
-        self._format: socatfmt.Format = "v"
+        self._format: socat_format.Format = "v"
         self._conns: dict[str, _Conn] = {}
         self._current: str | None = None
         self._count = 0
@@ -64,13 +64,13 @@ class SocatDump(BlockTap):
             "socat_dump_format", str, "v",
             "socat_dump format: 'v' like socat -v (text), 'x' like socat -x (hex), "
             "'vx' like socat -v -x (hex and text columns).",
-            choices=socatfmt.FORMATS,
+            choices=socat_format.FORMATS,
         )
 
     def configure(self, updated: set[str]) -> None:
         if "socat_dump_format" in updated:
             fmt = ctx.options.socat_dump_format
-            if fmt not in socatfmt.FORMATS:
+            if fmt not in socat_format.FORMATS:
                 raise exceptions.OptionsError(
                     f"Cannot use socat_dump_format {fmt!r}: choose 'v' (socat -v), "
                     "'x' (socat -x) or 'vx' (socat -v -x)."
@@ -127,7 +127,7 @@ class SocatDump(BlockTap):
             self._current = client.id
         offset = conn.offsets[from_client]
         conn.offsets[from_client] = offset + len(data)
-        text += socatfmt.format_block(self._format, from_client, data, offset, timestamp)
+        text += socat_format.format_block(self._format, from_client, data, offset, timestamp)
         self._out.write(text)
         self._out.flush()
 

@@ -6,7 +6,7 @@ sends other bytes, closes early, or goes quiet gets one log line saying where it
 recording, and is closed. After the last block the mock closes its side and waits for the client's.
 
 Usage:
-    recording = mitmrelay.recording.read(Path("rec/x.recording"))
+    recording = mitmrelay.streams.recording.read(Path("rec/x.recording"))
     server = await asyncio.start_server(lambda r, w: answer(r, w, recording), "127.0.0.1", 0)
 """
 
@@ -15,10 +15,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterator
+from typing import Any
 from itertools import groupby
 from operator import attrgetter
 
-from mitmrelay.recording import Recording
+from mitmrelay.streams.recording import Recording
 
 log = logging.getLogger(__name__)
 
@@ -119,3 +120,22 @@ async def answer(
             await writer.wait_closed()
         except ConnectionError:
             pass
+
+
+async def connect(recording: Recording, name: str = "mock") -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A loopback connection to a one-shot server that answers it from recording.
+
+    A TCP pair rather than socket.socketpair(): mitmproxy needs the server's peername."""
+    accepted = asyncio.Event()
+
+    def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> Any:
+        accepted.set()
+        return answer(reader, writer, recording, name=name)
+
+    listener = await asyncio.start_server(serve, "127.0.0.1", 0)
+    try:
+        streams = await asyncio.open_connection(*listener.sockets[0].getsockname()[:2])
+        await accepted.wait()  # closing the listener before its accept would reset our connection
+        return streams
+    finally:
+        listener.close()  # stops listening; the accepted connection plays on

@@ -1,0 +1,18 @@
+"""Every addon of the project, in the order they must load; `addons/relay.py` loads this list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mitmrelay.chain.addon import ProxyChain
+from mitmrelay.recipe.addon import Recipe
+from mitmrelay.safety import SafetyWarnings
+from mitmrelay.soap.addon import SoapView
+from mitmrelay.streams.recorder import Recorder
+from mitmrelay.streams.socat_dump import SocatDump
+from mitmrelay.streams.tcp_bound import TcpMessageBound
+
+
+def all_addons() -> list[Any]:
+    """New instances of every addon. Recipe last: a recipe can only set options of addons before it."""
+    return [SafetyWarnings(), ProxyChain(), SoapView(), SocatDump(), Recorder(), TcpMessageBound(), Recipe()]
