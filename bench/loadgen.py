@@ -51,8 +51,22 @@ def wrk_script(path: Path, body: bytes, new_connection: bool) -> Path:
 
 def run_wrk(url: str, script: Path, seconds: int, connections: int) -> WrkResult:
     out = subprocess.run(
-        [peers.need("wrk"), "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency", "-s", str(script), url],
-        capture_output=True, text=True, timeout=seconds + 60, check=False,
+        [
+            peers.need("wrk"),
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=False,
     )
     if out.returncode != 0:
         raise RuntimeError(f"wrk failed ({out.returncode}): {out.stderr or out.stdout}")
@@ -69,8 +83,12 @@ def parse_wrk(text: str) -> WrkResult:
     if not rps or not count:
         raise RuntimeError(f"cannot read wrk's output:\n{text}")
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
-    errors = (int(non2xx[1]) if non2xx else 0) + (sum(int(g) for g in sockets.groups()) if sockets else 0)
+    sockets = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text
+    )
+    errors = (int(non2xx[1]) if non2xx else 0) + (
+        sum(int(g) for g in sockets.groups()) if sockets else 0
+    )
     return WrkResult(float(rps[1]), latency("50"), latency("99"), int(count[1]), errors)
 
 
@@ -82,11 +100,15 @@ def _connect(scheme: str, port: int, ca: Path, timeout: float) -> socket.socket:
     return sock
 
 
-def download(scheme: str, port: int, path: str, ca: Path, timeout: float = 300) -> tuple[int, str, float]:
+def download(
+    scheme: str, port: int, path: str, ca: Path, timeout: float = 300
+) -> tuple[int, str, float]:
     """GET path over one connection: (bytes received, sha256 hex of the body, seconds taken)."""
     start = time.perf_counter()
     with _connect(scheme, port, ca, timeout) as sock:
-        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
+        sock.sendall(
+            f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode()
+        )
         head, body = _read_head(sock, f"GET {path}")
         if not head.startswith(b"HTTP/1.1 200"):
             raise RuntimeError(f"GET {path}: {head.splitlines()[0]!r}")
@@ -116,7 +138,9 @@ async def _open_idle(scheme: str, port: int, ca: Path, request: bytes) -> asynci
 async def hold_idle(scheme: str, port: int, ca: Path, count: int, measure, parallel: int = 25):
     """Open count connections (each after one exchange), call measure() while all are idle, close them."""
     request = b"GET /soap HTTP/1.1\r\nHost: localhost\r\n\r\n"
-    gate = asyncio.Semaphore(parallel)  # socat forks and handshakes per connection: don't stampede it
+    gate = asyncio.Semaphore(
+        parallel
+    )  # socat forks and handshakes per connection: don't stampede it
 
     async def one() -> asyncio.StreamWriter:
         async with gate:
@@ -133,7 +157,9 @@ async def hold_idle(scheme: str, port: int, ca: Path, count: int, measure, paral
                 writer.close()
 
 
-def proxy_handshake_ms(kind: str, socks_port: int, http_port: int, origin_port: int, samples: int = 30) -> float:
+def proxy_handshake_ms(
+    kind: str, socks_port: int, http_port: int, origin_port: int, samples: int = 30
+) -> float:
     """Median time to get a TCP stream to the origin: kind tcp (direct), socks5, http or 2hop (both).
 
     The bytes are the minimal exchange (RFC 1928 §4-6 without auth; RFC 9110 §9.3.6) so that the time
@@ -178,7 +204,9 @@ def _read_head(sock: socket.socket, what: str) -> tuple[bytes, bytes]:
     while b"\r\n\r\n" not in data:
         chunk = sock.recv(65536)
         if not chunk:
-            raise RuntimeError(f"{what}: connection closed before the end of the headers: {data[:200]!r}")
+            raise RuntimeError(
+                f"{what}: connection closed before the end of the headers: {data[:200]!r}"
+            )
         data += chunk
     head, _, rest = data.partition(b"\r\n\r\n")
     return head, rest

@@ -35,7 +35,9 @@ def measure(config: rigs.Config, shared: rigs.Shared, plan: Plan) -> dict[str, f
         running.stop()
 
 
-def _phases(running: rigs.Running, shared: rigs.Shared, plan: Plan, slow_bulk: bool) -> dict[str, float | None]:
+def _phases(
+    running: rigs.Running, shared: rigs.Shared, plan: Plan, slow_bulk: bool
+) -> dict[str, float | None]:
     pids = running.relay_pids
     url = f"{running.scheme}://{HOST}:{running.port}/soap"
     out: dict[str, float | None] = {}
@@ -45,7 +47,9 @@ def _phases(running: rigs.Running, shared: rigs.Shared, plan: Plan, slow_bulk: b
         return procstat.cpu_seconds(pids) if pids else 0.0
 
     for phase, new_connection in (("ka", False), ("nc", True)):
-        script = loadgen.wrk_script(shared.tmp / f"wrk-{phase}.lua", rigs.SOAP_REQUEST, new_connection)
+        script = loadgen.wrk_script(
+            shared.tmp / f"wrk-{phase}.lua", rigs.SOAP_REQUEST, new_connection
+        )
         before = cpu()
         result = loadgen.run_wrk(url, script, plan.seconds, plan.connections)
         used = cpu() - before
@@ -62,7 +66,9 @@ def _phases(running: rigs.Running, shared: rigs.Shared, plan: Plan, slow_bulk: b
     path = plan.bulk_slow if slow_bulk else plan.bulk
     before = cpu()
     with procstat.PeakRss(pids) as peak:
-        size, digest, seconds = loadgen.download(running.scheme, running.port, path, shared.certs.ca)
+        size, digest, seconds = loadgen.download(
+            running.scheme, running.port, path, shared.certs.ca
+        )
     used = cpu() - before
     if digest != shared.files[path]:
         raise RuntimeError(f"bulk download of {path}: sha256 mismatch ({size} bytes received)")
@@ -72,12 +78,19 @@ def _phases(running: rigs.Running, shared: rigs.Shared, plan: Plan, slow_bulk: b
 
     if plan.idle:
         base = procstat.pss_bytes(pids) if pids else 0
-        held, failed = asyncio.run(loadgen.hold_idle(
-            running.scheme, running.port, Path(shared.certs.ca), plan.idle,
-            lambda: procstat.pss_bytes(pids) if pids else 0,
-        ))
+        held, failed = asyncio.run(
+            loadgen.hold_idle(
+                running.scheme,
+                running.port,
+                Path(shared.certs.ca),
+                plan.idle,
+                lambda: procstat.pss_bytes(pids) if pids else 0,
+            )
+        )
         errors += failed
         out["idle_MB"] = held / MB if pids else None
-        out["idle_KB_conn"] = (held - base) / 1000 / (plan.idle - failed) if pids and failed < plan.idle else None
+        out["idle_KB_conn"] = (
+            (held - base) / 1000 / (plan.idle - failed) if pids and failed < plan.idle else None
+        )
     out["errors"] = errors
     return out

@@ -70,9 +70,14 @@ def _fmt(value: float | None, digits: int) -> str:
 
 
 def medians(
-    rounds: Sequence[Round], names: Sequence[str], keys: Sequence[str] = tuple(key for key, _, _ in COLUMNS)
+    rounds: Sequence[Round],
+    names: Sequence[str],
+    keys: Sequence[str] = tuple(key for key, _, _ in COLUMNS),
 ) -> dict[str, dict[str, float | None]]:
-    return {name: {key: _median([r[name].get(key) for r in rounds if name in r]) for key in keys} for name in names}
+    return {
+        name: {key: _median([r[name].get(key) for r in rounds if name in r]) for key in keys}
+        for name in names
+    }
 
 
 def results_table(rounds: Sequence[Round], names: Sequence[str]) -> str:
@@ -87,7 +92,9 @@ def results_table(rounds: Sequence[Round], names: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def ratio_rows(rounds: Sequence[Round]) -> list[tuple[str, str, str, float | None, list[float], str]]:
+def ratio_rows(
+    rounds: Sequence[Round],
+) -> list[tuple[str, str, str, float | None, list[float], str]]:
     rows = []
     for a, b, key, target in PAIRS:
         per_round = []
@@ -112,11 +119,20 @@ def ratios_table(rounds: Sequence[Round]) -> str:
 def setup_table(rounds: Sequence[Round], handshakes: Sequence[dict[str, float]]) -> str:
     """Connection setup, one connection at a time: what each configuration adds over plain mitmdump,
     against what the proxy handshakes alone take."""
-    names = [n for n in ("mitmdump", "proxychains", "relay-socks5", "relay-http", "relay-2hop") if any(n in r for r in rounds)]
+    names = [
+        n
+        for n in ("mitmdump", "proxychains", "relay-socks5", "relay-http", "relay-2hop")
+        if any(n in r for r in rounds)
+    ]
     table = medians(rounds, names, ["nc1_p50_ms"])
     shake = {k: _median([h[k] for h in handshakes]) for k in (handshakes[0] if handshakes else {})}
     # The proxy handshakes each configuration performs (beyond the TCP connect every one makes).
-    cost = {"proxychains": "socks5", "relay-socks5": "socks5", "relay-http": "http", "relay-2hop": "2hop"}
+    cost = {
+        "proxychains": "socks5",
+        "relay-socks5": "socks5",
+        "relay-http": "http",
+        "relay-2hop": "2hop",
+    }
     lines = [
         "| configuration | new connection p50 ms | added over mitmdump ms | proxy handshakes alone ms |",
         "|---|---:|---:|---:|",

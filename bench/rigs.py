@@ -18,8 +18,12 @@ from mitmrelay.demo import HOST, free_port, soap_envelope
 from peers import BIN, REPO
 
 # A ~1 KB SOAP exchange, as in DESIGN.md's performance facts.
-SOAP_REQUEST = soap_envelope("<calc:Add><calc:a>" + "1" * 400 + "</calc:a><calc:b>2</calc:b></calc:Add>")
-SOAP_RESPONSE = soap_envelope("<calc:AddResponse><calc:result>" + "3" * 800 + "</calc:result></calc:AddResponse>")
+SOAP_REQUEST = soap_envelope(
+    "<calc:Add><calc:a>" + "1" * 400 + "</calc:a><calc:b>2</calc:b></calc:Add>"
+)
+SOAP_RESPONSE = soap_envelope(
+    "<calc:AddResponse><calc:result>" + "3" * 800 + "</calc:result></calc:AddResponse>"
+)
 
 
 @dataclass
@@ -76,7 +80,10 @@ def _start_nginx(tmp: Path, certs: peers.Certs) -> peers.Proc:
     port = free_port()
     prefix = tmp / "nginx"
     prefix.mkdir()
-    temp = " ".join(f"{kind}_temp_path {prefix};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    temp = " ".join(
+        f"{kind}_temp_path {prefix};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
     (prefix / "nginx.conf").write_text(
         f"worker_processes 1; pid {prefix}/nginx.pid; error_log stderr;\n"
         "events { worker_connections 8192; }\n"
@@ -87,7 +94,17 @@ def _start_nginx(tmp: Path, certs: peers.Certs) -> peers.Proc:
         f"    location = /soap {{ return 200 '{SOAP_RESPONSE.decode()}'; }}\n"
         "    location /files/ { default_type application/octet-stream; } } }\n"
     )
-    args = [peers.need("nginx"), "-e", "stderr", "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"]
+    args = [
+        peers.need("nginx"),
+        "-e",
+        "stderr",
+        "-p",
+        str(prefix),
+        "-c",
+        str(prefix / "nginx.conf"),
+        "-g",
+        "daemon off;",
+    ]
     return peers.Proc(args, port, prefix / "log")
 
 
@@ -128,16 +145,25 @@ def _socat(verbose: bool) -> Callable[[Shared], Running]:
         inner, outer = free_port(), free_port()
         tag = "v" if verbose else "plain"
         second = peers.Proc(
-            [socat, f"TCP4-LISTEN:{inner},bind={HOST},reuseaddr,fork",
-             f"PROXY:{HOST}:{HOST}:{shared.origin.port},proxyport={shared.http.port}"],
-            inner, shared.tmp / f"socat-inner-{tag}-{inner}.log",
+            [
+                socat,
+                f"TCP4-LISTEN:{inner},bind={HOST},reuseaddr,fork",
+                f"PROXY:{HOST}:{HOST}:{shared.origin.port},proxyport={shared.http.port}",
+            ],
+            inner,
+            shared.tmp / f"socat-inner-{tag}-{inner}.log",
         )
         try:
             # -v writes its dump to stderr: into a file, as a user would redirect it.
             first = peers.Proc(
-                [socat, *(["-v"] if verbose else []), f"TCP4-LISTEN:{outer},bind={HOST},reuseaddr,fork",
-                 f"OPENSSL:localhost:{inner},verify=0"],
-                outer, shared.tmp / f"socat-outer-{tag}-{outer}.log",
+                [
+                    socat,
+                    *(["-v"] if verbose else []),
+                    f"TCP4-LISTEN:{outer},bind={HOST},reuseaddr,fork",
+                    f"OPENSSL:localhost:{inner},verify=0",
+                ],
+                outer,
+                shared.tmp / f"socat-outer-{tag}-{outer}.log",
             )
         except BaseException:
             second.stop()
@@ -148,28 +174,47 @@ def _socat(verbose: bool) -> Callable[[Shared], Running]:
 
 
 def _mitmdump(
-    scripts: tuple[str, ...] = (), chain: str = "", extra: tuple[str, ...] = (), proxychains: bool = False
+    scripts: tuple[str, ...] = (),
+    chain: str = "",
+    extra: tuple[str, ...] = (),
+    proxychains: bool = False,
 ) -> Callable[[Shared], Running]:
     """mitmdump in reverse mode to the origin, with the same options in every configuration."""
 
     def start(shared: Shared) -> Running:
         port = free_port()
-        argv = [str(BIN / "mitmdump"), "--mode", f"reverse:https://{HOST}:{shared.origin.port}@{port}",
-                "--listen-host", HOST, "--set", f"confdir={shared.tmp / 'mitmproxy-conf'}",
-                "--set", f"ssl_verify_upstream_trusted_ca={shared.certs.ca}",
-                # Bulk bodies stream, as in the recipes; buffering them is a different benchmark.
-                "--set", "stream_large_bodies=1m"]
+        argv = [
+            str(BIN / "mitmdump"),
+            "--mode",
+            f"reverse:https://{HOST}:{shared.origin.port}@{port}",
+            "--listen-host",
+            HOST,
+            "--set",
+            f"confdir={shared.tmp / 'mitmproxy-conf'}",
+            "--set",
+            f"ssl_verify_upstream_trusted_ca={shared.certs.ca}",
+            # Bulk bodies stream, as in the recipes; buffering them is a different benchmark.
+            "--set",
+            "stream_large_bodies=1m",
+        ]
         for script in scripts:
             argv += ["-s", str(REPO / "addons" / script)]
         if chain:
-            argv += ["--set", "proxy_chain=" + chain.format(socks=shared.socks5.port, http=shared.http.port)]
+            argv += [
+                "--set",
+                "proxy_chain=" + chain.format(socks=shared.socks5.port, http=shared.http.port),
+            ]
         argv += [a.format(tmp=shared.tmp, port=port) for a in extra]
         if proxychains:
             conf = shared.tmp / f"proxychains-{port}.conf"
-            conf.write_text(f"strict_chain\nquiet_mode\n[ProxyList]\nsocks5 {HOST} {shared.socks5.port}\n")
+            conf.write_text(
+                f"strict_chain\nquiet_mode\n[ProxyList]\nsocks5 {HOST} {shared.socks5.port}\n"
+            )
             argv = [peers.need("proxychains4"), "-q", "-f", str(conf), *argv]
         log = shared.tmp / f"mitmdump-{port}.log"
-        return Running("http", port, [peers.Proc(argv, port, log, cwd=REPO, ready=r"listening at \S+:\d+")])
+        return Running(
+            "http", port, [peers.Proc(argv, port, log, cwd=REPO, ready=r"listening at \S+:\d+")]
+        )
 
     return start
 
@@ -184,13 +229,27 @@ CONFIGS = [
     Config("socat", "the seed's two-socat chain through the HTTP CONNECT proxy", _socat(False)),
     Config("socat-v", "the same with socat -v (dump to a file)", _socat(True), slow_bulk=True),
     Config("mitmdump", "mitmdump reverse mode, no proxy", _mitmdump()),
-    Config("proxychains", "proxychains4 + mitmdump through the SOCKS5 proxy", _mitmdump(proxychains=True)),
+    Config(
+        "proxychains",
+        "proxychains4 + mitmdump through the SOCKS5 proxy",
+        _mitmdump(proxychains=True),
+    ),
     Config("relay-socks5", "mitmrelay through the SOCKS5 proxy", _mitmdump(RELAY, SOCKS)),
     Config("relay-http", "mitmrelay through the HTTP CONNECT proxy", _mitmdump(RELAY, CONNECT)),
-    Config("relay-2hop", "mitmrelay through SOCKS5 then HTTP CONNECT", _mitmdump(RELAY, f"{SOCKS},{CONNECT}")),
-    Config("relay-dump", "relay-socks5 + socat_dump (-v format) to a file",
-           _mitmdump(RELAY, SOCKS, ("--set", "socat_dump={tmp}/dump-{port}.txt"))),
-    Config("chain-socks5", "the chain addon alone (addons/chain.py, no SOAP view) through SOCKS5",
-           _mitmdump(("chain.py",), SOCKS)),
+    Config(
+        "relay-2hop",
+        "mitmrelay through SOCKS5 then HTTP CONNECT",
+        _mitmdump(RELAY, f"{SOCKS},{CONNECT}"),
+    ),
+    Config(
+        "relay-dump",
+        "relay-socks5 + socat_dump (-v format) to a file",
+        _mitmdump(RELAY, SOCKS, ("--set", "socat_dump={tmp}/dump-{port}.txt")),
+    ),
+    Config(
+        "chain-socks5",
+        "the chain addon alone (addons/chain.py, no SOAP view) through SOCKS5",
+        _mitmdump(("chain.py",), SOCKS),
+    ),
 ]
 BY_NAME = {config.name: config for config in CONFIGS}

@@ -63,8 +63,12 @@ def stream(port: int, server: socket.socket, size: int) -> float:
 def through_mitmdump(tmp: Path, size: int, *settings: str) -> float:
     with listener() as server:
         proc, port = start_mitmdump(
-            SCRIPTS, f"reverse:tcp://127.0.0.1:{server.getsockname()[1]}@0", tmp / "conf",
-            "flow_detail=0", "tcp_messages_max=1", *settings,
+            SCRIPTS,
+            f"reverse:tcp://127.0.0.1:{server.getsockname()[1]}@0",
+            tmp / "conf",
+            "flow_detail=0",
+            "tcp_messages_max=1",
+            *settings,
         )
         try:
             return stream(port, server, size)
@@ -102,12 +106,18 @@ def main() -> None:
             ("socat -x", slow, lambda: through_socat(tmp, slow, "-x")),
             ("mitmdump", size, lambda: through_mitmdump(tmp, size)),
             *(
-                (f"mitmdump socat_dump_format={fmt}", size, lambda fmt=fmt: through_mitmdump(
-                    tmp, size, dump, f"socat_dump_format={fmt}"))
+                (
+                    f"mitmdump socat_dump_format={fmt}",
+                    size,
+                    lambda fmt=fmt: through_mitmdump(tmp, size, dump, f"socat_dump_format={fmt}"),
+                )
                 for fmt in ("v", "x", "vx")
             ),
-            ("mitmdump record_dir", size, lambda: through_mitmdump(
-                tmp, size, f"record_dir={tmp / 'rec'}")),
+            (
+                "mitmdump record_dir",
+                size,
+                lambda: through_mitmdump(tmp, size, f"record_dir={tmp / 'rec'}"),
+            ),
         ]
         for label, nbytes, run in runs:
             seconds = run()

@@ -51,9 +51,18 @@ def find_python(version: str) -> str:
     env = os.environ.get(f"MITMRELAY_PYTHON{version.replace('.', '')}")
     candidates = [env] if env else []
     candidates += [shutil.which(f"python{version}") or ""]
-    candidates += sorted(glob.glob(str(Path.home() / f".pyenv/versions/{version}.*/bin/python{version}")), reverse=True)
+    candidates += sorted(
+        glob.glob(str(Path.home() / f".pyenv/versions/{version}.*/bin/python{version}")),
+        reverse=True,
+    )
     for candidate in candidates:
-        if candidate and subprocess.run([candidate, "-c", "import ssl, venv"], capture_output=True, check=False).returncode == 0:
+        if (
+            candidate
+            and subprocess.run(
+                [candidate, "-c", "import ssl, venv"], capture_output=True, check=False
+            ).returncode
+            == 0
+        ):
             return candidate
     raise SystemExit(
         f"Python {version} not found: install it or set MITMRELAY_PYTHON{version.replace('.', '')}=/path/to/python{version}"
@@ -63,7 +72,9 @@ def find_python(version: str) -> str:
 def ensure_peers() -> None:
     """Install the Debian test peers that are missing (needs root; otherwise says what to install)."""
     sbin = os.pathsep.join(["/usr/sbin", "/sbin", os.environ.get("PATH", "")])
-    missing = sorted({pkg for prog, pkg in DEBIAN_PEERS.items() if not shutil.which(prog, path=sbin)})
+    missing = sorted(
+        {pkg for prog, pkg in DEBIAN_PEERS.items() if not shutil.which(prog, path=sbin)}
+    )
     if not missing:
         return
     if os.geteuid() != 0:
@@ -71,7 +82,9 @@ def ensure_peers() -> None:
     say(f"installing Debian packages: {' '.join(missing)}")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-q"], check=True, env=env, stdout=subprocess.DEVNULL)
-    subprocess.run(["apt-get", "install", "-y", "-q", *missing], check=True, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-q", *missing], check=True, env=env, stdout=subprocess.DEVNULL
+    )
     # Debian starts some of these as services on install; the tests start their own instances.
     services = {"tinyproxy": "tinyproxy", "dante-server": "danted", "nginx-light": "nginx"}
     for package in missing:
@@ -84,14 +97,25 @@ def ensure_venv(target: str, extras: str = "test") -> Path:
     version, requirement = TARGETS[target]
     venv = VENVS / f"mitmproxy{target}"
     stamp = venv / ".mitmrelay-stamp"
-    wanted = hashlib.sha256((REPO / "pyproject.toml").read_bytes() + requirement.encode() + extras.encode()).hexdigest()
+    wanted = hashlib.sha256(
+        (REPO / "pyproject.toml").read_bytes() + requirement.encode() + extras.encode()
+    ).hexdigest()
     if stamp.exists() and stamp.read_text() == wanted:
         return venv / "bin"
     say(f"creating {venv.relative_to(REPO)} (Python {version}, {requirement})")
     python = find_python(version)
     subprocess.run([python, "-m", "venv", "--clear", str(venv)], check=True)
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    subprocess.run([*pip, requirement, "-e", f"{REPO}[{extras}]" if extras else str(REPO)], check=True)
+    pip = [
+        str(venv / "bin" / "python"),
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        "--disable-pip-version-check",
+    ]
+    subprocess.run(
+        [*pip, requirement, "-e", f"{REPO}[{extras}]" if extras else str(REPO)], check=True
+    )
     stamp.write_text(wanted)
     return venv / "bin"
 

@@ -53,13 +53,17 @@ class Peers:
     def dante(self) -> peers.Proc:
         return self._keep(peers.start_dante(self.tmp))
 
-    def tinyproxy(self, user: str | None = None, password: str | None = None, max_clients: int = 100) -> peers.Proc:
+    def tinyproxy(
+        self, user: str | None = None, password: str | None = None, max_clients: int = 100
+    ) -> peers.Proc:
         return self._keep(peers.start_tinyproxy(self.tmp, user, password, max_clients))
 
     def pproxy(self, scheme: str, auth: str | None = None, tls: bool = False) -> peers.Proc:
         return self._keep(peers.start_pproxy(self.tmp, scheme, auth, self.certs if tls else None))
 
-    def mitmdump(self, *args: str, env: dict | None = None, script: str = "addons/relay.py") -> peers.Proc:
+    def mitmdump(
+        self, *args: str, env: dict | None = None, script: str = "addons/relay.py"
+    ) -> peers.Proc:
         return self._keep(peers.start_mitmdump(self.tmp, *args, env=env, script=script))
 
     def stop(self) -> None:

@@ -32,7 +32,9 @@ def wait_port(port: int, timeout: float = 15.0, proc: subprocess.Popen | None = 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode} before listening on {port}")
+            raise RuntimeError(
+                f"{proc.args[0]} exited with {proc.returncode} before listening on {port}"
+            )
         try:
             socket.create_connection((HOST, port), timeout=0.5).close()
             return
@@ -54,7 +56,11 @@ def curl(*args: str, timeout: float = 20) -> tuple[int, str]:
     """Run the real curl; return (HTTP status, body)."""
     out = subprocess.run(
         ["curl", "-sS", "-m", str(timeout), "-w", "\n%{http_code}", *args],
-        capture_output=True, text=True, timeout=timeout + 5, check=False)
+        capture_output=True,
+        text=True,
+        timeout=timeout + 5,
+        check=False,
+    )
     body, _, code = out.stdout.rpartition("\n")
     return int(code or 0), body
 
@@ -109,8 +115,14 @@ class HttpOrigin(_Threaded):
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                origin.requests.append({"path": self.path, "host": self.headers["host"], "body": body})
-                reply = b'<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><EchoResponse>' + body + b"</EchoResponse></soap:Body></soap:Envelope>"
+                origin.requests.append(
+                    {"path": self.path, "host": self.headers["host"], "body": body}
+                )
+                reply = (
+                    b'<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><EchoResponse>'
+                    + body
+                    + b"</EchoResponse></soap:Body></soap:Envelope>"
+                )
                 self.send_response(200)
                 self.send_header("content-type", "text/xml; charset=utf-8")
                 self.send_header("content-length", str(len(reply)))
@@ -118,7 +130,9 @@ class HttpOrigin(_Threaded):
                 self.wfile.write(reply)
 
             def do_GET(self) -> None:
-                origin.requests.append({"path": self.path, "host": self.headers["host"], "body": b""})
+                origin.requests.append(
+                    {"path": self.path, "host": self.headers["host"], "body": b""}
+                )
                 reply = f"hello from origin {self.path}".encode()
                 self.send_response(200)
                 self.send_header("content-length", str(len(reply)))
@@ -134,7 +148,9 @@ class HttpOrigin(_Threaded):
 
         self.server = Server((HOST, 0), Handler)
         if certs:
-            self.server.socket = certs.server_context().wrap_socket(self.server.socket, server_side=True)
+            self.server.socket = certs.server_context().wrap_socket(
+                self.server.socket, server_side=True
+            )
         self.port = self.server.server_address[1]
         self._serve()
 
@@ -154,7 +170,9 @@ class BannerServer(_Threaded):
         self.server = socketserver.ThreadingTCPServer((HOST, 0), Handler)
         self.server.daemon_threads = True
         if certs:
-            self.server.socket = certs.server_context().wrap_socket(self.server.socket, server_side=True)
+            self.server.socket = certs.server_context().wrap_socket(
+                self.server.socket, server_side=True
+            )
         self.port = self.server.server_address[1]
         self._serve()
 
@@ -197,7 +215,9 @@ class ScriptedProxy(_Threaded):
                 if then == "stall":
                     stop.wait(30)
                 elif then == "reset":  # close with RST instead of FIN
-                    self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.request.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                    )
 
         self.server = socketserver.ThreadingTCPServer((HOST, 0), Handler)
         self.server.daemon_threads = True
@@ -216,19 +236,31 @@ class Proc:
     """A started program with its log file; stop() ends it (by pid) and everything it forked."""
 
     def __init__(
-        self, args: list[str], port: int, log: Path, env: dict | None = None, cwd: Path | None = None,
+        self,
+        args: list[str],
+        port: int,
+        log: Path,
+        env: dict | None = None,
+        cwd: Path | None = None,
         ready: str | None = None,
     ) -> None:
         self.port = port
         self.log = log
         self._logf = open(log, "wb")
         self.proc = subprocess.Popen(
-            args, stdout=self._logf, stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True
+            args,
+            stdout=self._logf,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
         )
         try:
             if ready:
                 # Connecting to test readiness would open an eager server connection.
-                wait_for(lambda: self.proc.poll() is not None or re.search(ready, self.text()), 30, ready)
+                wait_for(
+                    lambda: self.proc.poll() is not None or re.search(ready, self.text()), 30, ready
+                )
                 if self.proc.poll() is not None:
                     raise RuntimeError("exited")
             else:
@@ -243,7 +275,9 @@ class Proc:
         return self.log.read_text(errors="replace")
 
     def wait_log(self, pattern: str, timeout: float = 10.0) -> re.Match:
-        return wait_for(lambda: re.search(pattern, self.text()), timeout, f"{pattern!r} in {self.log.name}")
+        return wait_for(
+            lambda: re.search(pattern, self.text()), timeout, f"{pattern!r} in {self.log.name}"
+        )
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -259,11 +293,15 @@ class Proc:
 def need(program: str) -> str:
     path = shutil.which(program) or (str(BIN / program) if (BIN / program).exists() else None)
     if path is None:
-        raise RuntimeError(f"{program} is not installed: run scripts/test, which installs the test peers")
+        raise RuntimeError(
+            f"{program} is not installed: run scripts/test, which installs the test peers"
+        )
     return path
 
 
-def start_microsocks(tmp: Path, user: str | None = None, password: str | None = None, port: int = 0) -> Proc:
+def start_microsocks(
+    tmp: Path, user: str | None = None, password: str | None = None, port: int = 0
+) -> Proc:
     port = port or free_port()
     args = [need("stdbuf"), "-oL", need("microsocks"), "-i", HOST, "-p", str(port)]
     if user:
@@ -281,7 +319,11 @@ def start_dante(tmp: Path) -> Proc:
         "client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 log: connect disconnect error }\n"
         "socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 log: connect disconnect error }\n"
     )
-    return Proc([need("danted"), "-f", str(conf), "-p", str(tmp / f"danted-{port}.pid")], port, tmp / f"danted-{port}.log")
+    return Proc(
+        [need("danted"), "-f", str(conf), "-p", str(tmp / f"danted-{port}.pid")],
+        port,
+        tmp / f"danted-{port}.log",
+    )
 
 
 def start_tinyproxy(
@@ -290,14 +332,23 @@ def start_tinyproxy(
     """tinyproxy, an HTTP CONNECT proxy, optionally with Basic auth; logs each CONNECT."""
     port = free_port()
     conf = tmp / f"tinyproxy-{port}.conf"
-    lines = [f"Port {port}", f"Listen {HOST}", "Timeout 60", "LogLevel Connect", f"MaxClients {max_clients}", "Allow 127.0.0.1"]
+    lines = [
+        f"Port {port}",
+        f"Listen {HOST}",
+        "Timeout 60",
+        "LogLevel Connect",
+        f"MaxClients {max_clients}",
+        "Allow 127.0.0.1",
+    ]
     if user:
         lines.append(f"BasicAuth {user} {password}")
     conf.write_text("\n".join(lines) + "\n")
     return Proc([need("tinyproxy"), "-d", "-c", str(conf)], port, tmp / f"tinyproxy-{port}.log")
 
 
-def start_pproxy(tmp: Path, scheme: str, auth: str | None = None, certs: Certs | None = None) -> Proc:
+def start_pproxy(
+    tmp: Path, scheme: str, auth: str | None = None, certs: Certs | None = None
+) -> Proc:
     """pproxy listening for `scheme` (e.g. socks4, socks5, http, http+ssl), verbose connection log."""
     port = free_port()
     url = f"{scheme}://{HOST}:{port}" + (f"#{auth}" if auth else "")
@@ -321,22 +372,35 @@ def start_nginx_h2(tmp: Path, certs: Certs) -> Proc:
         f"  server {{ listen {HOST}:{port} ssl http2; ssl_certificate {certs.cert};\n"
         f"    ssl_certificate_key {certs.key}; location / {{ return 200 'hello h2'; }} }} }}\n"
     )
-    return Proc([need("nginx"), "-e", "stderr", "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"], port, prefix / "log")
+    return Proc(
+        [need("nginx"), "-e", "stderr", "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"],
+        port,
+        prefix / "log",
+    )
 
 
-def start_mitmdump(tmp: Path, *args: str, env: dict | None = None, script: str = "addons/relay.py") -> Proc:
+def start_mitmdump(
+    tmp: Path, *args: str, env: dict | None = None, script: str = "addons/relay.py"
+) -> Proc:
     """mitmdump from this venv with a project script, listening on a free port on 127.0.0.1.
 
     The args may use {port}, replaced by the listen port (for modes that carry it: reverse:...@{port}).
     """
     port = free_port()
     confdir = tmp / "mitmproxy-conf"
-    argv = [str(BIN / "mitmdump"), "-s", str(REPO / script), "--listen-host", HOST,
-            "--set", f"confdir={confdir}"]
+    argv = [
+        str(BIN / "mitmdump"),
+        "-s",
+        str(REPO / script),
+        "--listen-host",
+        HOST,
+        "--set",
+        f"confdir={confdir}",
+    ]
     argv += [a.replace("{port}", str(port)) for a in args]
     if not any("{port}" in a for a in args):
         argv += ["--listen-port", str(port)]
     log = tmp / f"mitmdump-{port}.log"
-    return Proc(argv, port, log, env={**os.environ, **(env or {})}, cwd=REPO, ready=r"listening at \S+:\d+")
-
-
+    return Proc(
+        argv, port, log, env={**os.environ, **(env or {})}, cwd=REPO, ready=r"listening at \S+:\d+"
+    )

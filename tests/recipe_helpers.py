@@ -23,7 +23,15 @@ SOAP = '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><s
 
 
 def soap_call(port: int) -> tuple[int, str]:
-    return curl(f"http://{HOST}:{port}/service", "-H", "content-type: text/xml", "-H", 'SOAPAction: "urn:Echo"', "--data", SOAP)
+    return curl(
+        f"http://{HOST}:{port}/service",
+        "-H",
+        "content-type: text/xml",
+        "-H",
+        'SOAPAction: "urn:Echo"',
+        "--data",
+        SOAP,
+    )
 
 
 def recipe_copy(name: str, tmp: Path, substitutions: dict[str, str]) -> Path:
@@ -37,7 +45,9 @@ def recipe_copy(name: str, tmp: Path, substitutions: dict[str, str]) -> Path:
     return copy
 
 
-def run_recipe(peer, recipe: Path, port: int, *args: str, env: dict | None = None, trust_test_ca: bool = False) -> Proc:
+def run_recipe(
+    peer, recipe: Path, port: int, *args: str, env: dict | None = None, trust_test_ca: bool = False
+) -> Proc:
     """mitmdump -s addons/relay.py --set recipe=RECIPE, ready once the recipe's port listens.
 
     trust_test_ca: verify servers against the test's throwaway CA (the origins' certificates)."""
@@ -69,20 +79,31 @@ def make_client_cert(directory: Path) -> tuple[Path, Path]:
 
     def build(subject, public_key, ca: bool) -> x509.Certificate:
         return (
-            x509.CertificateBuilder().subject_name(subject).issuer_name(ca_name).public_key(public_key)
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(ca_name)
+            .public_key(public_key)
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=7))
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=7))
             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
             .sign(ca_key, hashes.SHA256())
         )
 
     ca = build(ca_name, ca_key.public_key(), True)
-    client = build(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "soap-client")]), key.public_key(), False)
+    client = build(
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "soap-client")]), key.public_key(), False
+    )
     ca_path, client_path = directory / "client-ca.pem", directory / "client.pem"
     ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    client_path.write_bytes(client.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ))
+    client_path.write_bytes(
+        client.public_bytes(serialization.Encoding.PEM)
+        + key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return ca_path, client_path
 
 
@@ -125,10 +146,32 @@ def ssh_socks(peer, tmp: Path) -> tuple[Proc, Proc]:
         "PermitRootLogin prohibit-password\nAllowTcpForwarding yes\nLogLevel DEBUG1\n"
     )
     Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege separation directory
-    sshd = peer._keep(Proc([need("/usr/sbin/sshd"), "-D", "-e", "-f", str(config)], ssh_port, tmp / "sshd.log"))
-    ssh = peer._keep(Proc([
-        need("ssh"), "-N", "-D", f"{HOST}:{socks_port}", "-p", str(ssh_port), "-i", str(tmp / "user_key"),
-        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
-        "-o", "ExitOnForwardFailure=yes", f"{getpass.getuser()}@{HOST}",
-    ], socks_port, tmp / "ssh.log"))
+    sshd = peer._keep(
+        Proc([need("/usr/sbin/sshd"), "-D", "-e", "-f", str(config)], ssh_port, tmp / "sshd.log")
+    )
+    ssh = peer._keep(
+        Proc(
+            [
+                need("ssh"),
+                "-N",
+                "-D",
+                f"{HOST}:{socks_port}",
+                "-p",
+                str(ssh_port),
+                "-i",
+                str(tmp / "user_key"),
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "ExitOnForwardFailure=yes",
+                f"{getpass.getuser()}@{HOST}",
+            ],
+            socks_port,
+            tmp / "ssh.log",
+        )
+    )
     return sshd, ssh

@@ -15,4 +15,12 @@ from mitmrelay.streams.tcp_bound import TcpMessageBound
 
 def all_addons() -> list[Any]:
     """New instances of every addon. Recipe last: a recipe can only set options of addons before it."""
-    return [SafetyWarnings(), ProxyChain(), SoapView(), SocatDump(), Recorder(), TcpMessageBound(), Recipe()]
+    return [
+        SafetyWarnings(),
+        ProxyChain(),
+        SoapView(),
+        SocatDump(),
+        Recorder(),
+        TcpMessageBound(),
+        Recipe(),
+    ]

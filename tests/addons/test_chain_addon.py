@@ -7,8 +7,8 @@ import importlib.util
 import logging
 import socket
 
-import peers
 import mitmproxy_rs
+import peers
 import pytest
 from mitmproxy import exceptions
 from mitmproxy.proxy import server
@@ -17,7 +17,9 @@ from mitmrelay.chain import HopError, hookpoint
 
 
 def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(f"script_{name}", peers.REPO / "addons" / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(
+        f"script_{name}", peers.REPO / "addons" / f"{name}.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -34,12 +36,24 @@ def chain():
 @pytest.mark.parametrize(
     "options,message",
     [
-        ({"proxy_chain": "sock5://127.0.0.1:1080"}, "Cannot use proxy_chain 'sock5://127.0.0.1:1080': unknown scheme 'sock5' (did you mean 'socks5'?)"),
-        ({"proxy_chain": "socks5h://u:hunter2@h"}, "Cannot use proxy_chain 'socks5h://u:***@h': hop 'socks5h://u:***@h' has no port"),
+        (
+            {"proxy_chain": "sock5://127.0.0.1:1080"},
+            "Cannot use proxy_chain 'sock5://127.0.0.1:1080': unknown scheme 'sock5' (did you mean 'socks5'?)",
+        ),
+        (
+            {"proxy_chain": "socks5h://u:hunter2@h"},
+            "Cannot use proxy_chain 'socks5h://u:***@h': hop 'socks5h://u:***@h' has no port",
+        ),
         ({"proxy_bypass": ["10.0.0.0/99"]}, "Cannot use proxy_bypass entry 1 '10.0.0.0/99'"),
         ({"proxy_routes": ["*.corp"]}, "Cannot use proxy_routes entry 1 '*.corp': missing '='"),
-        ({"proxy_chain": "socks5h://u:${MITMRELAY_UNSET_VAR}@h:1"}, "unset environment variable(s) MITMRELAY_UNSET_VAR"),
-        ({"proxy_connect_timeout": 0}, "proxy_connect_timeout 0: must be a positive number of seconds"),
+        (
+            {"proxy_chain": "socks5h://u:${MITMRELAY_UNSET_VAR}@h:1"},
+            "unset environment variable(s) MITMRELAY_UNSET_VAR",
+        ),
+        (
+            {"proxy_connect_timeout": 0},
+            "proxy_connect_timeout 0: must be a positive number of seconds",
+        ),
     ],
 )
 def test_bad_options_are_refused(chain, options, message):
@@ -92,11 +106,16 @@ def test_changing_the_chain_applies_to_new_connections(peer, chain, caplog):
     assert b"hello from origin /x" in asyncio.run(connect_once())
     first.wait_log(f"connected to localhost:{origin.port}")
 
-    tctx.configure(addon, proxy_chain="", proxy_routes=[f"localhost=socks5h://127.0.0.1:{second.port}"])
+    tctx.configure(
+        addon, proxy_chain="", proxy_routes=[f"localhost=socks5h://127.0.0.1:{second.port}"]
+    )
     assert b"hello from origin /x" in asyncio.run(connect_once())
     second.wait_log(f"connected to localhost:{origin.port}")
     assert first.text().count("connected to") == 1
-    assert f"server connect localhost:{origin.port} via socks5h://127.0.0.1:{second.port}" in caplog.text
+    assert (
+        f"server connect localhost:{origin.port} via socks5h://127.0.0.1:{second.port}"
+        in caplog.text
+    )
 
     tctx.configure(addon, proxy_bypass=["localhost"])
     assert b"hello from origin /x" in asyncio.run(connect_once())
@@ -117,7 +136,10 @@ def test_udp_refused_when_the_route_says_proxy_and_sent_directly_when_bypassed(c
         await stream.drain()
         stream.close()
 
-    with pytest.raises(HopError, match=r"UDP to 127\.0\.0\.1:\d+ cannot go via socks5h://127\.0\.0\.1:1080: routes carry TCP only"):
+    with pytest.raises(
+        HopError,
+        match=r"UDP to 127\.0\.0\.1:\d+ cannot go via socks5h://127\.0\.0\.1:1080: routes carry TCP only",
+    ):
         asyncio.run(send("127.0.0.1"))
     asyncio.run(send("127.0.0.2"))
     receiver.settimeout(5)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from mitmproxy import exceptions, tcp
 from mitmproxy.test import taddons, tflow
-from mitmrelay.streams.recorder import Recorder
 from mitmrelay.streams.block import Block
+from mitmrelay.streams.recorder import Recorder
 from mitmrelay.streams.recording import read
 
 

@@ -18,8 +18,19 @@ CONFIGS = ["direct", "socat", "proxychains", "relay-socks5"]
 def test_quick_run_prints_the_tables(tmp_path) -> None:
     out = tmp_path / "bench.md"
     run = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "run"), "--quick", "--only", ",".join(CONFIGS), "--out", str(out)],
-        capture_output=True, text=True, timeout=180, check=False,
+        [
+            sys.executable,
+            str(REPO / "bench" / "run"),
+            "--quick",
+            "--only",
+            ",".join(CONFIGS),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     text = out.read_text()
@@ -33,7 +44,9 @@ def test_quick_run_prints_the_tables(tmp_path) -> None:
     assert [line.split("|")[1].strip() for line in results[2:]] == CONFIGS
     numbers = {line.split("|")[1].strip(): line.split("|")[2:-1] for line in results[2:]}
     for name in CONFIGS:
-        assert re.fullmatch(r"\s*[\d,]+\s*", numbers[name][0]), f"{name}: no keep-alive rate in {numbers[name]}"
+        assert re.fullmatch(r"\s*[\d,]+\s*", numbers[name][0]), (
+            f"{name}: no keep-alive rate in {numbers[name]}"
+        )
         assert numbers[name][-1].strip() == "0", f"{name} had errors: {results}"
     # The origin alone has no relay process to charge; every relay has its CPU measured.
     assert numbers["direct"][-2].strip() == "–"

@@ -19,7 +19,9 @@ TIMEOUT = 2  # proxy_connect_timeout for these tests, seconds
 def fetch_through(peer, chain: str, *extra: str) -> tuple[int, str, float]:
     """A plain-HTTP request through mitmdump in regular mode with the given chain."""
     origin = peer.http_origin()
-    relay = peer.mitmdump("--set", f"proxy_chain={chain}", "--set", f"proxy_connect_timeout={TIMEOUT}", *extra)
+    relay = peer.mitmdump(
+        "--set", f"proxy_chain={chain}", "--set", f"proxy_connect_timeout={TIMEOUT}", *extra
+    )
     start = time.monotonic()
     code, body = curl("-x", f"http://{HOST}:{relay.port}", f"http://localhost:{origin.port}/x")
     assert "Traceback" not in relay.text()
@@ -54,7 +56,9 @@ def test_proxy_closes_mid_handshake(peer):
     closing = peer.scripted([b""], then="close")
     code, body, _ = fetch_through(peer, f"socks5h://{HOST}:{closing.port}")
     assert code == 502
-    assert f"proxy hop 1/1 socks5h://{HOST}:{closing.port} failed the connection to localhost:" in body
+    assert (
+        f"proxy hop 1/1 socks5h://{HOST}:{closing.port} failed the connection to localhost:" in body
+    )
     assert "closed the connection during the handshake" in body
 
 
@@ -89,34 +93,52 @@ def test_destination_unreachable_reply_code_in_words(peer):
     relay = peer.mitmdump("--set", f"proxy_chain=socks5h://{HOST}:{proxy.port}")
     code, body = curl("-x", f"http://{HOST}:{relay.port}", f"http://localhost:{closed}/x")
     assert code == 502
-    assert f"refused the connection to localhost:{closed}: Connection refused by destination host" in body
+    assert (
+        f"refused the connection to localhost:{closed}: Connection refused by destination host"
+        in body
+    )
 
 
 def test_headline_lazy_gets_502_eager_gets_closed_connection_and_log(peer):
     port = free_port()
     lazy = peer.mitmdump(
-        "--mode", "reverse:https://localhost:443@{port}", "--set", "connection_strategy=lazy",
-        "--set", f"proxy_chain=socks5h://{HOST}:{port}",
+        "--mode",
+        "reverse:https://localhost:443@{port}",
+        "--set",
+        "connection_strategy=lazy",
+        "--set",
+        f"proxy_chain=socks5h://{HOST}:{port}",
     )
     code, body = curl(f"http://{HOST}:{lazy.port}/svc", "--data", "<x/>")
     assert code == 502 and "is not reachable: Connection refused" in body
 
-    eager = peer.mitmdump("--mode", "reverse:https://localhost:443@{port}", "--set", f"proxy_chain=socks5h://{HOST}:{port}")
+    eager = peer.mitmdump(
+        "--mode",
+        "reverse:https://localhost:443@{port}",
+        "--set",
+        f"proxy_chain=socks5h://{HOST}:{port}",
+    )
     code, _ = curl(f"http://{HOST}:{eager.port}/svc", "--data", "<x/>")
     assert code == 0  # the connection was closed: curl got no response at all
-    eager.wait_log(rf"error establishing server connection: proxy hop 1/1 socks5h://{HOST}:{port} is not reachable")
+    eager.wait_log(
+        rf"error establishing server connection: proxy hop 1/1 socks5h://{HOST}:{port} is not reachable"
+    )
 
 
 def test_raw_tcp_client_gets_closed_connection_and_log(peer):
     proxy = peer.microsocks("alice", "right")
     relay = peer.mitmdump(
-        "--mode", "reverse:tcp://localhost:25@{port}",
-        "--set", f"proxy_chain=socks5h://alice:wrong@{HOST}:{proxy.port}",
+        "--mode",
+        "reverse:tcp://localhost:25@{port}",
+        "--set",
+        f"proxy_chain=socks5h://alice:wrong@{HOST}:{proxy.port}",
     )
     with socket.create_connection((HOST, relay.port)) as sock:
         sock.settimeout(10)
         assert sock.recv(100) == b""
-    relay.wait_log(r"error establishing server connection: proxy hop 1/1 socks5h://alice:\*\*\*@.*authentication failure")
+    relay.wait_log(
+        r"error establishing server connection: proxy hop 1/1 socks5h://alice:\*\*\*@.*authentication failure"
+    )
 
 
 def test_proxy_restarted_next_connection_succeeds(peer):
@@ -142,9 +164,22 @@ def test_proxy_restarted_next_connection_succeeds(peer):
 )
 def test_bad_option_refused_at_start(peer, value, message):
     out = subprocess.run(
-        [str(Path(sys.executable).parent / "mitmdump"), "-s", str(peers.REPO / "addons/relay.py"),
-         "--listen-host", HOST, "-p", str(free_port()), "--set", f"proxy_chain={value}"],
-        capture_output=True, text=True, timeout=30, check=False)
+        [
+            str(Path(sys.executable).parent / "mitmdump"),
+            "-s",
+            str(peers.REPO / "addons/relay.py"),
+            "--listen-host",
+            HOST,
+            "-p",
+            str(free_port()),
+            "--set",
+            f"proxy_chain={value}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert out.returncode != 0
     assert message in out.stdout + out.stderr
     assert "hunter2" not in out.stdout + out.stderr
@@ -153,14 +188,21 @@ def test_bad_option_refused_at_start(peer, value, message):
 def test_bytes_right_behind_the_connect_reply_stay_in_the_tunnel(peer):
     # A CONNECT proxy whose server speaks first: "200" and the banner arrive in one segment.
     proxy = peer.scripted([b"HTTP/1.1 200 Connection established\r\n\r\n220 banner first\r\n"])
-    relay = peer.mitmdump("--mode", "reverse:tcp://mail.example:25@{port}", "--set", f"proxy_chain=http://{HOST}:{proxy.port}")
+    relay = peer.mitmdump(
+        "--mode",
+        "reverse:tcp://mail.example:25@{port}",
+        "--set",
+        f"proxy_chain=http://{HOST}:{proxy.port}",
+    )
     with socket.create_connection((HOST, relay.port)) as sock:
         sock.settimeout(10)
         assert sock.recv(100) == b"220 banner first\r\n"
 
 
 def test_server_resets_mid_response(peer):
-    server = peer.scripted([b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nonly part of it"], then="reset")
+    server = peer.scripted(
+        [b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nonly part of it"], then="reset"
+    )
     proxy = peer.microsocks()
     relay = peer.mitmdump("--set", f"proxy_chain=socks5h://{HOST}:{proxy.port}")
     start = time.monotonic()
@@ -175,11 +217,17 @@ def test_server_certificate_rejected_names_subject_issuer_and_reason(peer):
     origin = peer.https_origin()  # its certificate comes from a CA the relay does not trust
     proxy = peer.microsocks()
     relay = peer.mitmdump(
-        "--mode", f"reverse:https://localhost:{origin.port}@{{port}}", "--set", "connection_strategy=lazy",
-        "--set", f"proxy_chain=socks5h://{HOST}:{proxy.port}",
+        "--mode",
+        f"reverse:https://localhost:{origin.port}@{{port}}",
+        "--set",
+        "connection_strategy=lazy",
+        "--set",
+        f"proxy_chain=socks5h://{HOST}:{proxy.port}",
     )
     code, body = curl(f"http://{HOST}:{relay.port}/x")
-    assert code == 502 and "Certificate verify failed: unable to get local issuer certificate" in body
+    assert (
+        code == 502 and "Certificate verify failed: unable to get local issuer certificate" in body
+    )
     relay.wait_log(
         rf"server localhost:{origin.port} presented a certificate for localhost issued by "
         r"mitmrelay throwaway CA: Certificate verify failed"

@@ -22,7 +22,9 @@ def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-def connect(chain: str, host: str = "dest.example", port: int = 443, deadline: float = DEADLINE) -> tuple[str, float]:
+def connect(
+    chain: str, host: str = "dest.example", port: int = 443, deadline: float = DEADLINE
+) -> tuple[str, float]:
     """Run open_chain in a fresh event loop; return the HopError text and the time it took."""
 
     async def attempt() -> str:
@@ -45,20 +47,55 @@ def socks5_reply(atyp: int, address: bytes, rep: int = 0) -> bytes:
 @pytest.mark.parametrize(
     "chain_scheme,replies,then,reason",
     [
-        ("socks5h", [], "stall", "did not complete its part of the connection to dest.example:443 within 1 s"),
+        (
+            "socks5h",
+            [],
+            "stall",
+            "did not complete its part of the connection to dest.example:443 within 1 s",
+        ),
         ("socks5h", [b""], "close", "the proxy closed the connection during the handshake"),
         ("socks5h", [b"\x05"], "close", "the proxy closed the connection during the handshake"),
         ("socks5h", [b"\x05"], "stall", "did not complete"),
         ("socks5h", [b"\x04\x00"], "stall", "Unexpected SOCKS version number"),
         ("socks5h", [b"\x05\x02"], "stall", "Unexpected SOCKS authentication method"),
         ("socks5h", [GREETING_OK, socks5_reply(7, b"\x00" * 4)], "stall", "Invalid address type"),
-        ("socks5h", [GREETING_OK, socks5_reply(1, b"\x7f\x00\x00\x01", rep=5)], "stall", "refused the connection to dest.example:443: Connection refused"),
-        ("socks5h", [GREETING_OK, b"\x05\x00\x00\x03\xff" + b"x" * 100], "stall", "did not complete"),
-        ("socks4a", [b"\x00\x5b" + b"\x00" * 6], "stall", "refused the connection to dest.example:443: Request rejected or failed"),
+        (
+            "socks5h",
+            [GREETING_OK, socks5_reply(1, b"\x7f\x00\x00\x01", rep=5)],
+            "stall",
+            "refused the connection to dest.example:443: Connection refused",
+        ),
+        (
+            "socks5h",
+            [GREETING_OK, b"\x05\x00\x00\x03\xff" + b"x" * 100],
+            "stall",
+            "did not complete",
+        ),
+        (
+            "socks4a",
+            [b"\x00\x5b" + b"\x00" * 6],
+            "stall",
+            "refused the connection to dest.example:443: Request rejected or failed",
+        ),
         ("http", [b"garbage without a status line\r\n\r\n"], "stall", "failed the connection"),
-        ("http", [b"HTTP/1.1 403 Forbidden\r\n\r\n"], "stall", "refused the connection to dest.example:443: 403 Forbidden"),
-        ("http", [b"HTTP/1.1 200 OK\r\n" + b"X: " + b"y" * 70000], "stall", "the proxy's reply is longer than 65536 bytes"),
-        ("http", [b"HTTP/1.1 200 OK\r\n"], "close", "the proxy closed the connection during the handshake"),
+        (
+            "http",
+            [b"HTTP/1.1 403 Forbidden\r\n\r\n"],
+            "stall",
+            "refused the connection to dest.example:443: 403 Forbidden",
+        ),
+        (
+            "http",
+            [b"HTTP/1.1 200 OK\r\n" + b"X: " + b"y" * 70000],
+            "stall",
+            "the proxy's reply is longer than 65536 bytes",
+        ),
+        (
+            "http",
+            [b"HTTP/1.1 200 OK\r\n"],
+            "close",
+            "the proxy closed the connection during the handshake",
+        ),
     ],
 )
 def test_broken_proxy_replies(chain_scheme, replies, then, reason):
@@ -75,7 +112,9 @@ def test_broken_proxy_replies(chain_scheme, replies, then, reason):
 def test_no_descriptors_or_tasks_leak_across_faults(peer):
     auth = peer.microsocks("alice", "right")
     refused = free_port()
-    connect(f"socks5h://{HOST}:{refused}")  # warm up lazily created descriptors (event loop, resolver)
+    connect(
+        f"socks5h://{HOST}:{refused}"
+    )  # warm up lazily created descriptors (event loop, resolver)
     before = open_fds()
     # In-process proxies hold their side of stalled connections: count after stopping them.
     stalled, closing = ScriptedProxy([]), ScriptedProxy([b""], then="close")
@@ -107,7 +146,11 @@ def test_no_descriptors_or_tasks_leak_across_faults(peer):
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.lists(st.binary(max_size=300), min_size=1, max_size=3), st.sampled_from(["socks4a", "socks5h", "http"]), st.sampled_from(["stall", "close"]))
+@given(
+    st.lists(st.binary(max_size=300), min_size=1, max_size=3),
+    st.sampled_from(["socks4a", "socks5h", "http"]),
+    st.sampled_from(["stall", "close"]),
+)
 def test_any_reply_bytes_end_in_a_connection_or_a_hop_error_in_time(replies, scheme, then):
     proxy = ScriptedProxy(replies, then)
     try:

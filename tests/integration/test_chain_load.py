@@ -17,7 +17,8 @@ async def soap_post(port: int, n: int) -> bytes:
     body = f"<soap:Envelope xmlns:soap='http://schemas.xmlsoap.org/soap/envelope/'><soap:Body><N>{n}</N></soap:Body></soap:Envelope>".encode()
     writer.write(
         b"POST /svc HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nConnection: close\r\n"
-        + f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
     )
     await writer.drain()
     response = await asyncio.wait_for(reader.read(), 60)
@@ -26,7 +27,9 @@ async def soap_post(port: int, n: int) -> bytes:
 
 
 async def many(port: int) -> list[bytes | BaseException]:
-    return await asyncio.gather(*(soap_post(port, n) for n in range(CLIENTS)), return_exceptions=True)
+    return await asyncio.gather(
+        *(soap_post(port, n) for n in range(CLIENTS)), return_exceptions=True
+    )
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -39,8 +42,13 @@ def test_500_concurrent_clients_through_socks5_then_connect(peer):
     socks = peer.microsocks()
     connect = peer.tinyproxy(max_clients=CLIENTS + 50)
     relay = peer.mitmdump(
-        "--mode", f"reverse:https://localhost:{origin.port}@{{port}}", "--ssl-insecure", "--flow-detail", "0",
-        "--set", f"proxy_chain=socks5h://{HOST}:{socks.port},http://{HOST}:{connect.port}",
+        "--mode",
+        f"reverse:https://localhost:{origin.port}@{{port}}",
+        "--ssl-insecure",
+        "--flow-detail",
+        "0",
+        "--set",
+        f"proxy_chain=socks5h://{HOST}:{socks.port},http://{HOST}:{connect.port}",
     )
     results = asyncio.run(many(relay.port))
     errors = [r for r in results if isinstance(r, BaseException) or b" 200 OK" not in r]

@@ -7,7 +7,6 @@ import socket
 
 import pytest
 from mitmproxy.test import taddons
-
 from mitmrelay.chain.addon import ProxyChain
 from peers import HOST
 
@@ -37,19 +36,28 @@ def exchange(port: int, say: bytes) -> bytes:
 def test_a_destination_is_answered_from_a_recording(peer):
     recording = write_recording(peer.tmp / "smtp.recording")
     relay = peer.mitmdump(
-        "--mode", "reverse:tcp://mail.example:25@{port}",
-        "--set", f"proxy_routes=mail.example:25=file:{recording}",
-        "--set", "proxy_chain=socks5h://127.0.0.1:9",  # everything else would need a proxy
+        "--mode",
+        "reverse:tcp://mail.example:25@{port}",
+        "--set",
+        f"proxy_routes=mail.example:25=file:{recording}",
+        "--set",
+        "proxy_chain=socks5h://127.0.0.1:9",  # everything else would need a proxy
     )
     assert exchange(relay.port, b"QUIT\r\n") == b"220 mock.example ready\r\n221 bye\r\n"
-    relay.wait_log(rf"server connect mail\.example:25 answered from {recording} \(proxy_routes\[1\] mail\.example:25\)")
+    relay.wait_log(
+        rf"server connect mail\.example:25 answered from {recording} \(proxy_routes\[1\] mail\.example:25\)"
+    )
     relay.wait_log(r"followed the recording to its end")
 
     assert exchange(relay.port, b"HELO me\r\n") == b"220 mock.example ready\r\n"
-    relay.wait_log(r"deviated at byte 0 of its stream: the recording expects b.QUIT.*the client sent b.HELO")
+    relay.wait_log(
+        r"deviated at byte 0 of its stream: the recording expects b.QUIT.*the client sent b.HELO"
+    )
 
 
-@pytest.mark.parametrize("content,message", [(None, "No such file"), ('{"not": "a recording"}\n', ":1:")])
+@pytest.mark.parametrize(
+    "content,message", [(None, "No such file"), ('{"not": "a recording"}\n', ":1:")]
+)
 def test_a_bad_recording_is_refused_at_start(tmp_path, content, message):
     path = tmp_path / "x.recording"
     if content is not None:

@@ -14,23 +14,36 @@ SOAP = '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><s
 
 
 def soap_call(port: int) -> tuple[int, str]:
-    return curl(f"http://{HOST}:{port}/service", "-H", "content-type: text/xml", "-H", 'SOAPAction: "urn:Echo"', "--data", SOAP)
+    return curl(
+        f"http://{HOST}:{port}/service",
+        "-H",
+        "content-type: text/xml",
+        "-H",
+        'SOAPAction: "urn:Echo"',
+        "--data",
+        SOAP,
+    )
 
 
 def test_headline_reverse_https_through_socks5h_with_credentials_from_environment(peer):
     origin = peer.https_origin()
     proxy = peer.microsocks("alice", "s3cret-pw")
     relay = peer.mitmdump(
-        "--mode", f"reverse:https://localhost:{origin.port}@{{port}}",
-        "--set", f"ssl_verify_upstream_trusted_ca={peer.certs.ca}",
-        "--set", f"proxy_chain=socks5h://alice:${{PROXY_PASS}}@{HOST}:{proxy.port}",
+        "--mode",
+        f"reverse:https://localhost:{origin.port}@{{port}}",
+        "--set",
+        f"ssl_verify_upstream_trusted_ca={peer.certs.ca}",
+        "--set",
+        f"proxy_chain=socks5h://alice:${{PROXY_PASS}}@{HOST}:{proxy.port}",
         env={"PROXY_PASS": "s3cret-pw"},
     )
     code, body = soap_call(relay.port)
     assert code == 200 and "<Echo>hi</Echo>" in body
     # microsocks received the hostname: remote DNS, nothing resolved here.
     proxy.wait_log(rf"connected to localhost:{origin.port}")
-    line = relay.wait_log(rf"server connect localhost:{origin.port} via socks5h://alice:\$\{{PROXY_PASS\}}@{HOST}:{proxy.port} \(\d+ ms\)")
+    line = relay.wait_log(
+        rf"server connect localhost:{origin.port} via socks5h://alice:\$\{{PROXY_PASS\}}@{HOST}:{proxy.port} \(\d+ ms\)"
+    )
     assert line
     relay.wait_log(r"POST https://localhost:\d+/service")
     assert "s3cret-pw" not in relay.text()
@@ -40,8 +53,11 @@ def test_socks5_without_h_resolves_locally(peer):
     origin = peer.https_origin()
     proxy = peer.microsocks()
     relay = peer.mitmdump(
-        "--mode", f"reverse:https://localhost:{origin.port}@{{port}}", "--ssl-insecure",
-        "--set", f"proxy_chain=socks5://{HOST}:{proxy.port}",
+        "--mode",
+        f"reverse:https://localhost:{origin.port}@{{port}}",
+        "--ssl-insecure",
+        "--set",
+        f"proxy_chain=socks5://{HOST}:{proxy.port}",
     )
     assert soap_call(relay.port)[0] == 200
     proxy.wait_log(rf"connected to 127\.0\.0\.1:{origin.port}")
@@ -53,8 +69,11 @@ def test_dante(peer, scheme):
     origin = peer.https_origin()
     proxy = peer.dante()
     relay = peer.mitmdump(
-        "--mode", f"reverse:https://{HOST}:{origin.port}@{{port}}", "--ssl-insecure",
-        "--set", f"proxy_chain={scheme}://{HOST}:{proxy.port}",
+        "--mode",
+        f"reverse:https://{HOST}:{origin.port}@{{port}}",
+        "--ssl-insecure",
+        "--set",
+        f"proxy_chain={scheme}://{HOST}:{proxy.port}",
     )
     assert soap_call(relay.port)[0] == 200
     proxy.wait_log(rf"pass\(\d+\): tcp/connect .* -> .*127\.0\.0\.1\.{origin.port}")
@@ -74,8 +93,11 @@ def test_pproxy(peer, listen, chain_scheme, auth, seen_as):
     proxy = peer.pproxy(listen, auth)
     creds = f"{auth}@" if auth else ""
     relay = peer.mitmdump(
-        "--mode", f"reverse:https://localhost:{origin.port}@{{port}}", "--ssl-insecure",
-        "--set", f"proxy_chain={chain_scheme}://{creds}{HOST}:{proxy.port}",
+        "--mode",
+        f"reverse:https://localhost:{origin.port}@{{port}}",
+        "--ssl-insecure",
+        "--set",
+        f"proxy_chain={chain_scheme}://{creds}{HOST}:{proxy.port}",
     )
     assert soap_call(relay.port)[0] == 200
     proxy.wait_log(rf"{listen}\S* 127\.0\.0\.1:\d+ -> {seen_as}:{origin.port}")
@@ -85,8 +107,11 @@ def test_tinyproxy_with_basic_auth(peer):
     origin = peer.https_origin()
     proxy = peer.tinyproxy("carol", "pw123")
     relay = peer.mitmdump(
-        "--mode", f"reverse:https://localhost:{origin.port}@{{port}}", "--ssl-insecure",
-        "--set", f"proxy_chain=http://carol:pw123@{HOST}:{proxy.port}",
+        "--mode",
+        f"reverse:https://localhost:{origin.port}@{{port}}",
+        "--ssl-insecure",
+        "--set",
+        f"proxy_chain=http://carol:pw123@{HOST}:{proxy.port}",
     )
     assert soap_call(relay.port)[0] == 200
     proxy.wait_log(r"Established connection to host \"localhost\" using file descriptor")
@@ -96,9 +121,12 @@ def test_https_hop_tls_to_the_proxy_itself(peer):
     origin = peer.https_origin()
     proxy = peer.pproxy("http+ssl", tls=True)
     relay = peer.mitmdump(
-        "--mode", f"reverse:https://localhost:{origin.port}@{{port}}",
-        "--set", f"ssl_verify_upstream_trusted_ca={peer.certs.ca}",
-        "--set", f"proxy_chain=https://localhost:{proxy.port}",
+        "--mode",
+        f"reverse:https://localhost:{origin.port}@{{port}}",
+        "--set",
+        f"ssl_verify_upstream_trusted_ca={peer.certs.ca}",
+        "--set",
+        f"proxy_chain=https://localhost:{proxy.port}",
     )
     assert soap_call(relay.port)[0] == 200
     proxy.wait_log(rf"-> localhost:{origin.port}")
@@ -109,8 +137,11 @@ def test_two_hops_socks5_then_connect(peer):
     socks = peer.microsocks("alice", "p@ss w")
     connect = peer.tinyproxy()
     relay = peer.mitmdump(
-        "--mode", f"reverse:https://localhost:{origin.port}@{{port}}", "--ssl-insecure",
-        "--set", f"proxy_chain=socks5h://alice:p%40ss%20w@{HOST}:{socks.port},http://{HOST}:{connect.port}",
+        "--mode",
+        f"reverse:https://localhost:{origin.port}@{{port}}",
+        "--ssl-insecure",
+        "--set",
+        f"proxy_chain=socks5h://alice:p%40ss%20w@{HOST}:{socks.port},http://{HOST}:{connect.port}",
     )
     assert soap_call(relay.port)[0] == 200
     socks.wait_log(rf"connected to {HOST}:{connect.port}")
@@ -124,8 +155,11 @@ def test_three_hops_mixed(peer):
     third = peer.microsocks()
     chain = f"socks5://{HOST}:{first.port},http://u:p@{HOST}:{second.port},socks5h://{HOST}:{third.port}"
     relay = peer.mitmdump(
-        "--mode", f"reverse:https://localhost:{origin.port}@{{port}}", "--ssl-insecure",
-        "--set", f"proxy_chain={chain}",
+        "--mode",
+        f"reverse:https://localhost:{origin.port}@{{port}}",
+        "--ssl-insecure",
+        "--set",
+        f"proxy_chain={chain}",
     )
     assert soap_call(relay.port)[0] == 200
     first.wait_log(rf"-> {HOST}:{second.port}")
@@ -138,11 +172,20 @@ def test_regular_proxy_mode_https_interception(peer, strategy):
     origin = peer.https_origin()
     proxy = peer.microsocks()
     relay = peer.mitmdump(
-        "--ssl-insecure", "--set", f"connection_strategy={strategy}",
-        "--set", f"proxy_chain=socks5h://{HOST}:{proxy.port}",
+        "--ssl-insecure",
+        "--set",
+        f"connection_strategy={strategy}",
+        "--set",
+        f"proxy_chain=socks5h://{HOST}:{proxy.port}",
     )
     ca = relay_ca(peer)
-    code, body = curl("-x", f"http://{HOST}:{relay.port}", "--cacert", str(ca), f"https://localhost:{origin.port}/page")
+    code, body = curl(
+        "-x",
+        f"http://{HOST}:{relay.port}",
+        "--cacert",
+        str(ca),
+        f"https://localhost:{origin.port}/page",
+    )
     assert (code, body) == (200, "hello from origin /page")
     proxy.wait_log(rf"connected to localhost:{origin.port}")
 
@@ -157,9 +200,25 @@ def test_http2_end_to_end(peer):
     proxy = peer.microsocks()
     relay = peer.mitmdump("--ssl-insecure", "--set", f"proxy_chain=socks5h://{HOST}:{proxy.port}")
     out = subprocess.run(
-        ["curl", "-sS", "--http2", "-x", f"http://{HOST}:{relay.port}", "--cacert", relay_ca(peer),
-         "-o", "/dev/null", "-w", "%{http_version} %{http_code}", f"https://localhost:{origin.port}/"],
-        capture_output=True, text=True, timeout=20, check=False)
+        [
+            "curl",
+            "-sS",
+            "--http2",
+            "-x",
+            f"http://{HOST}:{relay.port}",
+            "--cacert",
+            relay_ca(peer),
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_version} %{http_code}",
+            f"https://localhost:{origin.port}/",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
     assert out.stdout == "2 200", out.stderr
     proxy.wait_log(rf"connected to localhost:{origin.port}")
     relay.wait_log(r"HTTP/2\.0")
@@ -169,8 +228,10 @@ def test_reverse_http_mode(peer):
     origin = peer.http_origin()
     proxy = peer.tinyproxy()
     relay = peer.mitmdump(
-        "--mode", f"reverse:http://localhost:{origin.port}@{{port}}",
-        "--set", f"proxy_chain=http://{HOST}:{proxy.port}",
+        "--mode",
+        f"reverse:http://localhost:{origin.port}@{{port}}",
+        "--set",
+        f"proxy_chain=http://{HOST}:{proxy.port}",
     )
     assert soap_call(relay.port)[0] == 200
     proxy.wait_log(r'Established connection to host "localhost"')
@@ -196,9 +257,12 @@ def test_reverse_tcp_server_speaks_first(peer, strategy):
     server = peer.banner()
     proxy = peer.microsocks()
     relay = peer.mitmdump(
-        "--mode", f"reverse:tcp://localhost:{server.port}@{{port}}",
-        "--set", f"connection_strategy={strategy}",
-        "--set", f"proxy_chain=socks5h://{HOST}:{proxy.port}",
+        "--mode",
+        f"reverse:tcp://localhost:{server.port}@{{port}}",
+        "--set",
+        f"connection_strategy={strategy}",
+        "--set",
+        f"proxy_chain=socks5h://{HOST}:{proxy.port}",
     )
     with socket.create_connection((HOST, relay.port)) as sock:
         # Lazy: mitmproxy connects when the client first sends, so a banner can't come first.
@@ -211,13 +275,19 @@ def test_reverse_tls_mode_plain_in_tls_out(peer):
     server = peer.banner(tls=True)
     proxy = peer.dante()
     relay = peer.mitmdump(
-        "--mode", f"reverse:tls://localhost:{server.port}@{{port}}",
-        "--set", f"ssl_verify_upstream_trusted_ca={peer.certs.ca}",
-        "--set", f"proxy_chain=socks5://{HOST}:{proxy.port}",
+        "--mode",
+        f"reverse:tls://localhost:{server.port}@{{port}}",
+        "--set",
+        f"ssl_verify_upstream_trusted_ca={peer.certs.ca}",
+        "--set",
+        f"proxy_chain=socks5://{HOST}:{proxy.port}",
     )
     # reverse:tls expects TLS from the client too; the client trusts mitmproxy's CA.
     context = ssl.create_default_context(cafile=relay_ca(peer))
-    with socket.create_connection((HOST, relay.port)) as raw, context.wrap_socket(raw, server_hostname="localhost") as sock:
+    with (
+        socket.create_connection((HOST, relay.port)) as raw,
+        context.wrap_socket(raw, server_hostname="localhost") as sock,
+    ):
         assert read_banner_exchange(sock) == BannerServer.BANNER + b"HELLO\r\n"
     proxy.wait_log(rf"127\.0\.0\.1\.{server.port}")
 
@@ -240,10 +310,19 @@ def test_upstream_mode_reaches_the_upstream_proxy_through_the_chain(peer):
     upstream = peer.tinyproxy()
     socks = peer.microsocks()
     relay = peer.mitmdump(
-        "--mode", f"upstream:http://{HOST}:{upstream.port}", "--ssl-insecure",
-        "--set", f"proxy_chain=socks5h://{HOST}:{socks.port}",
+        "--mode",
+        f"upstream:http://{HOST}:{upstream.port}",
+        "--ssl-insecure",
+        "--set",
+        f"proxy_chain=socks5h://{HOST}:{socks.port}",
     )
-    code, body = curl("-x", f"http://{HOST}:{relay.port}", "--cacert", relay_ca(peer), f"https://localhost:{origin.port}/up")
+    code, body = curl(
+        "-x",
+        f"http://{HOST}:{relay.port}",
+        "--cacert",
+        relay_ca(peer),
+        f"https://localhost:{origin.port}/up",
+    )
     assert (code, body) == (200, "hello from origin /up")
     socks.wait_log(rf"connected to {HOST}:{upstream.port}")
     upstream.wait_log(r'Established connection to host "localhost"')
@@ -254,8 +333,10 @@ def test_websocket_through_the_chain(peer):
     server = peer.websocket_echo()
     proxy = peer.microsocks()
     relay = peer.mitmdump(
-        "--mode", f"reverse:http://localhost:{server.port}@{{port}}",
-        "--set", f"proxy_chain=socks5h://{HOST}:{proxy.port}",
+        "--mode",
+        f"reverse:http://localhost:{server.port}@{{port}}",
+        "--set",
+        f"proxy_chain=socks5h://{HOST}:{proxy.port}",
     )
     with websockets.connect(f"ws://{HOST}:{relay.port}/echo") as ws:
         ws.send("ping over the chain")
@@ -272,8 +353,11 @@ def test_socks4a_remote_dns_through_ssh_dynamic_forwarding(peer, scheme, seen_as
     origin = peer.https_origin()
     sshd, ssh = ssh_socks(peer, peer.tmp)
     relay = peer.mitmdump(
-        "--mode", f"reverse:https://localhost:{origin.port}@{{port}}", "--ssl-insecure",
-        "--set", f"proxy_chain={scheme}://{HOST}:{ssh.port}",
+        "--mode",
+        f"reverse:https://localhost:{origin.port}@{{port}}",
+        "--ssl-insecure",
+        "--set",
+        f"proxy_chain={scheme}://{HOST}:{ssh.port}",
     )
     assert soap_call(relay.port)[0] == 200
     sshd.wait_log(rf"target {re.escape(seen_as)} port {origin.port}")

@@ -19,14 +19,27 @@ def test_proxy_passwords_stay_out_of_every_output(peer):
     connect = peer.tinyproxy("bob", LITERAL_SECRET)
     dump, flows = peer.tmp / "dump.txt", peer.tmp / "flows.mitm"
     relay = peer.mitmdump(
-        "--ssl-insecure", "--flow-detail", "4", "-w", str(flows),
-        "--set", f"socat_dump={dump}",
-        "--set", f"proxy_chain=socks5h://alice:${{PW}}@{HOST}:{socks.port}",
-        "--set", f"proxy_routes=bad.localhost=http://bob:wrong-{LITERAL_SECRET}@{HOST}:{connect.port}",
-        "--set", f"proxy_routes=127.0.0.1=socks5h://alice:${{PW}}@{HOST}:{socks.port},http://bob:{LITERAL_SECRET}@{HOST}:{connect.port}",
+        "--ssl-insecure",
+        "--flow-detail",
+        "4",
+        "-w",
+        str(flows),
+        "--set",
+        f"socat_dump={dump}",
+        "--set",
+        f"proxy_chain=socks5h://alice:${{PW}}@{HOST}:{socks.port}",
+        "--set",
+        f"proxy_routes=bad.localhost=http://bob:wrong-{LITERAL_SECRET}@{HOST}:{connect.port}",
+        "--set",
+        f"proxy_routes=127.0.0.1=socks5h://alice:${{PW}}@{HOST}:{socks.port},http://bob:{LITERAL_SECRET}@{HOST}:{connect.port}",
         env={"PW": ENV_SECRET},
     )
-    proxy = ["-x", f"http://{HOST}:{relay.port}", "--cacert", str(peer.tmp / "mitmproxy-conf" / "mitmproxy-ca-cert.pem")]
+    proxy = [
+        "-x",
+        f"http://{HOST}:{relay.port}",
+        "--cacert",
+        str(peer.tmp / "mitmproxy-conf" / "mitmproxy-ca-cert.pem"),
+    ]
     assert curl(*proxy, f"https://localhost:{origin.port}/ok")[0] == 200
     assert curl(*proxy, f"https://127.0.0.1:{origin.port}/two-hops")[0] == 200
     code, error_page = curl(*proxy, f"http://bad.localhost:{origin.port}/fails")
@@ -38,8 +51,19 @@ def test_proxy_passwords_stay_out_of_every_output(peer):
     assert "via socks5h://alice:${PW}@" in shown
     assert "http://bob:***@" in shown
     saved = subprocess.run(
-        [str(Path(sys.executable).parent / "mitmdump"), "-n", "-r", str(flows), "--flow-detail", "4"],
-        capture_output=True, text=True, timeout=60, check=False).stdout
+        [
+            str(Path(sys.executable).parent / "mitmdump"),
+            "-n",
+            "-r",
+            str(flows),
+            "--flow-detail",
+            "4",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    ).stdout
     assert "/two-hops" in saved
     channels = {
         "mitmdump output": shown,

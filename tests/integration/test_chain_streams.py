@@ -66,15 +66,24 @@ def test_soap_exchange_through_socks5h_dumped_like_socat_v(peer) -> None:
     socks = peer.microsocks("alice", PASSWORD)
     dump = peer.tmp / "dump.txt"
     relay = peer.mitmdump(
-        "--mode", f"reverse:https://localhost:{origin.port}@{{port}}",
-        "--set", f"ssl_verify_upstream_trusted_ca={peer.certs.ca}",
-        "--set", f"proxy_chain=socks5h://alice:${{PW}}@{HOST}:{socks.port}",
-        "--set", f"socat_dump={dump}",
+        "--mode",
+        f"reverse:https://localhost:{origin.port}@{{port}}",
+        "--set",
+        f"ssl_verify_upstream_trusted_ca={peer.certs.ca}",
+        "--set",
+        f"proxy_chain=socks5h://alice:${{PW}}@{HOST}:{socks.port}",
+        "--set",
+        f"socat_dump={dump}",
         env={"PW": PASSWORD},
     )
     code, body = curl(
-        f"http://{HOST}:{relay.port}/service", "-H", "content-type: text/xml; charset=utf-8",
-        "-H", 'SOAPAction: "urn:Echo"', "--data", SOAP,
+        f"http://{HOST}:{relay.port}/service",
+        "-H",
+        "content-type: text/xml; charset=utf-8",
+        "-H",
+        'SOAPAction: "urn:Echo"',
+        "--data",
+        SOAP,
     )
     assert code == 200 and f"<EchoResponse>{SOAP}</EchoResponse>" in body
     wait_for(lambda: "</EchoResponse>" in dump.read_text(), TIMEOUT, "the response in the dump")
@@ -235,7 +244,10 @@ def half_close_chain(request: pytest.FixtureRequest, peer) -> Iterator[tuple[str
     mitmproxy and the chain connector do. "microsocks-tinyproxy" is the usual chain; both of those
     hops end the whole connection at the first EOF they read."""
     if request.param == "microsocks-tinyproxy":
-        yield request.param, f"socks5h://{HOST}:{peer.microsocks().port},http://{HOST}:{peer.tinyproxy().port}"
+        yield (
+            request.param,
+            f"socks5h://{HOST}:{peer.microsocks().port},http://{HOST}:{peer.tinyproxy().port}",
+        )
         return
     connect = HalfCloseConnectProxy()
     try:
@@ -246,11 +258,16 @@ def half_close_chain(request: pytest.FixtureRequest, peer) -> Iterator[tuple[str
 
 def tcp_relay(peer, server: OneShotServer, chain: str) -> peers.Proc:
     return peer.mitmdump(
-        "--mode", f"reverse:tcp://localhost:{server.port}@{{port}}", "--set", f"proxy_chain={chain}",
+        "--mode",
+        f"reverse:tcp://localhost:{server.port}@{{port}}",
+        "--set",
+        f"proxy_chain={chain}",
     )
 
 
-def test_client_half_close_reaches_the_server_and_the_answer_comes_back(peer, half_close_chain, one_shot) -> None:
+def test_client_half_close_reaches_the_server_and_the_answer_comes_back(
+    peer, half_close_chain, one_shot
+) -> None:
     hops, chain = half_close_chain
     server = one_shot(answer_after_eof)
     relay = tcp_relay(peer, server, chain)
@@ -267,7 +284,9 @@ def test_client_half_close_reaches_the_server_and_the_answer_comes_back(peer, ha
         assert answer == b""
 
 
-def test_server_half_close_reaches_the_client_which_can_still_send(peer, half_close_chain, one_shot) -> None:
+def test_server_half_close_reaches_the_client_which_can_still_send(
+    peer, half_close_chain, one_shot
+) -> None:
     hops, chain = half_close_chain
     server = one_shot(speak_then_shut)
     relay = tcp_relay(peer, server, chain)
@@ -328,7 +347,9 @@ def receive_stream(sock: socket.socket) -> str:
 
 def memory_kib(pid: int, name: str) -> int:
     """A /proc/PID/status memory line (VmHWM: peak resident, VmRSS: resident now), in KiB."""
-    match = re.search(rf"^{name}:\s+(\d+) kB$", Path(f"/proc/{pid}/status").read_text(), re.MULTILINE)
+    match = re.search(
+        rf"^{name}:\s+(\d+) kB$", Path(f"/proc/{pid}/status").read_text(), re.MULTILINE
+    )
     assert match, f"no {name} in /proc/{pid}/status"
     return int(match.group(1))
 
@@ -346,9 +367,14 @@ def test_one_gib_each_way_through_socks5_then_connect_with_flat_memory(peer, one
     server = one_shot(serve)
     socks, connect = peer.microsocks(), peer.tinyproxy()
     relay = peer.mitmdump(
-        "--mode", f"reverse:tcp://localhost:{server.port}@{{port}}",
-        "--set", f"proxy_chain=socks5h://{HOST}:{socks.port},http://{HOST}:{connect.port}",
-        "--set", "tcp_messages_max=16", "--set", "flow_detail=0",
+        "--mode",
+        f"reverse:tcp://localhost:{server.port}@{{port}}",
+        "--set",
+        f"proxy_chain=socks5h://{HOST}:{socks.port},http://{HOST}:{connect.port}",
+        "--set",
+        "tcp_messages_max=16",
+        "--set",
+        "flow_detail=0",
     )
     pid = relay.proc.pid
     before = memory_kib(pid, "VmHWM")
@@ -363,7 +389,9 @@ def test_one_gib_each_way_through_socks5_then_connect_with_flat_memory(peer, one
 
     assert hashes["server received"] == hashes["client sent"]
     assert hashes["client received"] == hashes["server sent"]
-    print(f"mitmproxy {VERSION}: {STREAM >> 20} MiB up, then down, in {took:.1f} s; peak RSS +{grown >> 20} MiB")
+    print(
+        f"mitmproxy {VERSION}: {STREAM >> 20} MiB up, then down, in {took:.1f} s; peak RSS +{grown >> 20} MiB"
+    )
     if MITMPROXY_MAJOR >= 12:
         assert grown < STREAM // 16, f"peak memory grew by {grown >> 20} MiB"
     else:

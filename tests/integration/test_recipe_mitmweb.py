@@ -9,13 +9,12 @@ import secrets
 import shutil
 
 import pytest
+from peers import BIN, HOST, REPO, Proc, free_port, wait_for
+from recipe_helpers import SERVER, recipe_copy, soap_call
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
-
-from peers import BIN, HOST, REPO, Proc, free_port, wait_for
-from recipe_helpers import SERVER, recipe_copy, soap_call
 
 CHANGE_OPTION = """
 const done = arguments[arguments.length - 1];
@@ -32,9 +31,16 @@ def browser(tmp_path):
         pytest.fail("chromium-driver is not installed: run scripts/test, which installs it")
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--no-first-run", "--disable-quic", f"--user-data-dir={tmp_path / 'chromium'}",
-                 "--window-size=1400,900"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--no-first-run",
+        "--disable-quic",
+        f"--user-data-dir={tmp_path / 'chromium'}",
+        "--window-size=1400,900",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
     yield driver
@@ -43,13 +49,28 @@ def browser(tmp_path):
 
 def start_mitmweb(peer, tmp_path, recipe, port: int, env: dict) -> tuple[Proc, str]:
     web_port, token = free_port(), secrets.token_hex(8)
-    args = [str(BIN / "mitmweb"), "-s", str(REPO / "addons/relay.py"), "--set", f"recipe={recipe}",
-            "--set", f"confdir={tmp_path / 'conf'}", "--web-host", HOST, "--web-port", str(web_port),
-            "--no-web-open-browser"]
+    args = [
+        str(BIN / "mitmweb"),
+        "-s",
+        str(REPO / "addons/relay.py"),
+        "--set",
+        f"recipe={recipe}",
+        "--set",
+        f"confdir={tmp_path / 'conf'}",
+        "--web-host",
+        HOST,
+        "--web-port",
+        str(web_port),
+        "--no-web-open-browser",
+    ]
     if _mitmproxy_major() >= 12:  # mitmweb 12 asks for a token; 11 has none
         args += ["--set", f"web_password={token}"]
     web = peer._keep(Proc(args, web_port, tmp_path / "mitmweb.log", env=env, cwd=REPO))
-    wait_for(lambda: port in [int(p) for p in re.findall(r"listening at \S+:(\d+)", web.text())], 15, "recipe listener")
+    wait_for(
+        lambda: port in [int(p) for p in re.findall(r"listening at \S+:(\d+)", web.text())],
+        15,
+        "recipe listener",
+    )
     return web, f"http://{HOST}:{web_port}/?token={token}"
 
 
@@ -65,9 +86,14 @@ def body_text(driver) -> str:
 
 def click_text(driver, text: str) -> None:
     found = wait_for(
-        lambda: [e for e in driver.find_elements(
-            By.XPATH, f"//*[contains(., '{text}')][not(*[contains(., '{text}')])]"
-        ) if e.is_displayed()], 10,
+        lambda: [
+            e
+            for e in driver.find_elements(
+                By.XPATH, f"//*[contains(., '{text}')][not(*[contains(., '{text}')])]"
+            )
+            if e.is_displayed()
+        ],
+        10,
         f"{text!r} on the page: {body_text(driver)[:300]!r}",
     )
     driver.execute_script("arguments[0].click()", found[0])
@@ -76,10 +102,16 @@ def click_text(driver, text: str) -> None:
 def test_mitmweb_options_runtime_chain_change_and_soap_view(peer, tmp_path, browser):
     origin, first, second = peer.https_origin(), peer.microsocks("alice", "pw-w"), peer.microsocks()
     port = free_port()
-    recipe = recipe_copy("soap-over-socks5.yaml", tmp_path, {
-        SERVER: f"localhost:{origin.port}", "@5000": f"@{port}", "soapuser": "alice",
-        "proxy.corp.example:4033": f"{HOST}:{first.port}",
-    })
+    recipe = recipe_copy(
+        "soap-over-socks5.yaml",
+        tmp_path,
+        {
+            SERVER: f"localhost:{origin.port}",
+            "@5000": f"@{port}",
+            "soapuser": "alice",
+            "proxy.corp.example:4033": f"{HOST}:{first.port}",
+        },
+    )
     web, url = start_mitmweb(peer, tmp_path, recipe, port, {**os.environ, "PROXY_PASS": "pw-w"})
     assert soap_call(port)[0] == 200
     first.wait_log(rf"connected to localhost:{origin.port}")
@@ -104,10 +136,18 @@ def test_mitmweb_options_runtime_chain_change_and_soap_view(peer, tmp_path, brow
     # The flow view: SOAP label in the list, the SOAP view of the request.
     browser.get(url)
     wait_for(lambda: "Echo" in body_text(browser), 10, "the SOAP operation in the flow list")
-    rows = [row for row in browser.find_elements(By.CSS_SELECTOR, ".flow-table tbody tr") if row.is_displayed()]
+    rows = [
+        row
+        for row in browser.find_elements(By.CSS_SELECTOR, ".flow-table tbody tr")
+        if row.is_displayed()
+    ]
     ActionChains(browser).move_to_element(rows[-1]).click().perform()
     wait_for(lambda: "SOAP" in body_text(browser), 10, "the SOAP view in the flow view")
     # The README's picture is refreshed on request only: a test run leaves the checkout clean.
-    shot = REPO / "docs" / "mitmweb.png" if os.environ.get("MITMRELAY_UPDATE_SCREENSHOT") else tmp_path / "mitmweb.png"
+    shot = (
+        REPO / "docs" / "mitmweb.png"
+        if os.environ.get("MITMRELAY_UPDATE_SCREENSHOT")
+        else tmp_path / "mitmweb.png"
+    )
     browser.save_screenshot(str(shot))
     assert shot.stat().st_size > 10_000

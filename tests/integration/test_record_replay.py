@@ -52,8 +52,16 @@ def banner_client(port: int, commands: list[bytes]) -> bytes:
 
 def mock_server(recording: Path) -> tuple[Proc, int]:
     port = free_port()
-    args = [sys.executable, MOCK_SERVER, str(recording), "--once", "--idle", "5",
-            "--listen", f"127.0.0.1:{port}"]
+    args = [
+        sys.executable,
+        MOCK_SERVER,
+        str(recording),
+        "--once",
+        "--idle",
+        "5",
+        "--listen",
+        f"127.0.0.1:{port}",
+    ]
     # Ready by its line, not by a probing connect: --once would serve the probe.
     proc = Proc(args, port, recording.with_suffix(".mock.log"), ready=r"listening on ")
     return proc, port
@@ -62,13 +70,20 @@ def mock_server(recording: Path) -> tuple[Proc, int]:
 def record(tmp_path: Path, server_port: int) -> tuple[bytes, Path]:
     rec_dir = tmp_path / "rec"
     proc = start_mitmdump(
-        tmp_path, "--mode", f"reverse:tcp://127.0.0.1:{server_port}@{{port}}",
-        "--set", f"record_dir={rec_dir}", script="addons/recorder.py",
+        tmp_path,
+        "--mode",
+        f"reverse:tcp://127.0.0.1:{server_port}@{{port}}",
+        "--set",
+        f"record_dir={rec_dir}",
+        script="addons/recorder.py",
     )
     try:
         received = banner_client(proc.port, COMMANDS)
-        wait_for(lambda: '{"end"' in "".join(p.read_text() for p in rec_dir.glob("*.recording")),
-                 TIMEOUT, "the recording's end line")
+        wait_for(
+            lambda: '{"end"' in "".join(p.read_text() for p in rec_dir.glob("*.recording")),
+            TIMEOUT,
+            "the recording's end line",
+        )
     finally:
         proc.stop()
     (recording,) = rec_dir.glob("*.recording")

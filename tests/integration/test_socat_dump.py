@@ -93,10 +93,14 @@ def dumping_mitmdump(
     dump = tmp_path / f"mitm-{fmt}.txt"
     proc = start_mitmdump(
         tmp_path,
-        "--mode", f"reverse:{scheme}://127.0.0.1:{server.getsockname()[1]}@{{port}}",
-        "--set", f"socat_dump={dump}",
-        "--set", f"socat_dump_format={fmt}",
-        "--set", "ssl_insecure=true",
+        "--mode",
+        f"reverse:{scheme}://127.0.0.1:{server.getsockname()[1]}@{{port}}",
+        "--set",
+        f"socat_dump={dump}",
+        "--set",
+        f"socat_dump_format={fmt}",
+        "--set",
+        "ssl_insecure=true",
         script="addons/socat_dump.py",
     )
     return proc, proc.port, dump
@@ -133,9 +137,7 @@ def run_mitmdump(
 def test_dump_is_socats_dump(tmp_path: Path, fmt: str, tls: bool) -> None:
     with listener() as server:
         dest = f"127.0.0.1:{server.getsockname()[1]}"
-        ours = run_mitmdump(
-            tmp_path, fmt, server, "tls" if tls else "tcp", CONVERSATION, tls, tls
-        )
+        ours = run_mitmdump(tmp_path, fmt, server, "tls" if tls else "tcp", CONVERSATION, tls, tls)
         pem = tmp_path / "mitmproxy-conf" / "mitmproxy-ca.pem" if tls else None
         theirs = run_socat(tmp_path, fmt, server, CONVERSATION, pem, pem)
 

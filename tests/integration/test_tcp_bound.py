@@ -54,8 +54,14 @@ def stream_through(port: int, server: socket.socket) -> tuple[str, str]:
 def test_long_stream_keeps_memory_flat(tmp_path: Path) -> None:
     with listener() as server:
         proc = start_mitmdump(
-            tmp_path, "--mode", f"reverse:tcp://127.0.0.1:{server.getsockname()[1]}@{{port}}",
-            "--set", "tcp_messages_max=4", "--set", "flow_detail=0", script="addons/tcp_bound.py",
+            tmp_path,
+            "--mode",
+            f"reverse:tcp://127.0.0.1:{server.getsockname()[1]}@{{port}}",
+            "--set",
+            "tcp_messages_max=4",
+            "--set",
+            "flow_detail=0",
+            script="addons/tcp_bound.py",
         )
         try:
             before = peak_rss(proc.proc.pid)

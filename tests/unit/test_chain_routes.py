@@ -56,10 +56,15 @@ def test_one_rule_bypass_then_routes_then_chain():
     router = build_router(
         "socks5h://default:1080",
         ["*.internal.example", "10.0.0.0/8"],
-        ["*.corp.example=http://corpproxy:3128", "partner.example:443=socks5h://a:1,http://b:2",
-         "*.internal.example=http://never:1", "*.local=direct"],
+        [
+            "*.corp.example=http://corpproxy:3128",
+            "partner.example:443=socks5h://a:1,http://b:2",
+            "*.internal.example=http://never:1",
+            "*.local=direct",
+        ],
     )
-    decide = lambda host, port=443: router.decide(host, port)
+    def decide(host, port=443):
+        return router.decide(host, port)
     assert str(decide("db.internal.example")) == "direct (proxy_bypass *.internal.example)"
     assert str(decide("10.2.3.4")) == "direct (proxy_bypass 10.0.0.0/8)"
     assert str(decide("www.corp.example")) == "via http://corpproxy:3128"
@@ -80,10 +85,20 @@ def test_nothing_configured_is_direct_and_disabled():
 @pytest.mark.parametrize(
     "chain,bypass,routes,message",
     [
-        ("sock5://h:1", [], [], "proxy_chain 'sock5://h:1': unknown scheme 'sock5' (did you mean 'socks5'?)"),
+        (
+            "sock5://h:1",
+            [],
+            [],
+            "proxy_chain 'sock5://h:1': unknown scheme 'sock5' (did you mean 'socks5'?)",
+        ),
         ("", ["10.0.0.0/40"], [], "proxy_bypass entry 1 '10.0.0.0/40'"),
         ("", [], ["*.corp"], "proxy_routes entry 1 '*.corp': missing '=': write PATTERN=CHAIN"),
-        ("", [], ["a=direct", "*.corp="], "proxy_routes entry 2 '*.corp=': nothing after '=': write a proxy URL or 'direct'"),
+        (
+            "",
+            [],
+            ["a=direct", "*.corp="],
+            "proxy_routes entry 2 '*.corp=': nothing after '=': write a proxy URL or 'direct'",
+        ),
         ("", [], ["*.corp=htp://u:secret@h:1"], "unknown scheme 'htp' (did you mean 'http'?)"),
     ],
 )

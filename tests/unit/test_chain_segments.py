@@ -67,7 +67,9 @@ def test_reader_acks_every_read_at_once() -> None:
         assert isinstance(reader, segments.QuickAckReader)
         calls: list[tuple] = []
         sock = reader._sock
-        reader._sock = type("Spy", (), {"setsockopt": lambda self, *a: (calls.append(a), sock.setsockopt(*a))})()
+        reader._sock = type(
+            "Spy", (), {"setsockopt": lambda self, *a: (calls.append(a), sock.setsockopt(*a))}
+        )()
         writer.write(b"ping")
         assert await reader.readexactly(2) == b"ok"
         assert (socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1) in calls

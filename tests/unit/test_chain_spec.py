@@ -62,7 +62,9 @@ def test_str_masks_literal_passwords_but_keeps_environment_references():
 
 
 def test_mask_raw_text():
-    assert mask("socks5h://a:hunter2@h:1,http://b:${X}@c:2") == "socks5h://a:***@h:1,http://b:${X}@c:2"
+    assert (
+        mask("socks5h://a:hunter2@h:1,http://b:${X}@c:2") == "socks5h://a:***@h:1,http://b:${X}@c:2"
+    )
 
 
 def test_environment_is_read_when_asked():
@@ -76,8 +78,14 @@ def test_environment_is_read_when_asked():
 
 @pytest.mark.parametrize(
     "scheme,remote_dns,tls",
-    [("socks4", False, False), ("socks4a", True, False), ("socks5", False, False),
-     ("socks5h", True, False), ("http", True, False), ("https", True, True)],
+    [
+        ("socks4", False, False),
+        ("socks4a", True, False),
+        ("socks5", False, False),
+        ("socks5h", True, False),
+        ("http", True, False),
+        ("https", True, True),
+    ],
 )
 def test_scheme_meaning(scheme, remote_dns, tls):
     (hop,) = parse_chain(f"{scheme}://h:1")

@@ -7,8 +7,8 @@ import logging
 import socket
 
 import pytest
-from mitmrelay.streams.mock import answer, turns
 from mitmrelay.streams.block import Block
+from mitmrelay.streams.mock import answer, turns
 from mitmrelay.streams.recording import Recording
 
 SMTPISH = Recording(
@@ -27,7 +27,11 @@ SMTPISH = Recording(
 
 def test_turns_group_consecutive_blocks() -> None:
     assert [(c, len(d)) for c, d in turns(SMTPISH)] == [
-        (False, 1), (True, 2), (False, 2), (True, 1), (False, 1)
+        (False, 1),
+        (True, 2),
+        (False, 2),
+        (True, 1),
+        (False, 1),
     ]
 
 

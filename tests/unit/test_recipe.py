@@ -6,7 +6,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from mitmrelay.recipe import parse, resolve, validate
 from mitmrelay.recipe.catalog import offline_catalog
 
@@ -48,32 +47,73 @@ options:
 """
 
 BAD = [
-    ("unknown option", BASE + "  proxy_chian: socks5://h:1\n",
-     "r.yaml:4: At key 'options' ==> 'proxy_chian': unknown option (did you mean 'proxy_chain'?)"),
-    ("unknown top key", "descripton: d\noptions: {}\n",
-     "r.yaml:1: 'descripton': unknown key (did you mean 'description'?); use description, try, options"),
+    (
+        "unknown option",
+        BASE + "  proxy_chian: socks5://h:1\n",
+        "r.yaml:4: At key 'options' ==> 'proxy_chian': unknown option (did you mean 'proxy_chain'?)",
+    ),
+    (
+        "unknown top key",
+        "descripton: d\noptions: {}\n",
+        "r.yaml:1: 'descripton': unknown key (did you mean 'description'?); use description, try, options",
+    ),
     ("missing key", "options: {}\n", "r.yaml: missing key 'description'"),
-    ("bad scheme", BASE + "  proxy_chain: sock5://127.0.0.1:1080\n",
-     "r.yaml:4: At key 'options' ==> At key 'proxy_chain' ==> 'sock5://127.0.0.1:1080': unknown scheme 'sock5' (did you mean 'socks5'?)"),
-    ("route item", BASE + "  proxy_routes:\n    - a.example=direct\n    - b.example\n",
-     "r.yaml:6: At key 'options' ==> At key 'proxy_routes' ==> At item 2 ==> 'b.example': missing '='"),
-    ("no port", BASE + "  proxy_chain: 'socks5h://u:${P}@proxy:'\n",
-     "has no port: add one, e.g. socks5h://proxy:1080"),
-    ("wrong type", BASE + "  ssl_insecure: 'yes'\n",
-     "r.yaml:4: At key 'options' ==> At key 'ssl_insecure' ==> expected true or false, got 'yes'"),
-    ("number for text", BASE + "  stream_large_bodies: 1\n",
-     "expected text, got 1; write it in quotes: '1'"),
+    (
+        "bad scheme",
+        BASE + "  proxy_chain: sock5://127.0.0.1:1080\n",
+        "r.yaml:4: At key 'options' ==> At key 'proxy_chain' ==> 'sock5://127.0.0.1:1080': unknown scheme 'sock5' (did you mean 'socks5'?)",
+    ),
+    (
+        "route item",
+        BASE + "  proxy_routes:\n    - a.example=direct\n    - b.example\n",
+        "r.yaml:6: At key 'options' ==> At key 'proxy_routes' ==> At item 2 ==> 'b.example': missing '='",
+    ),
+    (
+        "no port",
+        BASE + "  proxy_chain: 'socks5h://u:${P}@proxy:'\n",
+        "has no port: add one, e.g. socks5h://proxy:1080",
+    ),
+    (
+        "wrong type",
+        BASE + "  ssl_insecure: 'yes'\n",
+        "r.yaml:4: At key 'options' ==> At key 'ssl_insecure' ==> expected true or false, got 'yes'",
+    ),
+    (
+        "number for text",
+        BASE + "  stream_large_bodies: 1\n",
+        "expected text, got 1; write it in quotes: '1'",
+    ),
     ("bad size", BASE + "  stream_large_bodies: 1M\n", "'1M' is not a size"),
-    ("bad mode", BASE + "  mode: revers:https://x:443@5000\n",
-     "r.yaml:4: At key 'options' ==> At key 'mode' ==> 'revers:https://x:443@5000': unknown mode"),
+    (
+        "bad mode",
+        BASE + "  mode: revers:https://x:443@5000\n",
+        "r.yaml:4: At key 'options' ==> At key 'mode' ==> 'revers:https://x:443@5000': unknown mode",
+    ),
     ("choice", BASE + "  socat_dump_format: xv\n", "'xv' is not one of v, x, vx"),
-    ("duplicate", BASE + "  listen_host: 127.0.0.1\n", "r.yaml:4: At key 'options' ==> 'listen_host': given twice (first on line 3); keep one"),
+    (
+        "duplicate",
+        BASE + "  listen_host: 127.0.0.1\n",
+        "r.yaml:4: At key 'options' ==> 'listen_host': given twice (first on line 3); keep one",
+    ),
     ("yaml", BASE + "  mode: [unclosed\n", "r.yaml:5: not valid YAML"),
-    ("not a mapping", "- a\n", "a recipe is a mapping with the keys description, options; found list"),
-    ("route to no recording", BASE + "  proxy_routes: ['api.example:25=file:']\n",
-     ("r.yaml:4: At key 'options' ==> At key 'proxy_routes' ==> At item 1 ==> 'api.example:25=file:': "
-      "file: needs the path of a recording")),
-    ("options not a mapping", "description: d\noptions: [a]\n", "r.yaml:2: At key 'options' ==> expected a mapping"),
+    (
+        "not a mapping",
+        "- a\n",
+        "a recipe is a mapping with the keys description, options; found list",
+    ),
+    (
+        "route to no recording",
+        BASE + "  proxy_routes: ['api.example:25=file:']\n",
+        (
+            "r.yaml:4: At key 'options' ==> At key 'proxy_routes' ==> At item 1 ==> 'api.example:25=file:': "
+            "file: needs the path of a recording"
+        ),
+    ),
+    (
+        "options not a mapping",
+        "description: d\noptions: [a]\n",
+        "r.yaml:2: At key 'options' ==> expected a mapping",
+    ),
 ]
 
 
@@ -98,12 +138,16 @@ def test_missing_files_are_relative_to_the_recipe(known, tmp_path):
     bad = BASE + "  client_certs: ${CERTS}/client.pem\n"
     assert problems_of(good, known, {}, tmp_path) == []
     [problem] = problems_of(bad, known, {"CERTS": str(tmp_path)}, tmp_path)
-    assert problem.startswith("r.yaml:4: At key 'options' ==> At key 'client_certs' ==> file or dir ")
+    assert problem.startswith(
+        "r.yaml:4: At key 'options' ==> At key 'client_certs' ==> file or dir "
+    )
     assert f"{tmp_path}/client.pem' does not exist" in problem
 
 
 def test_recordings_of_file_routes_are_input_files_relative_to_the_recipe(known, tmp_path):
-    (tmp_path / "good.recording").write_text('{"mitmrelay": "recording"}\n{"dir": "<", "text": "hi"}\n')
+    (tmp_path / "good.recording").write_text(
+        '{"mitmrelay": "recording"}\n{"dir": "<", "text": "hi"}\n'
+    )
     (tmp_path / "bad.recording").write_text('{"not": "a recording"}\n')
     route = BASE + "  proxy_routes:\n    - a.example=direct\n    - api.example:25=file:{}\n"
     assert problems_of(route.format("good.recording"), known, {}, tmp_path) == []
@@ -117,7 +161,8 @@ def test_recordings_of_file_routes_are_input_files_relative_to_the_recipe(known,
     assert f"At item 2 ==> {tmp_path}/bad.recording:1: the first line must be" in bad
     recipe, _ = parse(route.format("good.recording"), "r.yaml")
     assert resolve(recipe, known, tmp_path, {})["proxy_routes"] == [
-        "a.example=direct", f"api.example:25=file:{tmp_path / 'good.recording'}",
+        "a.example=direct",
+        f"api.example:25=file:{tmp_path / 'good.recording'}",
     ]
 
 
@@ -125,14 +170,17 @@ def test_warnings_for_open_listeners_insecure_tls_and_written_passwords(known):
     text = "description: d\noptions:\n  mode: regular@8080\n  ssl_insecure: true\n  proxy_chain: socks5h://u:pw@h:1\n"
     found = problems_of(text, known)
     assert len(found) == 3 and all(": warning: " in p for p in found)
-    assert any("'regular@8080' listens on every interface: add listen_host: 127.0.0.1" in p for p in found)
+    assert any(
+        "'regular@8080' listens on every interface: add listen_host: 127.0.0.1" in p for p in found
+    )
     assert any("'socks5h://u:***@h:1'" in p for p in found) and not any("pw@" in p for p in found)
 
 
 def test_resolve_expands_environment_except_where_options_read_it_themselves(known, tmp_path):
     recipe, _ = parse(
         "description: d\noptions:\n  mode: regular@${PORT}\n  client_certs: c.pem\n"
-        "  proxy_chain: socks5h://u:${PASS}@h:1\n", "r.yaml",
+        "  proxy_chain: socks5h://u:${PASS}@h:1\n",
+        "r.yaml",
     )
     values = resolve(recipe, known, tmp_path, {"PORT": "8081", "PASS": "secret"})
     assert values == {

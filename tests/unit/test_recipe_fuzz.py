@@ -13,9 +13,27 @@ from peers import REPO
 
 CATALOG = offline_catalog(REPO / "addons" / "relay.py")
 
-OPTIONS = ["proxy_chain", "proxy_routes", "proxy_bypass", "mode", "listen_host", "ssl_insecure", "socat_dump", "record_dir", "proxy_chian"]
-scalars = st.one_of(st.text(max_size=40), st.integers(), st.booleans(), st.none(), st.floats(allow_nan=False))
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3), max_leaves=8)
+OPTIONS = [
+    "proxy_chain",
+    "proxy_routes",
+    "proxy_bypass",
+    "mode",
+    "listen_host",
+    "ssl_insecure",
+    "socat_dump",
+    "record_dir",
+    "proxy_chian",
+]
+scalars = st.one_of(
+    st.text(max_size=40), st.integers(), st.booleans(), st.none(), st.floats(allow_nan=False)
+)
+values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
 
 
 def check(text: str) -> None:
@@ -34,14 +52,23 @@ def test_any_text(text):
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.dictionaries(st.sampled_from(["description", "options", "try", "extra"]), st.one_of(values, st.dictionaries(st.sampled_from(OPTIONS), values, max_size=5)), max_size=4))
+@given(
+    st.dictionaries(
+        st.sampled_from(["description", "options", "try", "extra"]),
+        st.one_of(values, st.dictionaries(st.sampled_from(OPTIONS), values, max_size=5)),
+        max_size=4,
+    )
+)
 def test_any_structure(data):
     check(yaml.safe_dump(data))
 
 
 def test_billion_laughs_aliases_are_bounded():
     lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
-    lines += [f'{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)}]' for i in range(8)]
+    lines += [
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)}]"
+        for i in range(8)
+    ]
     check("\n".join(lines) + "\noptions:\n  proxy_bypass: *i\n")
 
 

@@ -36,7 +36,8 @@ def test_round_trip(tmp_path_factory: pytest.TempPathFactory, blocks: list[Block
 
 def test_raw_files_hold_each_direction_like_socat_r_and_R(tmp_path: Path) -> None:
     blocks = [
-        Block(False, b"220 hi\r\n", 1.0), Block(True, b"QUIT\r\n", 2.0),
+        Block(False, b"220 hi\r\n", 1.0),
+        Block(True, b"QUIT\r\n", 2.0),
         Block(False, b"221 bye\r\n", 3.0),
     ]
     write(tmp_path / "x.recording", blocks)
@@ -44,11 +45,17 @@ def test_raw_files_hold_each_direction_like_socat_r_and_R(tmp_path: Path) -> Non
     assert (tmp_path / "x.s2c").read_bytes() == b"220 hi\r\n221 bye\r\n"
     lines = [json.loads(line) for line in (tmp_path / "x.recording").read_text().splitlines()]
     assert lines[0] | {"server": None} == {
-        "mitmrelay": "recording", "version": 1, "server": None, "c2s": "x.c2s", "s2c": "x.s2c",
+        "mitmrelay": "recording",
+        "version": 1,
+        "server": None,
+        "c2s": "x.c2s",
+        "s2c": "x.s2c",
     }
     assert lines[1:] == [
-        {"dir": "<", "t": 1.0, "n": 8}, {"dir": ">", "t": 2.0, "n": 6},
-        {"dir": "<", "t": 3.0, "n": 9}, {"end": 12.5},
+        {"dir": "<", "t": 1.0, "n": 8},
+        {"dir": ">", "t": 2.0, "n": 6},
+        {"dir": "<", "t": 3.0, "n": 9},
+        {"end": 12.5},
     ]
 
 

@@ -24,7 +24,10 @@ def utc(monkeypatch: pytest.MonkeyPatch):
     [
         (True, 0, 7, 1795587385.716338, "> 2026/11/25 06:16:25.000716338  length=7 from=0 to=6\n"),
         (
-            False, 17, 40, 1795587385.000531,
+            False,
+            17,
+            40,
+            1795587385.000531,
             "< 2026/11/25 06:16:25.000000531  length=40 from=17 to=56\n",
         ),
         # A fraction that rounds up to a whole second carries into the seconds.

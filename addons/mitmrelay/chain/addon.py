@@ -40,25 +40,33 @@ class ProxyChain:
 
     def load(self, loader: Loader) -> None:
         loader.add_option(
-            "proxy_chain", str, "",
+            "proxy_chain",
+            str,
+            "",
             "Proxies that server connections go through, first hop first, comma-separated: "
             "socks4, socks4a, socks5, socks5h (remote DNS), http and https (HTTP CONNECT) URLs, "
             "e.g. socks5h://user:${PROXY_PASS}@127.0.0.1:1080,http://proxy.corp:3128. "
             "${NAME} is read from the environment. Empty: connect directly.",
         )
         loader.add_option(
-            "proxy_bypass", Sequence[str], [],
+            "proxy_bypass",
+            Sequence[str],
+            [],
             "Destinations that connect directly, checked first: host, *.glob, .domain, IP or CIDR, "
             "each with an optional :port, e.g. *.internal.example or 10.0.0.0/8.",
         )
         loader.add_option(
-            "proxy_routes", Sequence[str], [],
+            "proxy_routes",
+            Sequence[str],
+            [],
             "Per-destination chains, PATTERN=CHAIN, first match wins, checked after proxy_bypass "
             "and before proxy_chain; CHAIN is a proxy_chain value, 'direct', or file:RECORDING to "
             "answer from a recording (a mock server), e.g. *.corp.example=http://proxy.corp:3128",
         )
         loader.add_option(
-            "proxy_connect_timeout", int, 10,
+            "proxy_connect_timeout",
+            int,
+            10,
             "Seconds allowed for setting up the whole proxy chain of a server connection.",
         )
         hookpoint.install(self.open_connection, self.open_udp_connection)
@@ -75,7 +83,9 @@ class ProxyChain:
         except ValueError as e:
             raise exceptions.OptionsError(f"Cannot use {e}") from None
         chains = [router.default, *(route.chain for route in router.routes)]
-        missing = sorted({name for chain in chains for name in env_refs(chain) if name not in os.environ})
+        missing = sorted(
+            {name for chain in chains for name in env_refs(chain) if name not in os.environ}
+        )
         if missing:
             raise exceptions.OptionsError(
                 f"proxy chain credentials refer to unset environment variable(s) {', '.join(missing)}: "
@@ -109,16 +119,24 @@ class ProxyChain:
         decision = self.router.decide(host, port)
         start = time.monotonic()
         if decision.recording is not None:
-            streams = await mock.connect(self.recordings[decision.recording], name=str(decision.recording))
+            streams = await mock.connect(
+                self.recordings[decision.recording], name=str(decision.recording)
+            )
         elif decision.chain:
             streams = await open_chain(
-                decision.chain, host, port,
-                timeout=self.timeout, proxy_tls=self.proxy_tls, local_addr=local_addr,
+                decision.chain,
+                host,
+                port,
+                timeout=self.timeout,
+                proxy_tls=self.proxy_tls,
+                local_addr=local_addr,
             )
         else:
             streams = await asyncio.open_connection(host, port, local_addr=local_addr, **kwargs)
         elapsed = (time.monotonic() - start) * 1000
-        logger.info(f"server connect {human.format_address((host, port))} {decision} ({elapsed:.0f} ms)")
+        logger.info(
+            f"server connect {human.format_address((host, port))} {decision} ({elapsed:.0f} ms)"
+        )
         return streams
 
     async def open_udp_connection(self, host: str, port: int, **kwargs: Any) -> Any:

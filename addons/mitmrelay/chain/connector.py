@@ -62,8 +62,12 @@ class _Stream:
 class _LocalResolver:
     """Resolves names on this machine: used only by socks4/socks5 hops, whose scheme asks for it."""
 
-    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_UNSPEC) -> tuple[int, str]:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, family=family, type=socket.SOCK_STREAM)
+    async def resolve(
+        self, host: str, port: int = 0, family: int = socket.AF_UNSPEC
+    ) -> tuple[int, str]:
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            host, port, family=family, type=socket.SOCK_STREAM
+        )
         family, *_, address = min(infos, key=lambda info: info[0])  # IPv4 first
         return family, address[0]
 
@@ -105,12 +109,18 @@ async def open_chain(
     try:
         async with asyncio.timeout(timeout):
             try:
-                reader, writer = await segments.open_connection(chain[0].host, chain[0].port, local_addr=local_addr)
+                reader, writer = await segments.open_connection(
+                    chain[0].host, chain[0].port, local_addr=local_addr
+                )
             except OSError as e:
                 raise HopError(f"{_label(0, chain)} is not reachable: {_reason(e)}") from e
             stream = _Stream(reader, writer)
-            for stage, hop in enumerate(chain):
-                target = (chain[stage + 1].host, chain[stage + 1].port) if stage + 1 < len(chain) else (host, port)
+            for stage, _hop in enumerate(chain):
+                target = (
+                    (chain[stage + 1].host, chain[stage + 1].port)
+                    if stage + 1 < len(chain)
+                    else (host, port)
+                )
                 await _handshake(chain, stage, stream, target, credentials[stage], proxy_tls)
     except TimeoutError as e:
         _abort(writer)
@@ -137,7 +147,9 @@ async def _handshake(
     hop = chain[index]
     try:
         if hop.tls:
-            await stream.writer.start_tls(proxy_tls or ssl.create_default_context(), server_hostname=hop.host)
+            await stream.writer.start_tls(
+                proxy_tls or ssl.create_default_context(), server_hostname=hop.host
+            )
         connector = create_connector(
             proxy_type=_TYPES[hop.scheme],
             username=credentials[0],
@@ -160,7 +172,9 @@ def _label(index: int, chain: Chain) -> str:
     return f"proxy hop {index + 1}/{len(chain)} {chain[index]}"
 
 
-def _credentials(chain: Chain, index: int, environ: Mapping[str, str]) -> tuple[str | None, str | None]:
+def _credentials(
+    chain: Chain, index: int, environ: Mapping[str, str]
+) -> tuple[str | None, str | None]:
     hop: Hop = chain[index]
     try:
         return hop.credentials(environ)

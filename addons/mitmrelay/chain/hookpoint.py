@@ -41,7 +41,13 @@ def check() -> None:
     method = getattr(getattr(server, "ConnectionHandler", None), "open_connection", None)
     names = set(getattr(getattr(method, "__code__", None), "co_names", ()))
     modules = (getattr(server, "asyncio", None), getattr(server, "mitmproxy_rs", None))
-    if not {"asyncio", "open_connection", "mitmproxy_rs", "udp", "open_udp_connection"} <= names or not all(
+    if not {
+        "asyncio",
+        "open_connection",
+        "mitmproxy_rs",
+        "udp",
+        "open_udp_connection",
+    } <= names or not all(
         module in (asyncio, mitmproxy_rs) or isinstance(module, _Overlay) for module in modules
     ):
         import mitmproxy.version

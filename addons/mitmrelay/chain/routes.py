@@ -91,15 +91,15 @@ def parse_route(text: str) -> tuple[Pattern, Chain | Path]:
     """Parse one `proxy_routes` entry, `PATTERN=TARGET`: a chain, `direct`, or `file:RECORDING`."""
     pattern_text, sep, chain_text = text.partition("=")
     if not sep:
-        raise ValueError(
-            "missing '=': write PATTERN=CHAIN, e.g. *.corp.example=http://proxy:3128"
-        )
+        raise ValueError("missing '=': write PATTERN=CHAIN, e.g. *.corp.example=http://proxy:3128")
     chain_text = chain_text.strip()
     if not chain_text:
         raise ValueError("nothing after '=': write a proxy URL or 'direct'")
     if chain_text.startswith("file:"):
         if not chain_text[5:]:
-            raise ValueError("file: needs the path of a recording, e.g. file:recordings/api.recording")
+            raise ValueError(
+                "file: needs the path of a recording, e.g. file:recordings/api.recording"
+            )
         return parse_pattern(pattern_text), Path(chain_text[5:])
     chain = () if chain_text.lower() == "direct" else parse_chain(chain_text)
     return parse_pattern(pattern_text), chain
@@ -136,11 +136,15 @@ class Router:
                 return Decision((), f"proxy_bypass {pattern.text}")
         for route in self.routes:
             if route.pattern.matches(host, port):
-                return Decision(route.chain, f"{route.source} {route.pattern.text}", route.recording)
+                return Decision(
+                    route.chain, f"{route.source} {route.pattern.text}", route.recording
+                )
         return Decision(self.default, "proxy_chain" if self.default else "no proxy_chain set")
 
 
-def build_router(chain: str, bypass: list[str] | tuple[str, ...], routes: list[str] | tuple[str, ...]) -> Router:
+def build_router(
+    chain: str, bypass: list[str] | tuple[str, ...], routes: list[str] | tuple[str, ...]
+) -> Router:
     """Parse all three options; ValueError names the option and entry that is wrong."""
     try:
         default = parse_chain(chain)

@@ -23,7 +23,9 @@ from typing import Any
 
 # Above this, write at once: joining bulk uploads would only copy bytes without saving a stall.
 _FLUSH_AT = 1 << 18
-_QUICKACK = getattr(socket, "TCP_QUICKACK", None)  # Linux only; elsewhere the reader does nothing more
+_QUICKACK = getattr(
+    socket, "TCP_QUICKACK", None
+)  # Linux only; elsewhere the reader does nothing more
 
 
 class QuickAckReader(asyncio.StreamReader):

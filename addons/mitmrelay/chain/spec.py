@@ -97,8 +97,7 @@ def parse_hop(text: str) -> Hop:
     scheme = text.split("://", 1)[0].lower()
     if scheme not in SCHEMES:
         raise ValueError(
-            f"unknown scheme {scheme!r}{suggest(scheme, SCHEMES)}; "
-            f"use one of {', '.join(SCHEMES)}"
+            f"unknown scheme {scheme!r}{suggest(scheme, SCHEMES)}; use one of {', '.join(SCHEMES)}"
         )
     url = urllib.parse.urlsplit(text)
     if url.path not in ("", "/") or url.query or url.fragment:
@@ -111,7 +110,9 @@ def parse_hop(text: str) -> Hop:
         port = url.port
     except ValueError:
         port_text = url.netloc.rsplit(":", 1)[-1]
-        raise ValueError(f"hop {mask(text)!r}: port {port_text!r} is not a number from 1 to 65535") from None
+        raise ValueError(
+            f"hop {mask(text)!r}: port {port_text!r} is not a number from 1 to 65535"
+        ) from None
     if not port:
         raise ValueError(
             f"hop {mask(text)!r} has no port: add one, e.g. {scheme}://{url.hostname}:1080"

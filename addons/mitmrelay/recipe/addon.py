@@ -40,7 +40,9 @@ class Recipe:
 
     def load(self, loader: Loader) -> None:
         loader.add_option(
-            "recipe", str, "",
+            "recipe",
+            str,
+            "",
             "A recipe: a YAML file of options for one setup, validated before traffic flows, "
             "e.g. recipes/soap-over-socks5.yaml. Options given explicitly win over the recipe.",
         )
@@ -76,7 +78,8 @@ class Recipe:
         errors = [str(p) for p in problems if p.severity == "error"]
         if errors:
             raise exceptions.OptionsError(
-                f"Recipe {path} has {len(errors)} problem(s), nothing applied:\n" + "\n".join(errors)
+                f"Recipe {path} has {len(errors)} problem(s), nothing applied:\n"
+                + "\n".join(errors)
             )
         for problem in problems:
             logger.warning(str(problem))

@@ -16,8 +16,8 @@ _KINDS: dict[Any, tuple[str, bool]] = {
     str: ("str", False),
     int: ("int", False),
     bool: ("bool", False),
-    Optional[str]: ("str", True),  # noqa: UP007 - compared with mitmproxy's typespecs as written
-    Optional[int]: ("int", True),  # noqa: UP007
+    Optional[str]: ("str", True),
+    Optional[int]: ("int", True),
     Sequence[str]: ("list", False),
 }
 

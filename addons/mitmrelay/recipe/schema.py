@@ -66,7 +66,9 @@ def _check_size(value: str) -> None:
     try:
         human.parse_size(value)
     except ValueError:
-        raise ValueError(f"{value!r} is not a size: write bytes or a number with k, m or g, e.g. 1m") from None
+        raise ValueError(
+            f"{value!r} is not a size: write bytes or a number with k, m or g, e.g. 1m"
+        ) from None
 
 
 # Checks of option values, by option: each raises ValueError saying what is wrong.

@@ -64,10 +64,14 @@ def parse(text: str, file: str) -> tuple[Recipe, list[Problem]]:
         node = loader.get_single_node()
         if node is not None and (alias := _first_alias(node)) is not None:
             # An alias shares its node: nested ones make a few lines stand for billions of values.
-            return Recipe(file, None, {}), [Problem(
-                file, alias.start_mark.line + 1, (),
-                "YAML anchors and aliases (&name, *name) are not supported in recipes: write the value out",
-            )]
+            return Recipe(file, None, {}), [
+                Problem(
+                    file,
+                    alias.start_mark.line + 1,
+                    (),
+                    "YAML anchors and aliases (&name, *name) are not supported in recipes: write the value out",
+                )
+            ]
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
@@ -100,22 +104,28 @@ def _first_alias(root: yaml.Node) -> yaml.Node | None:
     return None
 
 
-def _walk(node: yaml.Node, path: tuple[Crumb, ...], lines: Lines, problems: list[Problem], file: str) -> None:
+def _walk(
+    node: yaml.Node, path: tuple[Crumb, ...], lines: Lines, problems: list[Problem], file: str
+) -> None:
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = key_node.value
             line = key_node.start_mark.line + 1
-            if path + (key,) in lines:
-                problems.append(Problem(
-                    file, line, path,
-                    f"{key!r}: given twice (first on line {lines[path + (key,)]}); keep one",
-                ))
-            lines[path + (key,)] = line
-            _walk(value_node, path + (key,), lines, problems, file)
+            if (*path, key) in lines:
+                problems.append(
+                    Problem(
+                        file,
+                        line,
+                        path,
+                        f"{key!r}: given twice (first on line {lines[(*path, key)]}); keep one",
+                    )
+                )
+            lines[(*path, key)] = line
+            _walk(value_node, (*path, key), lines, problems, file)
     elif isinstance(node, yaml.SequenceNode):
         for n, item in enumerate(node.value):
-            lines[path + (n,)] = item.start_mark.line + 1
-            _walk(item, path + (n,), lines, problems, file)
+            lines[(*path, n)] = item.start_mark.line + 1
+            _walk(item, (*path, n), lines, problems, file)
 
 
 def missing_env(text: str, environ: Mapping[str, str]) -> list[str]:
@@ -150,7 +160,11 @@ def _type_error(info: OptionInfo, value: Any) -> str | None:
     }.get(info.kind, True)
     if ok:
         return None
-    hint = f"; write it in quotes: '{value}'" if info.kind == "str" and isinstance(value, int | float) else ""
+    hint = (
+        f"; write it in quotes: '{value}'"
+        if info.kind == "str" and isinstance(value, int | float)
+        else ""
+    )
     return f"expected {_KINDS[info.kind]}, got {value!r}{hint}"
 
 
@@ -161,7 +175,9 @@ class _Judge:
         self.recipe = recipe
         self.problems: list[Problem] = []
 
-    def add(self, path: tuple[Crumb, ...], message: str, severity: str = "error", line_of=None) -> None:
+    def add(
+        self, path: tuple[Crumb, ...], message: str, severity: str = "error", line_of=None
+    ) -> None:
         line = self.recipe.lines.get(line_of or path) or self.recipe.lines.get(path[:-1])
         self.problems.append(Problem(self.recipe.file, line, path, message, severity))
 
@@ -184,8 +200,12 @@ def validate(
         return judge.problems
     for key, value in data.items():
         if key not in schema.TOP_KEYS:
-            judge.add((), f"{key!r}: unknown key{suggest(str(key), list(schema.TOP_KEYS))}; "
-                          f"use {', '.join(schema.TOP_KEYS)}", line_of=(key,))
+            judge.add(
+                (),
+                f"{key!r}: unknown key{suggest(str(key), list(schema.TOP_KEYS))}; "
+                f"use {', '.join(schema.TOP_KEYS)}",
+                line_of=(key,),
+            )
         elif schema.TOP_KEYS[key].kind == "str" and not isinstance(value, str):
             judge.add((key,), f"expected text ({schema.TOP_KEYS[key].help})")
         elif schema.TOP_KEYS[key].kind == "mapping" and not isinstance(value, dict):
@@ -204,12 +224,18 @@ def validate(
 
 
 def _check_option(
-    judge: _Judge, catalog: Mapping[str, OptionInfo], name: str, value: Any,
-    environ: Mapping[str, str] | None, base_dir: Path | None,
+    judge: _Judge,
+    catalog: Mapping[str, OptionInfo],
+    name: str,
+    value: Any,
+    environ: Mapping[str, str] | None,
+    base_dir: Path | None,
 ) -> None:
     path = ("options", name)
     if name not in catalog:
-        judge.add(("options",), f"{name!r}: unknown option{suggest(name, list(catalog))}", line_of=path)
+        judge.add(
+            ("options",), f"{name!r}: unknown option{suggest(name, list(catalog))}", line_of=path
+        )
         return
     info = catalog[name]
     written_as_list = isinstance(value, list)
@@ -219,16 +245,22 @@ def _check_option(
         return
     items = value if isinstance(value, list) else [value]
     for n, item in enumerate(items):
-        item_path = path + (n,) if written_as_list else path
+        item_path = (*path, n) if written_as_list else path
         if not isinstance(item, str):
             continue
         if info.choices and item not in info.choices:
-            judge.add(item_path, f"{item!r} is not one of {', '.join(info.choices)}"
-                                 f"{suggest(item, list(info.choices))}")
+            judge.add(
+                item_path,
+                f"{item!r} is not one of {', '.join(info.choices)}"
+                f"{suggest(item, list(info.choices))}",
+            )
         missing = missing_env(item, environ) if environ is not None else []
         for var in missing:
-            judge.add(item_path, f"${{{var}}} is not set in the environment: export {var}=... "
-                                 "before starting mitmproxy")
+            judge.add(
+                item_path,
+                f"${{{var}}} is not set in the environment: export {var}=... "
+                "before starting mitmproxy",
+            )
         if check := schema.VALUE_CHECKS.get(name):
             try:
                 check(item)
@@ -244,46 +276,65 @@ def _check_option(
 
 def _check_file(judge: _Judge, path: tuple[Crumb, ...], name: str, file: Path) -> None:
     wanted = schema.INPUT_FILES[name]
-    if wanted == "dir" and file.is_dir() or wanted == "file" and file.is_file():
+    if (wanted == "dir" and file.is_dir()) or (wanted == "file" and file.is_file()):
         return
     if wanted == "file or dir" and file.exists():
         return
-    judge.add(path, f"{wanted} {str(file)!r} does not exist: fix the path (relative paths are "
-                    "relative to the recipe file)")
+    judge.add(
+        path,
+        f"{wanted} {str(file)!r} does not exist: fix the path (relative paths are "
+        "relative to the recipe file)",
+    )
 
 
 def _check_recording(judge: _Judge, path: tuple[Crumb, ...], file: Path) -> None:
     """Read it now, as the chain addon will at start, so a bad recording is reported with the line."""
     if not file.is_file():
-        judge.add(path, f"recording {str(file)!r} does not exist: fix the path after file: (relative "
-                        "paths are relative to the recipe file; record_dir writes NAME.recording)")
+        judge.add(
+            path,
+            f"recording {str(file)!r} does not exist: fix the path after file: (relative "
+            "paths are relative to the recipe file; record_dir writes NAME.recording)",
+        )
         return
     try:
         read(file)
     except RecordingError as e:
-        judge.add(path, f"{e}: give a .recording written by record_dir, or see README, Recording streams")
+        judge.add(
+            path, f"{e}: give a .recording written by record_dir, or see README, Recording streams"
+        )
 
 
 def _check_safety(judge: _Judge, options: dict[str, Any]) -> None:
     """Warnings for what the design forbids by default: open listeners, no verification, secrets."""
     if options.get("ssl_insecure") is True:
-        judge.add(("options", "ssl_insecure"), "server certificates are not verified (like socat's "
-                  "verify=0): remove this line to verify them", "warning")
+        judge.add(
+            ("options", "ssl_insecure"),
+            "server certificates are not verified (like socat's "
+            "verify=0): remove this line to verify them",
+            "warning",
+        )
     if "mode" in options or "listen_host" in options:
         default_host = options.get("listen_host", "")
         modes = options.get("mode", ["regular"])
         for mode in modes if isinstance(modes, list) else [modes]:
             host = _listen_host(mode, default_host)
             if host is not None and host not in schema.LOOPBACK:
-                judge.add(("options", "mode" if "mode" in options else "listen_host"),
-                          f"{mode!r} listens on {host or 'every interface'}: add listen_host: "
-                          "127.0.0.1 unless others must reach it", "warning")
+                judge.add(
+                    ("options", "mode" if "mode" in options else "listen_host"),
+                    f"{mode!r} listens on {host or 'every interface'}: add listen_host: "
+                    "127.0.0.1 unless others must reach it",
+                    "warning",
+                )
     for name in schema.ENV_AWARE:
         values = options.get(name)
         for text in values if isinstance(values, list) else [values]:
             if isinstance(text, str) and mask(text) != text:
-                judge.add(("options", name), f"a password is written in the recipe ({mask(text)!r}): "
-                          "write ${NAME} instead and export NAME", "warning")
+                judge.add(
+                    ("options", name),
+                    f"a password is written in the recipe ({mask(text)!r}): "
+                    "write ${NAME} instead and export NAME",
+                    "warning",
+                )
 
 
 def _listen_host(mode: Any, default: Any) -> str | None:
@@ -299,7 +350,9 @@ def input_path(text: str, base_dir: Path, environ: Mapping[str, str]) -> Path:
 
 
 def resolve(
-    recipe: Recipe, catalog: Mapping[str, OptionInfo], base_dir: Path,
+    recipe: Recipe,
+    catalog: Mapping[str, OptionInfo],
+    base_dir: Path,
     environ: Mapping[str, str] = os.environ,
 ) -> dict[str, Any]:
     """The option values to set, from a recipe without errors: `${NAME}` expanded (except where the

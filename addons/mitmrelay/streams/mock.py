@@ -13,11 +13,12 @@ Usage:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Iterator
-from typing import Any
 from itertools import groupby
 from operator import attrgetter
+from typing import Any
 
 from mitmrelay.streams.recording import Recording
 
@@ -116,13 +117,13 @@ async def answer(
         return False
     finally:
         writer.close()
-        try:
+        with contextlib.suppress(ConnectionError):
             await writer.wait_closed()
-        except ConnectionError:
-            pass
 
 
-async def connect(recording: Recording, name: str = "mock") -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+async def connect(
+    recording: Recording, name: str = "mock"
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """A loopback connection to a one-shot server that answers it from recording.
 
     A TCP pair rather than socket.socketpair(): mitmproxy needs the server's peername."""

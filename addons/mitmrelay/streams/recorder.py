@@ -47,7 +47,9 @@ class Recorder(BlockTap):
 
     def load(self, loader) -> None:
         loader.add_option(
-            "record_dir", str, "",
+            "record_dir",
+            str,
+            "",
             "Record each connection's bytes in both directions to files in this directory, "
             "replayable with scripts/mock-server, e.g. --set record_dir=recordings/. Empty: off.",
         )

@@ -89,7 +89,10 @@ def _block_data(line: dict[str, Any], raw: dict[bool, BinaryIO | None], from_cli
 
 
 def _apply(
-    recording: Recording | None, line: dict[str, Any], raw: dict[bool, BinaryIO | None], folder: Path
+    recording: Recording | None,
+    line: dict[str, Any],
+    raw: dict[bool, BinaryIO | None],
+    folder: Path,
 ) -> Recording:
     """Add one line of a recording file to what was read before it."""
     if recording is None:

@@ -56,12 +56,16 @@ class SocatDump(BlockTap):
 
     def load(self, loader) -> None:
         loader.add_option(
-            "socat_dump", str, "",
+            "socat_dump",
+            str,
+            "",
             "Dump every connection's plaintext in socat's format: '-' for stderr, or a file "
             "path (truncated at start), e.g. --set socat_dump=/tmp/dump.txt. Empty: off.",
         )
         loader.add_option(
-            "socat_dump_format", str, "v",
+            "socat_dump_format",
+            str,
+            "v",
             "socat_dump format: 'v' like socat -v (text), 'x' like socat -x (hex), "
             "'vx' like socat -v -x (hex and text columns).",
             choices=socat_format.FORMATS,

@@ -76,9 +76,7 @@ def hexdump_body(data: bytes) -> str:
 _BODIES = {"v": text_body, "x": hex_body, "vx": hexdump_body}
 
 
-def format_block(
-    fmt: Format, from_client: bool, data: bytes, offset: int, timestamp: float
-) -> str:
+def format_block(fmt: Format, from_client: bool, data: bytes, offset: int, timestamp: float) -> str:
     """One block as socat prints it: the header, then the body in the chosen format.
 
     `offset` is the number of bytes already seen in this block's direction.

@@ -18,7 +18,9 @@ from mitmproxy import ctx, exceptions, tcp
 class TcpMessageBound:
     def load(self, loader) -> None:
         loader.add_option(
-            "tcp_messages_max", int, 0,
+            "tcp_messages_max",
+            int,
+            0,
             "Keep at most this many of the newest messages in each TCP flow, dropping older ones "
             "to bound memory on long streams, e.g. --set tcp_messages_max=16. 0: keep all.",
         )
