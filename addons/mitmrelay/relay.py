@@ -14,7 +14,7 @@ from mitmrelay.streams.tcp_bound import TcpMessageBound
 
 
 def all_addons() -> list[Any]:
-    """New instances of every addon. Recipe last: a recipe can only set options of addons before it."""
+    """New instances of every addon. Recipe last: a recipe sets only options of addons before it."""
     return [
         SafetyWarnings(),
         ProxyChain(),

@@ -5,8 +5,9 @@ Usage:
     scripts/mock-server rec/20261125-061704-3f2a9c1b.recording --listen 127.0.0.1:5001
 
 Per client connection: `NAME.recording` (metadata and read blocks), `NAME.c2s` and `NAME.s2c`
-(the raw bytes, as socat's -r/-R write them); the format is in mitmrelay.streams.recording. HTTP/1 flows
-are recorded as their re-assembled messages (see mitmrelay.streams.wire), HTTP/2 and HTTP/3 are not.
+(the raw bytes, as socat's -r/-R write them); the format is in mitmrelay.streams.recording.
+HTTP/1 flows are recorded as their re-assembled messages (see mitmrelay.streams.wire), HTTP/2 and
+HTTP/3 are not.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Raw TCP and TLS flows (`reverse:tcp://`, `reverse:tls://`, `tcp_hosts`): each `tcp_message` is one
 read, exactly the block socat would see. HTTP/1 flows: each request and each response is one block,
-re-assembled by `mitmrelay.streams.wire`. Subclasses implement `on_block` and `on_close`; `on_close` may
-be called more than once for a connection.
+re-assembled by `mitmrelay.streams.wire`. Subclasses implement `on_block` and `on_close`;
+`on_close` may be called more than once for a connection.
 """
 
 from __future__ import annotations
