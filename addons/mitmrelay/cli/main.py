@@ -1,0 +1,169 @@
+"""The `mitmrelay` command (also `python -m mitmrelay`).
+
+Usage:
+    mitmrelay dump --mode reverse:https://api.partner.example:443@5000 --listen-host 127.0.0.1 \
+        --set proxy_chain='socks5h://user:${PROXY_PASS}@proxy.corp:4033'
+    mitmrelay web --set proxy_chain=socks5h://127.0.0.1:9050
+    mitmrelay run soap-over-socks5 --set proxy_chain=socks5h://127.0.0.1:1080
+    mitmrelay recipes
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ..recipe import shipped
+from . import run as run_recipe
+
+SCRIPT = Path(__file__).resolve().parent / "all_addons.py"
+
+MAIN_HELP = """\
+mitmproxy with every mitmrelay addon: proxy chains (SOCKS4/4a/5/5h, HTTP CONNECT) under every
+server connection, the SOAP view, socat-style dumps, recordings and mock servers, recipes.
+
+commands:
+  dump ARGS...             mitmdump with every addon loaded; ARGS go to mitmdump unchanged
+  web ARGS...              mitmweb with every addon loaded; ARGS go to mitmweb unchanged
+  run RECIPE [--web] ...   run a recipe (a path or a shipped recipe's name) in mitmdump or mitmweb
+  recipes                  list the recipes known by name, and where they are
+  script                   print the path of the addon script, for mitmdump/mitmweb -s
+
+Each command has --help, with an example. Example:
+  mitmrelay dump --mode reverse:https://api.partner.example:443@5000 --listen-host 127.0.0.1 \\
+      --set proxy_chain='socks5h://user:${PROXY_PASS}@proxy.corp:4033'
+"""
+
+TOOL_HELP = """\
+usage: mitmrelay {name} [ARGS...]
+
+{tool} with every mitmrelay addon loaded (the same as {tool} -s {script}).
+ARGS go to {tool} unchanged: every {tool} flag and every --set option (mitmrelay's proxy_chain,
+proxy_bypass, proxy_routes, proxy_connect_timeout, recipe, socat_dump, record_dir, ...).
+`{tool} --help` lists {tool}'s own flags.
+
+example:
+  {example}
+"""
+
+EXAMPLES = {
+    "dump": "mitmrelay dump --mode reverse:https://api.partner.example:443@5000 "
+    "--listen-host 127.0.0.1 \\\n"
+    "      --set proxy_chain='socks5h://user:${PROXY_PASS}@proxy.corp:4033'",
+    "web": "mitmrelay web --listen-host 127.0.0.1 --set proxy_chain=socks5h://127.0.0.1:9050",
+}
+
+RUN_HELP = """\
+usage: mitmrelay run RECIPE [--web] [ARGS...]
+
+Run a recipe in mitmdump (or mitmweb with --web). RECIPE is a path to a YAML file, or the name of a
+recipe in {user} (yours) or shipped with mitmrelay (`mitmrelay recipes` lists them).
+The recipe's mode, listen_host and listen_port are given to mitmproxy at start, so nothing binds
+mitmproxy's default 8080 first. ARGS go to mitmproxy unchanged and win over the recipe.
+
+examples:
+  export PROXY_PASS=...
+  mitmrelay run soap-over-socks5 --mode reverse:https://api.example:443@5000 \\
+      --set proxy_chain='socks5h://me:${{PROXY_PASS}}@127.0.0.1:1080'
+  mitmrelay run ./mine.yaml --web
+"""
+
+
+def _tool(name: str) -> Callable[[Sequence[str]], int | None]:
+    from mitmproxy.tools import main as tools
+
+    return {"dump": tools.mitmdump, "web": tools.mitmweb}[name]
+
+
+def _wants_help(args: Sequence[str]) -> bool:
+    return list(args[:1]) in (["-h"], ["--help"])
+
+
+def mitmproxy_args(args: Sequence[str]) -> list[str]:
+    """Arguments for mitmdump/mitmweb: the addon script first, then the user's, unchanged."""
+    return ["-s", str(SCRIPT), *args]
+
+
+def run_args(recipe: Path, text: str, args: Sequence[str]) -> list[str]:
+    """Arguments that run a recipe: its listen address first (unless args set it), then args."""
+    listen = run_recipe.listen_args(run_recipe.recipe_listen_options(text), args)
+    return mitmproxy_args([*listen, "--set", f"recipe={recipe.resolve()}", *args])
+
+
+def cmd_tool(name: str, args: Sequence[str]) -> int:
+    if _wants_help(args):
+        tool = {"dump": "mitmdump", "web": "mitmweb"}[name]
+        print(TOOL_HELP.format(name=name, tool=tool, script=SCRIPT, example=EXAMPLES[name]))
+        return 0
+    return _tool(name)(mitmproxy_args(args)) or 0
+
+
+def cmd_run(args: Sequence[str]) -> int:
+    rest = list(args)
+    if not rest or _wants_help(rest):
+        print(RUN_HELP.format(user=shipped.user_dir()), end="")
+        return 0 if rest else 2
+    web = "--web" in rest[:2]
+    if web:
+        rest.remove("--web")
+    if not rest:
+        print("mitmrelay run: RECIPE is missing (mitmrelay run --help)", file=sys.stderr)
+        return 2
+    name, *rest = rest
+    try:
+        recipe = shipped.find(name)
+        text = recipe.read_text(encoding="utf-8")
+    except (ValueError, OSError) as e:
+        print(f"mitmrelay run: {e}", file=sys.stderr)
+        return 2
+    return _tool("web" if web else "dump")(run_args(recipe, text, rest)) or 0
+
+
+def cmd_recipes(args: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="mitmrelay recipes",
+        description="List the recipes `mitmrelay run NAME` and the recipe option know by name: "
+        f"yours in {shipped.user_dir()} first, then the shipped ones.",
+        epilog="example: mitmrelay recipes",
+    )
+    parser.parse_args(args)
+    for name, path in shipped.available().items():
+        print(f"{name:32} {path}")
+    return 0
+
+
+def cmd_script(args: Sequence[str]) -> int:
+    argparse.ArgumentParser(
+        prog="mitmrelay script",
+        description="Print the path of the addon script that loads every mitmrelay addon.",
+        epilog='example: mitmweb -s "$(mitmrelay script)" --set proxy_chain=socks5h://127.0.0.1:9050',
+    ).parse_args(args)
+    print(SCRIPT)
+    return 0
+
+
+COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
+    "dump": lambda args: cmd_tool("dump", args),
+    "web": lambda args: cmd_tool("web", args),
+    "run": cmd_run,
+    "recipes": cmd_recipes,
+    "script": cmd_script,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or _wants_help(args):
+        print(MAIN_HELP, end="")
+        return 0 if args else 2
+    command, *rest = args
+    if command not in COMMANDS:
+        print(
+            f"mitmrelay: unknown command {command!r}; use one of {', '.join(COMMANDS)} "
+            "(mitmrelay --help)",
+            file=sys.stderr,
+        )
+        return 2
+    return COMMANDS[command](rest)

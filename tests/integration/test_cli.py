@@ -1,0 +1,136 @@
+"""The `mitmrelay` command: dump and web load every addon; run starts a recipe on its address."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from cli_helpers import mitmrelay, start_mitmrelay
+from peers import HOST, curl, free_port
+
+
+@pytest.mark.parametrize("command", ["dump", "web", "run", "recipes", "script"])
+def test_every_command_has_help_with_an_example(command):
+    out = mitmrelay(command, "--help")
+    assert out.returncode == 0, out.stderr
+    assert f"mitmrelay {command}" in out.stdout and "example" in out.stdout
+
+
+def test_main_help_lists_the_commands():
+    out = mitmrelay("--help")
+    assert out.returncode == 0
+    for command in ("dump ARGS", "web ARGS", "run RECIPE", "recipes"):
+        assert command in out.stdout
+
+
+def test_unknown_command_names_the_choices():
+    out = mitmrelay("dumb")
+    assert out.returncode == 2
+    assert "unknown command 'dumb'; use one of dump, web, run" in out.stderr
+
+
+def test_recipes_lists_the_shipped_recipes_by_name():
+    out = mitmrelay("recipes")
+    assert out.returncode == 0
+    assert "soap-over-socks5 " in out.stdout and "per-host-routing " in out.stdout
+
+
+def headline(peer, tmp_path, proxy_port: int, *extra: str, env: dict | None = None):
+    """The README's headline command (`mitmrelay dump` form) against local peers."""
+    origin = peer.https_origin()
+    port = free_port()
+    relay = start_mitmrelay(
+        tmp_path,
+        "dump",
+        "--mode",
+        f"reverse:https://localhost:{origin.port}@{port}",
+        "--listen-host",
+        HOST,
+        "--set",
+        f"proxy_chain=socks5h://alice:${{PROXY_PASS}}@{HOST}:{proxy_port}",
+        "--ssl-insecure",
+        *extra,
+        port=port,
+        env={"PROXY_PASS": "pw-cli", **(env or {})},
+    )
+    peer._keep(relay)
+    return origin, relay, port
+
+
+def test_dump_runs_the_headline_through_microsocks_with_remote_dns(peer, tmp_path):
+    socks = peer.microsocks("alice", "pw-cli")
+    origin, relay, port = headline(peer, tmp_path, socks.port)
+    code, body = curl(f"http://{HOST}:{port}/service", "--data", "<Echo>hi</Echo>")
+    assert code == 200 and "<Echo>hi</Echo>" in body
+    socks.wait_log(rf"connected to localhost:{origin.port}")  # the name went to the proxy
+    relay.wait_log(
+        rf"server connect localhost:{origin.port} via socks5h://alice:\$\{{PROXY_PASS\}}"
+    )
+    assert "pw-cli" not in relay.text()
+
+
+def hold_8080():
+    """A socket bound on 127.0.0.1:8080 for the test, or None if something else holds it already
+    (which is the same situation for the test)."""
+    sock = socket.socket()
+    try:
+        sock.bind((HOST, 8080))
+        sock.listen()
+    except OSError:
+        sock.close()
+        return None
+    return sock
+
+
+def test_run_a_shipped_recipe_by_name_while_8080_is_taken(peer, tmp_path):
+    with socket.socket() as probe:
+        if probe.connect_ex((HOST, 5000)) == 0:
+            pytest.skip("127.0.0.1:5000, the headline recipe's port, is in use on this machine")
+    busy = hold_8080()
+    try:
+        relay = start_mitmrelay(
+            tmp_path, "run", "soap-over-socks5", port=5000, env={"PROXY_PASS": "pw-run"}
+        )
+        peer._keep(relay)
+        # The recipe's proxy (proxy.corp.example) does not exist: the 502 names it, and the
+        # listener is the recipe's, on loopback, with no false "all interfaces" warning.
+        code, body = curl(f"http://{HOST}:5000/service", "--data", "<Echo>hi</Echo>")
+        assert code == 502
+        assert "proxy hop 1/1 socks5h://soapuser:${PROXY_PASS}@proxy.corp.example:4033" in body
+        text = relay.text()
+        assert "address already in use" not in text.lower()
+        assert "other machines can use this proxy" not in text
+    finally:
+        if busy:
+            busy.close()
+
+
+def test_run_gives_the_recipe_mode_to_mitmproxy_and_the_command_line_wins(peer, tmp_path):
+    origin = peer.https_origin()
+    recipe = tmp_path / "mine.yaml"
+    recipe_port, port = free_port(), free_port()
+    recipe.write_text(
+        "description: test\noptions:\n"
+        f"  mode: reverse:https://localhost:{origin.port}@{recipe_port}\n"
+        "  listen_host: 127.0.0.1\n  ssl_insecure: true\n"
+    )
+    # --mode on the command line replaces the recipe's listener.
+    relay = start_mitmrelay(
+        tmp_path,
+        "run",
+        str(recipe),
+        "--mode",
+        f"reverse:https://localhost:{origin.port}@{port}",
+        port=port,
+    )
+    peer._keep(relay)
+    assert curl(f"http://{HOST}:{port}/x", "--data", "a")[0] == 200
+    with socket.socket() as probe:
+        assert probe.connect_ex((HOST, recipe_port)) != 0
+
+
+def test_run_names_an_unknown_recipe_and_lists_the_names():
+    out = mitmrelay("run", "soap-over-sock5")
+    assert out.returncode == 2
+    assert "no recipe file 'soap-over-sock5' and no recipe of that name" in out.stderr
+    assert "soap-over-socks5" in out.stderr
