@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mitmrelay.chain.addon import ProxyChain
+from mitmrelay.chain.strategy import LazyForReverseHttp
 from mitmrelay.recipe.addon import Recipe
 from mitmrelay.safety import SafetyWarnings
 from mitmrelay.soap.addon import SoapView
@@ -18,6 +19,7 @@ def all_addons() -> list[Any]:
     return [
         SafetyWarnings(),
         ProxyChain(),
+        LazyForReverseHttp(),
         SoapView(),
         SocatDump(),
         Recorder(),

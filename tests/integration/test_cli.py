@@ -134,3 +134,104 @@ def test_run_names_an_unknown_recipe_and_lists_the_names():
     assert out.returncode == 2
     assert "no recipe file 'soap-over-sock5' and no recipe of that name" in out.stderr
     assert "soap-over-socks5" in out.stderr
+
+
+def test_dump_headline_with_a_dead_proxy_answers_502_naming_the_hop(peer, tmp_path):
+    dead = free_port()  # nothing listens there
+    _, relay, port = headline(peer, tmp_path, dead)
+    code, body = curl(f"http://{HOST}:{port}/service", "--data", "<Echo>hi</Echo>")
+    assert code == 502
+    assert f"proxy hop 1/1 socks5h://alice:${{PROXY_PASS}}@{HOST}:{dead} is not reachable" in body
+    relay.wait_log(r"connection_strategy=lazy")
+
+
+def test_dump_headline_keeps_an_explicit_eager_strategy(peer, tmp_path):
+    """A user who sets connection_strategy keeps it: eager closes the client connection."""
+    dead = free_port()
+    _, relay, port = headline(peer, tmp_path, dead, "--set", "connection_strategy=eager")
+    code, _ = curl(f"http://{HOST}:{port}/service", "--data", "<Echo>hi</Echo>")
+    assert code == 0  # no HTTP answer at all: mitmproxy closed the connection
+    assert "connection_strategy=lazy" not in relay.text()
+
+
+def banner_line(port: int) -> bytes:
+    with socket.create_connection((HOST, port), timeout=10) as conn:
+        return conn.makefile("rb").readline()
+
+
+def test_server_first_protocols_keep_working_beside_a_reverse_http_listener(peer, tmp_path):
+    socks, banner = peer.microsocks(), peer.banner()
+    http_port, tcp_port = free_port(), free_port()
+    relay = start_mitmrelay(
+        tmp_path,
+        "dump",
+        "--mode",
+        f"reverse:https://localhost:{peer.https_origin().port}@{http_port}",
+        "--mode",
+        f"reverse:tcp://{HOST}:{banner.port}@{tcp_port}",
+        "--listen-host",
+        HOST,
+        "--ssl-insecure",
+        "--set",
+        f"proxy_chain=socks5h://{HOST}:{socks.port}",
+        port=tcp_port,
+    )
+    peer._keep(relay)
+    relay.wait_log(r"connection_strategy stays eager: beside the reverse HTTP\(S\) listener")
+    assert banner_line(tcp_port) == b"220 banner.test ready\r\n"  # the server speaks first
+    assert curl(f"http://{HOST}:{http_port}/x", "--data", "a")[0] == 200
+
+
+def test_reverse_tcp_alone_stays_eager(peer, tmp_path):
+    socks, banner = peer.microsocks(), peer.banner()
+    port = free_port()
+    relay = start_mitmrelay(
+        tmp_path,
+        "dump",
+        "--mode",
+        f"reverse:tcp://{HOST}:{banner.port}@{port}",
+        "--listen-host",
+        HOST,
+        "--set",
+        f"proxy_chain=socks5h://{HOST}:{socks.port}",
+        port=port,
+    )
+    peer._keep(relay)
+    assert banner_line(port) == b"220 banner.test ready\r\n"
+    assert "connection_strategy=lazy" not in relay.text()
+
+
+def test_no_false_listen_warning_for_a_mode_with_its_own_loopback_address(peer, tmp_path):
+    origin, port = peer.https_origin(), free_port()
+    relay = start_mitmrelay(
+        tmp_path,
+        "dump",
+        "--mode",
+        f"reverse:https://localhost:{origin.port}@{HOST}:{port}",
+        "--ssl-insecure",
+        port=port,
+    )
+    peer._keep(relay)
+    assert curl(f"http://{HOST}:{port}/x", "--data", "a")[0] == 200
+    assert "other machines can use this proxy" not in relay.text()
+
+
+def test_no_false_listen_warning_when_the_recipe_sets_listen_host(peer, tmp_path):
+    origin, port = peer.https_origin(), free_port()
+    recipe = tmp_path / "local.yaml"
+    recipe.write_text(
+        "description: test\noptions:\n  listen_host: 127.0.0.1\n  ssl_insecure: true\n"
+    )
+    relay = start_mitmrelay(
+        tmp_path,
+        "dump",
+        "--mode",
+        f"reverse:https://localhost:{origin.port}@{port}",
+        "--set",
+        f"recipe={recipe}",
+        port=port,
+    )
+    peer._keep(relay)
+    relay.wait_log(r"recipe .*local.yaml: set listen_host")
+    assert curl(f"http://{HOST}:{port}/x", "--data", "a")[0] == 200
+    assert "other machines can use this proxy" not in relay.text()

@@ -1,0 +1,107 @@
+"""Lazy server connections where a dead hop must reach an HTTP client as a 502.
+
+With mitmproxy's default connection_strategy=eager, a reverse-mode listener connects to the server
+when the client connects; if a proxy hop fails then, mitmproxy closes the client's connection and an
+HTTP client never sees the 502 that names the hop. So when every listener is reverse mode to an
+http:// or https:// server and a chain is configured, this addon sets connection_strategy=lazy,
+unless the user set connection_strategy themselves (command line, config.yaml, a recipe, mitmweb).
+
+The option is global, and lazy breaks server-first protocols (SMTP banners...) on the other
+listeners: a reverse:tcp or reverse:tls listener, or a regular/socks5 one that may carry raw TCP,
+would wait for the client to speak first. Beside such a listener the strategy stays eager, and a
+log line says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from mitmproxy import ctx
+from mitmproxy.addonmanager import Loader
+from mitmproxy.proxy.mode_specs import ProxyMode, ReverseMode
+
+logger = logging.getLogger(__name__)
+
+WATCHED = frozenset({"mode", "proxy_chain", "proxy_routes", "connection_strategy"})
+
+
+def _reverse_http(text: str) -> bool | None:
+    """Whether a mode is reverse to an HTTP(S) server; None for a mode that does not parse."""
+    try:
+        mode = ProxyMode.parse(text)
+    except ValueError:
+        return None  # mitmproxy reports a bad mode itself
+    return isinstance(mode, ReverseMode) and mode.scheme in ("http", "https")
+
+
+def wants_lazy(modes: Sequence[str], chained: bool) -> bool:
+    """Whether every listener is reverse mode to an HTTP(S) server, and connections use a chain."""
+    kinds = [_reverse_http(text) for text in modes]
+    return chained and bool(kinds) and all(kinds)
+
+
+def mixed(modes: Sequence[str]) -> bool:
+    """Some listeners are reverse HTTP(S), others may carry server-first protocols."""
+    kinds = [_reverse_http(text) for text in modes]
+    return any(kinds) and not all(kinds)
+
+
+def mentions(option: str, argv: Sequence[str], config_text: str) -> bool:
+    """Whether the command line or config.yaml names an option, whatever its value (a built-in
+    option set to its default cannot be told from an unset one otherwise)."""
+    in_config = any(line.lstrip().startswith(f"{option}:") for line in config_text.splitlines())
+    return in_config or any(option in arg for arg in argv)
+
+
+class LazyForReverseHttp:
+    """Sets connection_strategy=lazy for reverse-mode HTTP(S) listeners with a proxy chain."""
+
+    def __init__(self) -> None:
+        self._user_choice = False
+        self._configured = False
+        self._ours: str | None = None  # the value this addon last set
+
+    def load(self, loader: Loader) -> None:
+        options = loader.master.options
+        try:
+            config = (Path(options.confdir).expanduser() / "config.yaml").read_text()
+        except (OSError, UnicodeDecodeError):
+            config = ""
+        self._user_choice = dict(options.items())["connection_strategy"].has_changed() or mentions(
+            "connection_strategy", sys.argv[1:], config
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        if not updated & WATCHED:
+            return
+        opts = ctx.options
+        if (
+            self._configured
+            and "connection_strategy" in updated
+            and opts.connection_strategy != self._ours
+        ):
+            self._user_choice = True  # set after start by someone else: a recipe, mitmweb, :set
+        self._configured = True
+        if self._user_choice:
+            return
+        lazy = wants_lazy(opts.mode, bool(opts.proxy_chain or opts.proxy_routes))
+        if lazy and opts.connection_strategy == "eager":
+            self._ours = "lazy"
+            opts.update(connection_strategy="lazy")
+            logger.info(
+                "connection_strategy=lazy: reverse-mode HTTP clients get a 502 naming a failing "
+                "proxy hop (eager would close their connection); set connection_strategy to choose"
+            )
+        elif opts.proxy_chain and mixed(opts.mode) and opts.connection_strategy == "eager":
+            logger.info(
+                "connection_strategy stays eager: beside the reverse HTTP(S) listener, others may "
+                "carry server-first protocols, which lazy would stall; a dead hop then closes the "
+                "HTTP client's connection instead of answering 502 (set connection_strategy=lazy "
+                "to choose the 502)"
+            )
+        if not lazy and self._ours == "lazy" and opts.connection_strategy == "lazy":
+            self._ours = "eager"
+            opts.update(connection_strategy="eager")

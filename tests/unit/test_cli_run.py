@@ -1,0 +1,54 @@
+"""`mitmrelay run`: which listen options go on mitmproxy's command line."""
+
+from __future__ import annotations
+
+import pytest
+from mitmrelay.cli.run import given_options, listen_args, recipe_listen_options
+
+
+@pytest.mark.parametrize(
+    ("args", "given"),
+    [
+        ([], set()),
+        (["--mode", "regular@9090"], {"mode"}),
+        (["-m", "socks5"], {"mode"}),
+        (["--mode=socks5"], {"mode"}),
+        (["--listen-host", "::1", "-p", "9"], {"listen_host", "listen_port"}),
+        (["--set", "listen_port=9", "--set=mode=socks5"], {"listen_port", "mode"}),
+        (["--set", "proxy_chain=", "-s", "x.py"], set()),
+    ],
+)
+def test_given_options(args, given):
+    assert given_options(args) == given
+
+
+RECIPE = """
+description: x
+options:
+  mode: [reverse:https://a.example:443@5000, socks5@1085]
+  listen_host: 127.0.0.1
+  proxy_chain: socks5h://127.0.0.1:1080
+"""
+
+
+def test_the_recipe_listen_options_become_flags():
+    options = recipe_listen_options(RECIPE)
+    assert listen_args(options, []) == [
+        "--mode",
+        "reverse:https://a.example:443@5000",
+        "--mode",
+        "socks5@1085",
+        "--listen-host",
+        "127.0.0.1",
+    ]
+
+
+def test_the_command_line_wins():
+    options = recipe_listen_options(RECIPE)
+    assert listen_args(options, ["--mode", "regular@9"]) == ["--listen-host", "127.0.0.1"]
+
+
+@pytest.mark.parametrize("text", ["", "- a list", "options: 3", ": not yaml: ["])
+def test_a_recipe_that_is_not_a_mapping_gives_no_flags(text):
+    """The recipe addon reports the fault with its line when mitmproxy starts."""
+    assert recipe_listen_options(text) == {}
