@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -65,16 +66,27 @@ def find_python(version: str) -> str:
         ):
             return candidate
     raise SystemExit(
-        f"Python {version} not found: install it or set MITMRELAY_PYTHON{version.replace('.', '')}=/path/to/python{version}"
+        f"Python {version} not found: install it or set "
+        f"MITMRELAY_PYTHON{version.replace('.', '')}=/path/to/python{version}"
     )
 
 
-def ensure_peers() -> None:
-    """Install the Debian test peers that are missing (needs root; otherwise says what to install)."""
+# What scripts/demo starts: microsocks (line-buffered by stdbuf); without them it uses pproxy.
+DEMO_PEERS = ("microsocks", "stdbuf")
+
+
+def missing_packages(
+    programs: Iterable[str], which: Callable[[str], str | None] = shutil.which
+) -> list[str]:
+    """The Debian packages to install for the programs that `which` does not find."""
+    return sorted({DEBIAN_PEERS[prog] for prog in programs if not which(prog)})
+
+
+def ensure_peers(programs: Iterable[str] = DEBIAN_PEERS) -> None:
+    """Install the Debian peers of `programs` that are missing (default: every test peer; needs
+    root, otherwise says what to install)."""
     sbin = os.pathsep.join(["/usr/sbin", "/sbin", os.environ.get("PATH", "")])
-    missing = sorted(
-        {pkg for prog, pkg in DEBIAN_PEERS.items() if not shutil.which(prog, path=sbin)}
-    )
+    missing = missing_packages(programs, lambda prog: shutil.which(prog, path=sbin))
     if not missing:
         return
     if os.geteuid() != 0:
@@ -92,15 +104,23 @@ def ensure_peers() -> None:
             subprocess.run(["service", services[package], "stop"], capture_output=True, check=False)
 
 
-def ensure_venv(target: str, extras: str = "test") -> Path:
-    """A virtualenv for the mitmproxy line `target` with this project installed; returns its bin dir."""
+def _stamp(requirement: str, extras: str) -> str:
+    return hashlib.sha256(
+        (REPO / "pyproject.toml").read_bytes() + requirement.encode() + extras.encode()
+    ).hexdigest()
+
+
+def ensure_venv(target: str, extras: str = "test", served_by: Iterable[str] = ()) -> Path:
+    """A virtualenv for the mitmproxy line `target` with this project installed; returns bin/.
+
+    A venv made for one of the `served_by` extras is reused as is (the test venv has all the
+    demo needs: recreating it for the demo would only make scripts/test recreate it again)."""
     version, requirement = TARGETS[target]
     venv = VENVS / f"mitmproxy{target}"
     stamp = venv / ".mitmrelay-stamp"
-    wanted = hashlib.sha256(
-        (REPO / "pyproject.toml").read_bytes() + requirement.encode() + extras.encode()
-    ).hexdigest()
-    if stamp.exists() and stamp.read_text() == wanted:
+    wanted = _stamp(requirement, extras)
+    accepted = {wanted, *(_stamp(requirement, other) for other in served_by)}
+    if stamp.exists() and stamp.read_text() in accepted:
         return venv / "bin"
     say(f"creating {venv.relative_to(REPO)} (Python {version}, {requirement})")
     python = find_python(version)
