@@ -1,0 +1,93 @@
+"""The wheel, installed into a fresh virtualenv outside the checkout, gives a working `mitmrelay`.
+
+The new venv gets mitmproxy and the other dependencies from the running venv's site-packages (a
+.pth line: the machine reaches package registries only, and installing mitmproxy would take
+minutes); mitmrelay itself only from the wheel. Every command runs from a directory outside the
+checkout, without PYTHONPATH.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+from peers import HOST, REPO, Proc, curl, free_port
+
+
+def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    out = subprocess.run(args, capture_output=True, text=True, check=False, **kwargs)
+    assert out.returncode == 0, f"{args}:\n{out.stdout}{out.stderr}"
+    return out
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bin/ folder of a fresh venv with the wheel built from this checkout installed."""
+    work = tmp_path_factory.mktemp("wheel")
+    # pip's isolated build env fetches setuptools and wheel from the package index (or its cache).
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    run(*pip, "wheel", "--no-deps", "-w", str(work / "dist"), str(REPO), timeout=180)
+    (wheel,) = (work / "dist").glob("mitmrelay-*.whl")
+    venv = work / "venv"
+    run(sys.executable, "-m", "venv", "--without-pip", str(venv), timeout=60)
+    site = Path(
+        run(
+            str(venv / "bin" / "python"),
+            "-c",
+            "import sysconfig; print(sysconfig.get_path('purelib'))",
+        ).stdout.strip()
+    )
+    # The dependencies from this venv, after the new venv's own site-packages (a path line in a
+    # .pth does not run that folder's .pth files: an editable checkout installed there stays out).
+    (site / "dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    run(*pip, "--python", str(venv / "bin" / "python"), "install", "--no-deps", "--no-index",
+        str(wheel), timeout=120)  # fmt: skip
+    return venv / "bin"
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    return {**env, **extra}
+
+
+def test_the_installed_package_is_not_the_checkout(installed, tmp_path):
+    out = run(str(installed / "mitmrelay"), "recipes", cwd=tmp_path, env=clean_env(), timeout=60)
+    line = next(line for line in out.stdout.splitlines() if line.startswith("soap-over-socks5 "))
+    path = Path(line.split()[-1])
+    assert "site-packages" in path.parts and not path.is_relative_to(REPO)
+    assert path.read_text() == (REPO / "recipes" / "soap-over-socks5.yaml").read_text()
+    assert "mitmrelay = mitmrelay.cli.all_addons" in "".join(
+        p.read_text() for p in installed.parent.glob("lib/*/site-packages/*/entry_points.txt")
+    )
+
+
+def test_the_installed_command_runs_a_shipped_recipe_through_microsocks(installed, peer, tmp_path):
+    origin, socks = peer.https_origin(), peer.microsocks("alice", "pw-wheel")
+    port = free_port()
+    relay = Proc(
+        [
+            str(installed / "mitmrelay"),
+            "run",
+            "soap-over-socks5",
+            "--mode",
+            f"reverse:https://localhost:{origin.port}@{port}",
+            "--set",
+            f"proxy_chain=socks5h://alice:${{PROXY_PASS}}@{HOST}:{socks.port}",
+            "--set",
+            f"confdir={tmp_path / 'conf'}",
+        ],
+        port,
+        tmp_path / "mitmrelay.log",
+        env=clean_env(PROXY_PASS="pw-wheel"),
+        cwd=tmp_path,
+        ready=rf"listening at \S+:{port}",
+    )
+    peer._keep(relay)
+    code, body = curl(f"http://{HOST}:{port}/service", "--data", "<Echo>hi</Echo>")
+    assert code == 200 and "<Echo>hi</Echo>" in body
+    socks.wait_log(rf"connected to localhost:{origin.port}")  # remote DNS
+    relay.wait_log(r"recipe \S*site-packages/mitmrelay/recipes/soap-over-socks5.yaml: set ")
