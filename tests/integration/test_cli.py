@@ -235,3 +235,21 @@ def test_no_false_listen_warning_when_the_recipe_sets_listen_host(peer, tmp_path
     relay.wait_log(r"recipe .*local.yaml: set listen_host")
     assert curl(f"http://{HOST}:{port}/x", "--data", "a")[0] == 200
     assert "other machines can use this proxy" not in relay.text()
+
+
+def test_the_recipe_option_takes_a_shipped_recipes_name(peer, tmp_path):
+    origin, port = peer.https_origin(), free_port()
+    relay = start_mitmrelay(
+        tmp_path,
+        "dump",
+        "--mode",
+        f"reverse:https://localhost:{origin.port}@{port}",
+        "--set",
+        "recipe=soap-over-socks5",
+        "--set",
+        "proxy_chain=",
+        port=port,
+    )
+    peer._keep(relay)
+    relay.wait_log(r"recipe soap-over-socks5: set .*ssl_insecure")
+    assert curl(f"http://{HOST}:{port}/x", "--data", "a")[0] == 200

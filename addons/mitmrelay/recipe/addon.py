@@ -12,13 +12,13 @@ import asyncio
 import ipaddress
 import logging
 import os
-from pathlib import Path
 from typing import Any
 
 from mitmproxy import ctx, exceptions
 from mitmproxy.addonmanager import Loader
 from mitmproxy.proxy.mode_specs import ProxyMode
 
+from . import shipped
 from .catalog import catalog
 from .validate import parse, resolve, validate
 
@@ -44,7 +44,10 @@ class Recipe:
             str,
             "",
             "A recipe: a YAML file of options for one setup, validated before traffic flows, "
-            "e.g. recipes/soap-over-socks5.yaml. Options given explicitly win over the recipe.",
+            "e.g. recipes/soap-over-socks5.yaml, or the name of a shipped recipe or of one in "
+            f"{shipped.user_dir()} (soap-over-socks5). Options given explicitly win.",
+            # mitmweb's Options editor shows these as a drop-down; any path still works on --set.
+            choices=["", *shipped.available()],
         )
         options = loader.master.options
         explicit = {name for name, option in options.items() if option.has_changed()}
@@ -64,7 +67,10 @@ class Recipe:
         if not path:
             self._apply(path, {})
             return
-        file = Path(path).expanduser()
+        try:
+            file = shipped.find(path)
+        except ValueError as e:
+            raise exceptions.OptionsError(f"Cannot read recipe {path!r}: {e}") from None
         try:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
