@@ -52,3 +52,12 @@ def test_the_command_line_wins():
 def test_a_recipe_that_is_not_a_mapping_gives_no_flags(text):
     """The recipe addon reports the fault with its line when mitmproxy starts."""
     assert recipe_listen_options(text) == {}
+
+
+def test_the_readme_shows_every_subcommand_with_an_example():
+    from mitmrelay.cli.main import COMMANDS
+    from peers import REPO
+
+    readme = (REPO / "README.md").read_text()
+    for name in COMMANDS:
+        assert f"    mitmrelay {name} " in readme or f"$ mitmrelay {name} " in readme, name
