@@ -9,7 +9,7 @@ from cli_helpers import mitmrelay, start_mitmrelay
 from peers import HOST, curl, free_port
 
 
-@pytest.mark.parametrize("command", ["dump", "web", "run", "recipes", "script"])
+@pytest.mark.parametrize("command", ["dump", "web", "run", "recipes", "script", "soap-view"])
 def test_every_command_has_help_with_an_example(command):
     out = mitmrelay(command, "--help")
     assert out.returncode == 0, out.stderr
@@ -253,3 +253,25 @@ def test_the_recipe_option_takes_a_shipped_recipes_name(peer, tmp_path):
     peer._keep(relay)
     relay.wait_log(r"recipe soap-over-socks5: set .*ssl_insecure")
     assert curl(f"http://{HOST}:{port}/x", "--data", "a")[0] == 200
+
+
+SOAP_REQUEST = (
+    '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header>'
+    '<wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd">'
+    "<wsse:UsernameToken><wsse:Username>alice</wsse:Username><wsse:Password>s3cret-pw</wsse:Password>"
+    "</wsse:UsernameToken></wsse:Security></soap:Header><soap:Body>"
+    '<q:GetQuote xmlns:q="urn:example:quotes"><q:symbol>ACME</q:symbol></q:GetQuote>'
+    "</soap:Body></soap:Envelope>"
+)
+
+
+def test_soap_view_shows_a_message_file_with_its_secrets_masked(tmp_path):
+    message = tmp_path / "request.xml"
+    message.write_text(SOAP_REQUEST)
+    out = mitmrelay("soap-view", str(message), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "SOAP 1.1 message" in out.stdout and "GetQuote {urn:example:quotes}" in out.stdout
+    assert "s3cret-pw" not in out.stdout
+    assert "s3cret-pw" in mitmrelay("soap-view", "--no-mask", str(message)).stdout
+    missing = mitmrelay("soap-view", str(tmp_path / "nope.xml"))
+    assert missing.returncode == 1 and "cannot read" in missing.stderr

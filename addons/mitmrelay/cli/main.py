@@ -28,6 +28,7 @@ commands:
   dump ARGS...             mitmdump with every addon loaded; ARGS go to mitmdump unchanged
   web ARGS...              mitmweb with every addon loaded; ARGS go to mitmweb unchanged
   run RECIPE [--web] ...   run a recipe (a path or a shipped recipe's name) in mitmdump or mitmweb
+  soap-view FILE...        the SOAP view of message files or of flow files (mitmdump -w)
   recipes                  list the recipes known by name, and where they are
   script                   print the path of the addon script, for mitmdump/mitmweb -s
 
@@ -134,6 +135,12 @@ def cmd_recipes(args: Sequence[str]) -> int:
     return 0
 
 
+def _soap_view(args: Sequence[str]) -> int:
+    from .soap_view import main as soap_view
+
+    return soap_view(args)
+
+
 def cmd_script(args: Sequence[str]) -> int:
     argparse.ArgumentParser(
         prog="mitmrelay script",
@@ -148,6 +155,7 @@ COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "dump": lambda args: cmd_tool("dump", args),
     "web": lambda args: cmd_tool("web", args),
     "run": cmd_run,
+    "soap-view": lambda args: _soap_view(args),
     "recipes": cmd_recipes,
     "script": cmd_script,
 }
