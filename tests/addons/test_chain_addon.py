@@ -48,7 +48,8 @@ def chain():
         ({"proxy_routes": ["*.corp"]}, "Cannot use proxy_routes entry 1 '*.corp': missing '='"),
         (
             {"proxy_chain": "socks5h://u:${MITMRELAY_UNSET_VAR}@h:1"},
-            "unset environment variable(s) MITMRELAY_UNSET_VAR",
+            "Cannot use proxy_chain 'socks5h://u:${MITMRELAY_UNSET_VAR}@h:1': "
+            "${MITMRELAY_UNSET_VAR} is not set in the environment: export MITMRELAY_UNSET_VAR=...",
         ),
         (
             {"proxy_connect_timeout": 0},

@@ -56,7 +56,7 @@ def test_a_destination_is_answered_from_a_recording(peer):
 
 
 @pytest.mark.parametrize(
-    "content,message", [(None, "No such file"), ('{"not": "a recording"}\n', ":1:")]
+    "content,message", [(None, "does not exist"), ('{"not": "a recording"}\n', ":1:")]
 )
 def test_a_bad_recording_is_refused_at_start(tmp_path, content, message):
     path = tmp_path / "x.recording"
@@ -65,5 +65,5 @@ def test_a_bad_recording_is_refused_at_start(tmp_path, content, message):
     addon = ProxyChain()
     with taddons.context(addon) as tctx, pytest.raises(Exception) as e:
         tctx.configure(addon, proxy_routes=[f"api.example=file:{path}"])
-    assert f"Cannot use proxy_routes[1] api.example=file:{path}" in str(e.value)
+    assert f"Cannot use proxy_routes entry 1 'api.example=file:{path}'" in str(e.value)
     assert message in str(e.value)

@@ -89,7 +89,11 @@ BAD = [
         BASE + "  mode: revers:https://x:443@5000\n",
         "r.yaml:4: At key 'options' ==> At key 'mode' ==> 'revers:https://x:443@5000': unknown mode",
     ),
-    ("choice", BASE + "  socat_dump_format: xv\n", "'xv' is not one of v, x, vx"),
+    (
+        "choice",
+        BASE + "  socat_dump_format: xv\n",
+        "At key 'socat_dump_format' ==> 'xv': choose 'v' (socat -v), 'x' (socat -x) or 'vx'",
+    ),
     (
         "duplicate",
         BASE + "  listen_host: 127.0.0.1\n",
