@@ -140,6 +140,9 @@ def test_every_option_is_declared_from_the_table(relay):
             option.help,
         )
         assert re.search(r"e\.g\.|Example:|--set ", option.help), f"{name}: help has no example"
+        if option.choices:  # the validator leaves choices to the check: it must refuse the others
+            with pytest.raises(options.BadValue):
+                options.judge(name, "".join(option.choices))
 
 
 def test_check_recipes_refuses_what_set_refuses_naming_the_line(tmp_path):

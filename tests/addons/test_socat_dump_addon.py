@@ -104,7 +104,8 @@ def test_dump_to_file(tmp_path: Path) -> None:
         (
             "socat_dump",
             "/nonexistent/dir/d.txt",
-            "Cannot use socat_dump '/nonexistent/dir/d.txt': folder '/nonexistent/dir' does not exist",
+            "Cannot use socat_dump '/nonexistent/dir/d.txt': "
+            "folder '/nonexistent/dir' does not exist",
         ),
     ],
 )

@@ -45,7 +45,8 @@ def test_a_destination_is_answered_from_a_recording(peer):
     )
     assert exchange(relay.port, b"QUIT\r\n") == b"220 mock.example ready\r\n221 bye\r\n"
     relay.wait_log(
-        rf"server connect mail\.example:25 answered from {recording} \(proxy_routes\[1\] mail\.example:25\)"
+        rf"server connect mail\.example:25 answered from {recording} "
+        r"\(proxy_routes\[1\] mail\.example:25\)"
     )
     relay.wait_log(r"followed the recording to its end")
 

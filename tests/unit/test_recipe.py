@@ -1,4 +1,4 @@
-"""Recipe validation: every shipped recipe is valid, and bad recipes fail with file, line, key, fix."""
+"""Recipe validation: every shipped recipe is valid; bad recipes fail with file, line, key, fix."""
 
 from __future__ import annotations
 
@@ -50,23 +50,27 @@ BAD = [
     (
         "unknown option",
         BASE + "  proxy_chian: socks5://h:1\n",
-        "r.yaml:4: At key 'options' ==> 'proxy_chian': unknown option (did you mean 'proxy_chain'?)",
+        "r.yaml:4: At key 'options' ==> 'proxy_chian': unknown option "
+        "(did you mean 'proxy_chain'?)",
     ),
     (
         "unknown top key",
         "descripton: d\noptions: {}\n",
-        "r.yaml:1: 'descripton': unknown key (did you mean 'description'?); use description, try, options",
+        "r.yaml:1: 'descripton': unknown key (did you mean 'description'?); "
+        "use description, try, options",
     ),
     ("missing key", "options: {}\n", "r.yaml: missing key 'description'"),
     (
         "bad scheme",
         BASE + "  proxy_chain: sock5://127.0.0.1:1080\n",
-        "r.yaml:4: At key 'options' ==> At key 'proxy_chain' ==> 'sock5://127.0.0.1:1080': unknown scheme 'sock5' (did you mean 'socks5'?)",
+        "r.yaml:4: At key 'options' ==> At key 'proxy_chain' ==> 'sock5://127.0.0.1:1080': "
+        "unknown scheme 'sock5' (did you mean 'socks5'?)",
     ),
     (
         "route item",
         BASE + "  proxy_routes:\n    - a.example=direct\n    - b.example\n",
-        "r.yaml:6: At key 'options' ==> At key 'proxy_routes' ==> At item 2 ==> 'b.example': missing '='",
+        "r.yaml:6: At key 'options' ==> At key 'proxy_routes' ==> At item 2 ==> 'b.example': "
+        "missing '='",
     ),
     (
         "no port",
@@ -76,7 +80,8 @@ BAD = [
     (
         "wrong type",
         BASE + "  ssl_insecure: 'yes'\n",
-        "r.yaml:4: At key 'options' ==> At key 'ssl_insecure' ==> expected true or false, got 'yes'",
+        "r.yaml:4: At key 'options' ==> At key 'ssl_insecure' ==> "
+        "expected true or false, got 'yes'",
     ),
     (
         "number for text",
@@ -87,7 +92,8 @@ BAD = [
     (
         "bad mode",
         BASE + "  mode: revers:https://x:443@5000\n",
-        "r.yaml:4: At key 'options' ==> At key 'mode' ==> 'revers:https://x:443@5000': unknown mode",
+        "r.yaml:4: At key 'options' ==> At key 'mode' ==> 'revers:https://x:443@5000': "
+        "unknown mode",
     ),
     (
         "choice",
@@ -109,8 +115,8 @@ BAD = [
         "route to no recording",
         BASE + "  proxy_routes: ['api.example:25=file:']\n",
         (
-            "r.yaml:4: At key 'options' ==> At key 'proxy_routes' ==> At item 1 ==> 'api.example:25=file:': "
-            "file: needs the path of a recording"
+            "r.yaml:4: At key 'options' ==> At key 'proxy_routes' ==> At item 1 ==> "
+            "'api.example:25=file:': file: needs the path of a recording"
         ),
     ),
     (

@@ -254,7 +254,8 @@ def _check_option(
         item_path = (*path, n) if written_as_list else path
         if item is None:
             continue  # an optional option left unset
-        if check is None and info.choices and item not in info.choices:
+        # This project's options are judged by their own check, which knows their choices.
+        if name not in options.OPTIONS and info.choices and item not in info.choices:
             judge.add(
                 item_path,
                 f"{item!r} is not one of {', '.join(info.choices)}"
