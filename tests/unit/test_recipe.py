@@ -140,6 +140,12 @@ def test_unset_environment_variable_names_it_and_the_fix(known):
         "environment: export NOT_SET_HERE=... before starting mitmproxy"
     ]
     assert problems_of(text, known, environ={"NOT_SET_HERE": "x"}) == []
+    # Options that do not read the environment themselves: the recipe expands the reference.
+    text = BASE.replace("127.0.0.1", "${NOT_SET_HERE}")
+    assert [p for p in problems_of(text, known, environ={}) if ": warning: " not in p] == [
+        "r.yaml:3: At key 'options' ==> At key 'listen_host' ==> ${NOT_SET_HERE} is not set in the "
+        "environment: export NOT_SET_HERE=... before starting mitmproxy"
+    ]
 
 
 def test_missing_files_are_relative_to_the_recipe(known, tmp_path):

@@ -261,9 +261,7 @@ def _check_option(
                 f"{item!r} is not one of {', '.join(info.choices)}"
                 f"{suggest(item, list(info.choices))}",
             )
-        if check is None:
-            continue
-        if isinstance(item, str) and not check.keeps_references:
+        if isinstance(item, str) and not (check and check.keeps_references):
             # The recipe expands `${NAME}` before the option is set: judge what will be set.
             names = references(item)
             if names and environ is None:
@@ -274,6 +272,8 @@ def _check_option(
                 judge.add(item_path, str(e))
                 continue
             item = expand(item, environ or {})
+        if check is None:
+            continue
         try:
             parsed = options.judge(name, item)
         except options.BadValue as e:
