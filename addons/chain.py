@@ -8,6 +8,5 @@ Options: proxy_chain, proxy_bypass, proxy_routes, proxy_connect_timeout (see REA
 """
 
 from mitmrelay.chain.addon import ProxyChain
-from mitmrelay.chain.strategy import LazyForReverseHttp
 
-addons = [ProxyChain(), LazyForReverseHttp()]
+addons = [ProxyChain()]

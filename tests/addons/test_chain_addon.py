@@ -38,7 +38,8 @@ def chain():
     [
         (
             {"proxy_chain": "sock5://127.0.0.1:1080"},
-            "Cannot use proxy_chain 'sock5://127.0.0.1:1080': unknown scheme 'sock5' (did you mean 'socks5'?)",
+            "Cannot use proxy_chain 'sock5://127.0.0.1:1080': "
+            "unknown scheme 'sock5' (did you mean 'socks5'?)",
         ),
         (
             {"proxy_chain": "socks5h://u:hunter2@h"},
@@ -48,7 +49,8 @@ def chain():
         ({"proxy_routes": ["*.corp"]}, "Cannot use proxy_routes entry 1 '*.corp': missing '='"),
         (
             {"proxy_chain": "socks5h://u:${MITMRELAY_UNSET_VAR}@h:1"},
-            "unset environment variable(s) MITMRELAY_UNSET_VAR",
+            "Cannot use proxy_chain 'socks5h://u:${MITMRELAY_UNSET_VAR}@h:1': "
+            "${MITMRELAY_UNSET_VAR} is not set in the environment: export MITMRELAY_UNSET_VAR=...",
         ),
         (
             {"proxy_connect_timeout": 0},
@@ -79,9 +81,11 @@ def test_refuses_to_load_when_mitmproxy_lacks_the_hook_point(monkeypatch):
 
     monkeypatch.setattr(server.ConnectionHandler, "open_connection", open_connection_elsewhere)
     (addon,) = load_script("chain").addons
-    with pytest.raises(RuntimeError, match="Refusing to start rather than connect directly"):
-        with taddons.context(addon):
-            pass
+    with (
+        pytest.raises(RuntimeError, match="Refusing to start rather than connect directly"),
+        taddons.context(addon),
+    ):
+        pass
     assert server.asyncio is asyncio
 
 
@@ -138,7 +142,8 @@ def test_udp_refused_when_the_route_says_proxy_and_sent_directly_when_bypassed(c
 
     with pytest.raises(
         HopError,
-        match=r"UDP to 127\.0\.0\.1:\d+ cannot go via socks5h://127\.0\.0\.1:1080: routes carry TCP only",
+        match=r"UDP to 127\.0\.0\.1:\d+ cannot go via socks5h://127\.0\.0\.1:1080: "
+        r"routes carry TCP only",
     ):
         asyncio.run(send("127.0.0.1"))
     asyncio.run(send("127.0.0.2"))

@@ -80,4 +80,4 @@ def test_the_recipe_option_offers_the_shipped_and_the_users_recipes(web):
     recipe = api.get("/options")["recipe"]
     assert recipe["choices"][0] == ""
     assert {"soap-over-socks5", "per-host-routing", "my-own"} <= set(recipe["choices"])
-    assert "name of a shipped recipe" in recipe["help"]
+    assert "or a recipe's name" in recipe["help"]

@@ -70,7 +70,11 @@ class LazyForReverseHttp:
             config = (Path(options.confdir).expanduser() / "config.yaml").read_text()
         except (OSError, UnicodeDecodeError):
             config = ""
-        self._user_choice = dict(options.items())["connection_strategy"].has_changed() or mentions(
+        strategy = dict(options.items()).get("connection_strategy")
+        if strategy is None:  # an option manager without mitmproxy's proxy core (offline tests)
+            self._user_choice = True
+            return
+        self._user_choice = strategy.has_changed() or mentions(
             "connection_strategy", sys.argv[1:], config
         )
 

@@ -18,6 +18,8 @@ from mitmproxy import ctx, exceptions
 from mitmproxy.addonmanager import Loader
 from mitmproxy.proxy.mode_specs import ProxyMode
 
+from mitmrelay import options
+
 from . import shipped
 from .catalog import catalog
 from .validate import parse, resolve, validate
@@ -39,19 +41,10 @@ class Recipe:
         self._restart: asyncio.Task | None = None
 
     def load(self, loader: Loader) -> None:
-        loader.add_option(
-            "recipe",
-            str,
-            "",
-            "A recipe: a YAML file of options for one setup, validated before traffic flows, "
-            "e.g. recipes/soap-over-socks5.yaml, or the name of a shipped recipe or of one in "
-            f"{shipped.user_dir()} (soap-over-socks5). Options given explicitly win.",
-            # mitmweb's Options editor shows these as a drop-down; any path still works on --set.
-            choices=["", *shipped.available()],
-        )
-        options = loader.master.options
-        explicit = {name for name, option in options.items() if option.has_changed()}
-        self._explicit = frozenset(explicit | set(options.deferred)) - {"recipe"}
+        options.declare(loader, "recipe")
+        manager = loader.master.options
+        explicit = {name for name, option in manager.items() if option.has_changed()}
+        self._explicit = frozenset(explicit | set(manager.deferred)) - {"recipe"}
 
     async def running(self) -> None:
         # With Python 3.12's eager tasks, mitmproxy starts its listeners before scripts load, so a
@@ -68,9 +61,10 @@ class Recipe:
             self._apply(path, {})
             return
         try:
-            file = shipped.find(path)
-        except ValueError as e:
-            raise exceptions.OptionsError(f"Cannot read recipe {path!r}: {e}") from None
+            options.use("recipe", path)
+            file = shipped.find(path)  # a path, or a recipe's name
+        except (options.BadValue, ValueError) as e:
+            raise exceptions.OptionsError(str(e)) from None
         try:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
