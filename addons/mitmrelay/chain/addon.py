@@ -17,8 +17,9 @@ from mitmproxy.addonmanager import Loader
 from mitmproxy.utils import human
 
 from ..streams import mock, recording
-from . import hookpoint
-from .connector import HopError, open_chain
+from . import hookpoint, socks
+from .connector import open_chain
+from .errors import UdpRefused
 from .routes import Router, build_router
 from .spec import env_refs
 
@@ -69,6 +70,7 @@ class ProxyChain:
             10,
             "Seconds allowed for setting up the whole proxy chain of a server connection.",
         )
+        socks.check()
         hookpoint.install(self.open_connection, self.open_udp_connection)
 
     def done(self) -> None:
@@ -144,10 +146,7 @@ class ProxyChain:
         rather than let a datagram leave directly when the route says it must not."""
         decision = self.router.decide(host, port)
         if decision.chain or decision.recording:
-            raise HopError(
-                f"UDP to {human.format_address((host, port))} cannot go {decision}: routes carry TCP only. "
-                f"Add {host} to proxy_bypass to send it directly."
-            )
+            raise UdpRefused((host, port), str(decision))
         return await mitmproxy_rs.udp.open_udp_connection(host, port, **kwargs)
 
 
