@@ -1,9 +1,10 @@
 """Open a TCP stream to a destination through a chain of SOCKS/HTTP CONNECT proxies.
 
-The handshakes are python-socks' protocol code (its connectors, one per proxy type). This module
-drives them hop by hop over one TCP connection to the first proxy, and adds what mitmproxy needs:
-one deadline for the whole chain, and every failure turned into a `HopError` (an `OSError`, the only
-thing mitmproxy's connect path catches) whose text names the hop and the reason.
+The handshakes are python-socks' protocol code (driven through socks.py, the one module that knows
+its private API). This module runs them hop by hop over one TCP connection to the first proxy, and
+adds what mitmproxy needs: one deadline for the whole chain, and every failure turned into a
+`HopError` (an `OSError`, the only thing mitmproxy's connect path catches) whose fields say which
+hop failed, how, and why.
 """
 
 from __future__ import annotations
@@ -30,22 +31,25 @@ def _failure(e: Exception) -> tuple[Failure, str, int | None]:
     if isinstance(e, ProxyError):
         # The proxy answered with a reply code: it said no. Without one, it broke its protocol.
         return (Failure.REFUSED if e.error_code else Failure.PROTOCOL), str(e), e.error_code or None
+    # python-socks' own proxies raise these two; mapped so that they keep their meaning here too.
     if isinstance(e, ProxyTimeoutError):
         return Failure.TIMED_OUT, str(e), None
     if isinstance(e, ProxyConnectionError):
         return Failure.UNREACHABLE, _reason(e), None
+    if isinstance(e, ssl.SSLCertVerificationError):
+        return Failure.TLS, f"TLS certificate verification failed: {e.verify_message}", None
+    if isinstance(e, ssl.SSLError):
+        return Failure.TLS, f"TLS handshake failed: {e.reason or e}", None
     if isinstance(e, asyncio.IncompleteReadError | ConnectionResetError | BrokenPipeError):
         return Failure.CLOSED, "the proxy closed the connection during the handshake", None
+    if isinstance(e, OSError):
+        return Failure.CLOSED, _reason(e), None
     if isinstance(e, asyncio.LimitOverrunError):
         return (
             Failure.PROTOCOL,
             f"the proxy's reply is longer than {socks.MAX_REPLY_HEADER} bytes",
             None,
         )
-    if isinstance(e, ssl.SSLCertVerificationError):
-        return Failure.TLS, f"TLS certificate verification failed: {e.verify_message}", None
-    if isinstance(e, ssl.SSLError):
-        return Failure.TLS, f"TLS handshake failed: {e.reason or e}", None
     return Failure.PROTOCOL, _reason(e), None
 
 
