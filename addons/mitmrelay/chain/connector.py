@@ -26,11 +26,13 @@ __all__ = ["HopError", "open_chain"]
 
 def _failure(e: Exception) -> tuple[Failure, str, int | None]:
     """What a handshake's exception means: the failure, its reason in words, the proxy's code."""
-    if isinstance(e, socks.AuthRejected):
-        return Failure.AUTH_REJECTED, str(e), e.error_code
     if isinstance(e, ProxyError):
+        # python-socks gives SOCKS reply codes as IntEnums; the field is a plain number.
+        code = int(e.error_code) if e.error_code else None
+        if isinstance(e, socks.AuthRejected):
+            return Failure.AUTH_REJECTED, str(e), code
         # The proxy answered with a reply code: it said no. Without one, it broke its protocol.
-        return (Failure.REFUSED if e.error_code else Failure.PROTOCOL), str(e), e.error_code or None
+        return (Failure.REFUSED if code else Failure.PROTOCOL), str(e), code
     # python-socks' own proxies raise these two; mapped so that they keep their meaning here too.
     if isinstance(e, ProxyTimeoutError):
         return Failure.TIMED_OUT, str(e), None
