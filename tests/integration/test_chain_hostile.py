@@ -326,3 +326,25 @@ def test_any_reply_bytes_end_in_a_connection_or_a_hop_error_in_time(replies, sch
     assert error is None or (error.index, error.hop) == (1, f"{scheme}://{HOST}:{proxy.port}")
     assert error is None or str(error).startswith(f"proxy hop 1/1 {scheme}://")
     assert elapsed < 0.8
+
+
+def test_tls_to_an_https_hop_fails_as_tls(peer):
+    # A TLS server whose certificate comes from a CA this machine does not trust, as the "proxy".
+    untrusted = peer.https_origin()
+    error, _ = connect(f"https://localhost:{untrusted.port}")
+    assert error is not None and (error.kind, error.index) == (Failure.TLS, 1)
+    assert (
+        error.reason
+        == "TLS certificate verification failed: unable to get local issuer certificate"
+    )
+    # A proxy that answers TLS with plain bytes.
+    plain = ScriptedProxy([b"HTTP/1.1 400 Bad Request\r\n\r\n"], then="close")
+    try:
+        error, _ = connect(f"https://{HOST}:{plain.port}")
+    finally:
+        plain.stop()
+    assert error is not None and (error.kind, error.hop) == (
+        Failure.TLS,
+        f"https://{HOST}:{plain.port}",
+    )
+    assert error.reason.startswith("TLS handshake failed: ")
