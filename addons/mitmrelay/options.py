@@ -40,6 +40,7 @@ from mitmproxy.addonmanager import Loader
 from mitmproxy.proxy.mode_specs import ProxyMode
 from mitmproxy.utils import human
 
+from mitmrelay.chain import schemes
 from mitmrelay.chain.routes import Pattern, parse_pattern, parse_route
 from mitmrelay.chain.spec import Chain, env_refs, mask, parse_chain
 from mitmrelay.soap.render import DEFAULT_MAX_BYTES
@@ -283,13 +284,18 @@ def _size(value: str) -> int | None:
 
 # --- the table ---
 
+
+def _remote_dns_schemes() -> str:
+    return ", ".join(name for name, scheme in schemes.SCHEMES.items() if scheme.remote_dns)
+
+
 _OPTIONS = (
     Option(
         name="proxy_chain",
         typespec=str,
         default="",
         help="Proxies that server connections go through, first hop first, comma-separated: "
-        "socks4, socks4a, socks5, socks5h (remote DNS), http and https (HTTP CONNECT) URLs, "
+        f"{', '.join(schemes.NAMES)} URLs (remote DNS: {_remote_dns_schemes()}), "
         "e.g. socks5h://user:${PROXY_PASS}@127.0.0.1:1080,http://proxy.corp:3128. "
         "${NAME} is read from the environment. Empty: connect directly.",
         check=parse_chain,
