@@ -1,0 +1,214 @@
+"""The SoapReplay addon: answers SOAP requests from flow files recorded with `mitmdump -w`, by
+operation and content (see `replay.py` for the matching rules), without contacting the server.
+
+Usage:
+    mitmdump -s addons/soap_replay.py --mode reverse:https://partner.example:443@5000 \
+        --set soap_replay=tests/partner.flows
+    mitmdump -s addons/relay.py ... --set soap_replay=a.flows --set soap_replay=b.flows \
+        --set soap_replay_ignore='{urn:example:quotes}RequestTime' \
+        --set soap_replay_unmatched=forward
+
+Answered flows are marked as replays (mitmdump prints `[replay]`, mitmweb its replay icon) and
+carry a comment line naming the recording. While `soap_replay` is set and `connection_strategy`
+is still mitmproxy's default (`eager`), it is switched to `lazy`: eager reverse mode connects to the
+server as soon as a client connects, which fails when the server or its proxy is down and would
+close the client's connection before any request could be answered.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from mitmproxy import ctx, exceptions, http, io
+from mitmproxy.addonmanager import Loader
+
+from . import replay
+
+logger = logging.getLogger(__name__)
+
+UNMATCHED = ("fault", "forward")
+OPTIONS = ("soap_replay", "soap_replay_ignore", "soap_replay_unmatched")
+COMMENT_PREFIX = "replayed from "
+UNMATCHED_COMMENT = "soap_replay: no recorded exchange matched"
+
+
+def check_soap_replay(value: Sequence[str]) -> tuple[Path, ...]:
+    """The flow files, in the order given; reading them is left to the addon."""
+    paths = []
+    for entry in value:
+        if not entry.strip():
+            raise ValueError("an empty file name; give flow files written by mitmdump -w")
+        paths.append(Path(entry).expanduser())
+    return tuple(paths)
+
+
+def check_soap_replay_ignore(value: Sequence[str]) -> tuple[replay.IgnoreRule, ...]:
+    return tuple(replay.parse_ignore(entry) for entry in value)
+
+
+def check_soap_replay_unmatched(value: str) -> str:
+    if value not in UNMATCHED:
+        raise ValueError(f"use one of {', '.join(UNMATCHED)}")
+    return value
+
+
+def read_flows(path: Path) -> list[http.HTTPFlow | None]:
+    """The flows of a file as mitmdump -w / mitmweb wrote them; None for non-HTTP flows, kept so
+    that positions (`#3`) are those a user sees when opening the file in mitmweb."""
+    try:
+        with path.open("rb") as f:
+            return [
+                flow if isinstance(flow, http.HTTPFlow) else None
+                for flow in io.FlowReader(f).stream()
+            ]
+    except OSError as e:
+        raise ValueError(f"cannot read {path}: {e.strerror or e}") from None
+    except exceptions.FlowReadException as e:
+        raise ValueError(f"{path} is not a mitmproxy flow file: {e}") from None
+
+
+def recorded_exchanges(
+    path: Path, flows: Sequence[http.HTTPFlow | None], rules: Sequence[replay.IgnoreRule]
+) -> list[replay.Recorded]:
+    """The exchanges of one file that can answer a request, in the order they were requested."""
+    found = []
+    for number, flow in enumerate(flows, 1):
+        if flow is None or flow.response is None or flow.websocket is not None:
+            continue
+        # A replay that was itself recorded holds our answer, not the server's.
+        if flow.is_replay == "response" or UNMATCHED_COMMENT in flow.comment:
+            continue
+        source = f"{path.name} #{number}"
+        exchange = replay.Recorded(source, replay.request_of(flow.request, rules), flow.response)
+        found.append((flow.request.timestamp_start, exchange))
+    found.sort(key=lambda pair: pair[0])  # stable: equal times keep the file's order
+    return [exchange for _, exchange in found]
+
+
+def _checked(name: str, check, value):
+    try:
+        return check(value)
+    except ValueError as e:
+        raise exceptions.OptionsError(f"Cannot use {name} {value!r}: {e}") from None
+
+
+class SoapReplay:
+    def __init__(self) -> None:
+        self.index: replay.Index | None = None
+        self.rules: tuple[replay.IgnoreRule, ...] = ()
+        self.unmatched = "fault"
+        self.switched_to_lazy = False
+
+    def load(self, loader: Loader) -> None:
+        loader.add_option(
+            "soap_replay",
+            Sequence[str],
+            [],
+            "Answer SOAP requests from these flow files (written by mitmdump -w or mitmweb), "
+            "matched by endpoint path, operation and envelope content, without contacting the "
+            "server; other requests (a ?wsdl) by method, path and query. "
+            "Example: --set soap_replay=tests/partner.flows",
+        )
+        loader.add_option(
+            "soap_replay_ignore",
+            Sequence[str],
+            [],
+            "Elements soap_replay leaves out when comparing envelopes, besides WS-Security, "
+            "wsa:MessageID/RelatesTo/To and wsu:Id: {namespace}Local, Local (any namespace) or a "
+            "path of such steps, e.g. {urn:example}RequestTime or Body/*/Stamp",
+        )
+        loader.add_option(
+            "soap_replay_unmatched",
+            str,
+            "fault",
+            "What soap_replay does with a request no recording matches: fault (answer a SOAP "
+            "fault, HTTP 500, naming the nearest recording) or forward (send it to the server).",
+            choices=UNMATCHED,
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        if not updated & set(OPTIONS):
+            return
+        opts = ctx.options
+        files = _checked("soap_replay", check_soap_replay, opts.soap_replay)
+        rules = _checked("soap_replay_ignore", check_soap_replay_ignore, opts.soap_replay_ignore)
+        self.unmatched = _checked(
+            "soap_replay_unmatched", check_soap_replay_unmatched, opts.soap_replay_unmatched
+        )
+        if updated & {"soap_replay", "soap_replay_ignore"}:
+            exchanges = []
+            for path in files:
+                try:
+                    exchanges += recorded_exchanges(path, read_flows(path), rules)
+                except ValueError as e:
+                    raise exceptions.OptionsError(
+                        f"Cannot use soap_replay {opts.soap_replay!r}: {e}"
+                    ) from None
+            self.rules = rules
+            self.index = replay.Index.of(exchanges) if files else None
+            if files:
+                logger.info(
+                    f"soap_replay: {len(self.index or ())} recorded exchanges from "
+                    f"{', '.join(str(p) for p in files)}"
+                )
+        self._connection_strategy(bool(files))
+
+    def _connection_strategy(self, replaying: bool) -> None:
+        if replaying and not ctx.options.has_changed("connection_strategy"):
+            self.switched_to_lazy = True
+            logger.info(
+                "soap_replay: connection_strategy set to lazy, so that answered requests open no "
+                "server connection"
+            )
+            ctx.options.update(connection_strategy="lazy")
+        elif not replaying and self.switched_to_lazy:
+            self.switched_to_lazy = False
+            ctx.options.update(connection_strategy="eager")
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        if self.index is None or flow.response is not None:
+            return
+        request = replay.request_of(flow.request, self.rules)
+        answer = self.index.answer(request)
+        if answer is not None:
+            self._answer(flow, answer)
+            return
+        reason = "mitmrelay soap_replay: " + self.index.miss(request)
+        if self.unmatched == "forward":
+            logger.warning(f"{reason}; forwarded to the server")
+            flow.comment = _with_line(flow.comment, f"{UNMATCHED_COMMENT}; forwarded")
+            return
+        logger.warning(reason)
+        version = request.soap.version if request.soap else request.soap_version
+        if version is not None:
+            flow.response = http.Response.make(
+                500,
+                replay.fault_body(version, reason),
+                {"content-type": replay.FAULT_CONTENT_TYPES[version]},
+            )
+        else:
+            flow.response = http.Response.make(
+                404, reason + "\n", {"content-type": "text/plain; charset=utf-8"}
+            )
+        flow.comment = _with_line(flow.comment, UNMATCHED_COMMENT)
+
+    def _answer(self, flow: http.HTTPFlow, answer: replay.Answer) -> None:
+        recorded = answer.recorded
+        response = recorded.response.copy()
+        response.timestamp_start = response.timestamp_end = time.time()
+        flow.response = response
+        flow.is_replay = "response"
+        which = f"answer {answer.number} of {answer.count}" + (
+            ", repeated" if answer.repeated else ""
+        )
+        flow.comment = _with_line(flow.comment, f"{COMMENT_PREFIX}{recorded.source} ({which})")
+        logger.info(
+            f"soap_replay: {recorded.request.describe()} answered from {recorded.source} ({which})"
+        )
+
+
+def _with_line(comment: str, line: str) -> str:
+    return f"{comment}\n{line}" if comment else line
