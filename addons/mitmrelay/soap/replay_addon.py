@@ -193,6 +193,8 @@ class SoapReplay:
             flow.response = http.Response.make(
                 404, reason + "\n", {"content-type": "text/plain; charset=utf-8"}
             )
+        # Not the live server's answer either: shown as a replay, like the answered ones.
+        flow.is_replay = "response"
         flow.comment = _with_line(flow.comment, UNMATCHED_COMMENT)
 
     def _answer(self, flow: http.HTTPFlow, answer: replay.Answer) -> None:
