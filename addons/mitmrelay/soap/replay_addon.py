@@ -157,6 +157,8 @@ class SoapReplay:
         self._connection_strategy(bool(files))
 
     def _connection_strategy(self, replaying: bool) -> None:
+        if "connection_strategy" not in ctx.options:  # no proxy server loaded (offline use)
+            return
         if replaying and not ctx.options.has_changed("connection_strategy"):
             self.switched_to_lazy = True
             logger.info(
