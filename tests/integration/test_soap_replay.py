@@ -7,8 +7,11 @@ regular mode — to zeep and to curl, whose requests never repeat the recorded b
 from __future__ import annotations
 
 import datetime
+import os
 import re
 import ssl
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -373,3 +376,30 @@ def test_unmatched_forward_sends_to_the_server_through_the_chain(recording):
         assert "forwarded to the server" in replay.relay.text()
     finally:
         replay.relay.stop()
+
+
+README = Path(__file__).parents[2] / "README.md"
+
+
+def test_the_readme_fixture_runs_against_a_recorded_session(recording, tmp_path):
+    """The README's pytest example, as a user would paste it: only FLOWS and SOAP_REPLAY edited."""
+    section = README.read_text().split("## Mocking a SOAP service from recorded flows", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    script = peers.REPO / "addons" / "soap_replay.py"
+    edited = 0
+    for name, value in (("FLOWS", recording.flows), ("SOAP_REPLAY", script)):
+        code, n = re.subn(rf"^{name} = .*$", f"{name} = Path({str(value)!r})", code, flags=re.M)
+        edited += n
+    assert edited == 2
+    (tmp_path / "test_partner.py").write_text(code)
+    env = {**os.environ, "PATH": f"{peers.BIN}{os.pathsep}{os.environ['PATH']}"}
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_partner.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "1 passed" in run.stdout
