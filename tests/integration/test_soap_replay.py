@@ -443,3 +443,44 @@ def test_the_readme_fixture_runs_against_a_recorded_session(recording, tmp_path)
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "1 passed" in run.stdout
+
+
+def test_mitmweb_shows_replays_as_such_with_secrets_masked(recording):
+    """What mitmweb's API hands the browser: the replay flag (its replay icon), the comment
+    column, and the SOAP view of the client's WS-Security request, masked."""
+    token = "replay-test-token"
+    server_port = int(recording.server.rpartition(":")[2])  # stopped: nothing may connect to it
+    args = ["-s", str(soap_service.ADDONS / "soap_replay.py"), "--set", f"web_password={token}"]
+    args += ["--set", f"soap_replay={recording.flows}"]
+    web = soap_service.MitmProcess("mitmweb", server_port, args, recording.tmp / "mitmweb.txt")
+    try:
+        web.wait_ready()
+        base = f"http://{peers.HOST}:{web.port}/quotes"
+        soap11, _ = _services(f"{base}?wsdl", base, _session())
+        assert soap11.GetQuote(symbol="ACME") == Decimal("42.5")
+        api = requests.Session()
+        api.trust_env = False
+
+        def get(path: str):
+            response = api.get(
+                f"http://{peers.HOST}:{web.web_port}{path}?token={token}", timeout=10
+            )
+            response.raise_for_status()
+            return response.json()
+
+        flows = get("/flows")
+        assert [(f["request"]["method"], f["is_replay"]) for f in flows] == [
+            ("GET", "response"),
+            ("POST", "response"),
+        ]
+        assert flows[1]["comment"] == "replayed from quotes.flows #2 (answer 1 of 1)\nSOAP GetQuote"
+        assert "comment" in get("/options.json")["web_columns"]["value"]
+        content = get(f"/flows/{flows[1]['id']}/request/content/soap.json")
+        text = content.get("text") or "\n".join(
+            "".join(chunk for _, chunk in line) for line in content["lines"]
+        )
+        assert "Security:      UsernameToken user 'alice' PasswordDigest with Nonce" in text
+        assert "[masked]" in text and PASSWORD not in text
+        assert not re.search(r"<wsse:Nonce[^>]*>[A-Za-z0-9+/=]{8,}<", text)
+    finally:
+        web.stop()
