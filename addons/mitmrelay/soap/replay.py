@@ -42,6 +42,7 @@ VOLATILE_WSA = frozenset({"MessageID", "RelatesTo", "To"})
 # Compared item by item when looking for the nearest recording; longer envelopes are compared on
 # this many items only, to keep the cost of a miss bounded.
 _MAX_ITEMS = 2000
+_MAX_COMPARED = 50
 
 Name = tuple[str, str]  # (namespace or "", local name)
 
@@ -337,31 +338,39 @@ class Index:
 
 
 def _nearest(request: Request, candidates: Sequence[Recorded]) -> Recorded | None:
+    """The recorded request most like `request`: first by what must match exactly (path,
+    operation, version; for other requests method and path), then by how much of the content is
+    alike. Only the best group by the first measure is compared in detail, at most
+    _MAX_COMPARED of them, so a miss costs little even with large recordings."""
     same_kind = [c for c in candidates if (c.request.soap is None) == (request.soap is None)]
     if not same_kind:
         return None
+
+    def rank(c: Recorded) -> tuple[bool, ...]:
+        theirs, mine = c.request.soap, request.soap
+        if theirs is None or mine is None:
+            return (c.request.method == request.method, c.request.path == request.path)
+        same = (theirs.operation == mine.operation, theirs.version == mine.version)
+        return (c.request.path == request.path, *same)
+
+    best = max(rank(c) for c in same_kind)
+    group = [c for c in same_kind if rank(c) == best][:_MAX_COMPARED]
     if request.soap is None:
         target = f"{request.path}?{request.query}"
 
-        def score(c: Recorded) -> tuple:
+        def alike(c: Recorded) -> float:
             other = f"{c.request.path}?{c.request.query}"
-            ratio = difflib.SequenceMatcher(None, target, other).ratio()
-            return (c.request.method == request.method, c.request.path == request.path, ratio)
+            return difflib.SequenceMatcher(None, target, other).ratio()
     else:
         mine = _items(request.soap)
 
-        def score(c: Recorded) -> tuple:
-            theirs = c.request.soap
-            assert theirs is not None and request.soap is not None
-            return (
-                c.request.path == request.path,
-                theirs.operation == request.soap.operation,
-                theirs.version == request.soap.version,
-                difflib.SequenceMatcher(None, mine, _items(theirs), autojunk=False).ratio(),
-            )
+        def alike(c: Recorded) -> float:
+            assert c.request.soap is not None
+            theirs = _items(c.request.soap)
+            return difflib.SequenceMatcher(None, mine, theirs, autojunk=False).ratio()
 
     # max() keeps the first of equals: the earliest recording.
-    return max(same_kind, key=score)
+    return max(group, key=alike)
 
 
 # --- the first difference, for people ------------------------------------------------------------
