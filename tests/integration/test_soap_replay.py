@@ -395,8 +395,16 @@ def test_regular_mode_answers_for_a_host_that_does_not_exist(recording):
         session.proxies = {"http": f"http://{peers.HOST}:{replay.relay.port}"}
         soap11, soap12 = _services(f"{replay.base}?wsdl", replay.base, session)
         assert _session_calls(soap11, soap12) == recording.results
-        log = replay.relay.text()
-        assert not _connected(log)
+        # HTTPS through the proxy (CONNECT, TLS with mitmproxy's CA), the host unresolvable.
+        ca = recording.tmp / "mitmproxy-conf" / "mitmproxy-ca-cert.pem"
+        body = _rewritten(_read(recording.flows)[1].request.content.decode())
+        proxy = f"http://{peers.HOST}:{replay.relay.port}"
+        status, answer = peers.curl(
+            "-x", proxy, "--cacert", str(ca), *CURL_HEADERS, "--data-binary", body,
+            "https://quotes.invalid/quotes",
+        )  # fmt: skip
+        assert status == 200 and "<q:price>42.5</q:price>" in answer
+        assert not _connected(replay.relay.text())
     finally:
         replay.relay.stop()
 
