@@ -1,12 +1,15 @@
 """soap_replay end to end: zeep with WS-Security (UsernameToken password digest, a fresh
 Timestamp, WS-Addressing) records a session with a TLS SOAP service through the headline chain
-(mitmdump reverse mode -> microsocks SOCKS5 -> TLS), then the session is replayed with the
+(mitmdump reverse mode -> microsocks SOCKS5 -> TLS; the service checks every password digest),
+plus node-soap as a client not written in Python, then the session is replayed with the
 service and the proxy stopped — in reverse mode with the default connection_strategy and in
 regular mode — to zeep and to curl, whose requests never repeat the recorded bytes."""
 
 from __future__ import annotations
 
+import base64
 import datetime
+import hashlib
 import json
 import os
 import re
@@ -24,8 +27,10 @@ from pathlib import Path
 import peers
 import pytest
 import requests
+import soap_helpers as h
 import soap_service
 import zeep
+from lxml import etree
 from mitmproxy import http
 from mitmproxy import io as flow_io
 from zeep.transports import Transport
@@ -54,6 +59,23 @@ class DigestWithTimestamp(UsernameToken):
         stamp.set(wsse_utils.ID_ATTR, f"TS-{uuid.uuid4()}")
         self.timestamp_token = stamp
         return super().apply(envelope, headers)
+
+
+def security_fault(body: bytes) -> str | None:
+    """Why the service refuses a request's WS-Security header (None: accepted): it checks, as a
+    real service does, the UsernameToken digest (WSS UsernameToken Profile 1.0 §3.1:
+    Base64(SHA-1(nonce + created + password))) and that a wsu:Timestamp is present."""
+    root = etree.fromstring(body, etree.XMLParser(resolve_entities=False, no_network=True))
+    ns = {"wsse": h.WSSE, "wsu": h.WSU}
+    token = root.find(".//wsse:Security/wsse:UsernameToken", ns)
+    if token is None or root.find(".//wsse:Security/wsu:Timestamp", ns) is None:
+        return "no UsernameToken and Timestamp"
+    nonce = base64.b64decode(token.findtext("wsse:Nonce", "", ns))
+    created = token.findtext("wsu:Created", "", ns).encode()
+    expected = base64.b64encode(hashlib.sha1(nonce + created + PASSWORD.encode()).digest())
+    if token.findtext("wsse:Password", "", ns).strip().encode() != expected:
+        return "wrong password digest"
+    return None
 
 
 class TlsQuotes:
@@ -86,6 +108,11 @@ class TlsQuotes:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 quotes.requests.append(f"POST {self.path}")
+                refused = security_fault(body)
+                if refused:
+                    quotes.requests[-1] += f" refused: {refused}"
+                    self._send(500, "text/xml; charset=utf-8", refused.encode())
+                    return
                 if b">COUNTER<" in body:
                     quotes.counter += 1
                     price = (
