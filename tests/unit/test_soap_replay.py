@@ -386,3 +386,26 @@ def test_prefixes_and_indentation_never_change_the_canonical_form(tree, indent):
     plain = _serialize(tree, {}, False)
     other = _serialize(tree, {"urn:one": "p1", "urn:two": "p2"}, indent)
     assert canon(plain) == canon(other)
+
+
+@settings(max_examples=200, deadline=None)
+@given(trees(), trees())
+def test_any_two_different_envelopes_get_a_named_first_difference(one, other):
+    a = replay.Request("POST", "/q", "", canon(_serialize(one, {}, False)))
+    b = replay.Request("POST", "/q", "", canon(_serialize(other, {}, True)))
+    text = replay.first_difference(a, b)
+    if a.key == b.key:
+        assert text.startswith("no difference")
+    else:
+        assert text.startswith("first difference") and " here" in text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40))
+def test_any_ignore_entry_parses_or_says_why(entry):
+    try:
+        rule = replay.parse_ignore(entry)
+    except ValueError as e:
+        assert str(e)
+    else:
+        assert rule and all(step.local for step in rule)
