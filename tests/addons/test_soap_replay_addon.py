@@ -210,3 +210,13 @@ def test_check_soap_replay_unmatched():
     assert replay_addon.check_soap_replay_unmatched("forward") == "forward"
     with pytest.raises(ValueError, match="use one of fault, forward"):
         replay_addon.check_soap_replay_unmatched("drop")
+
+
+def test_changing_the_options_reloads_and_starts_the_answers_over(tctx, flows_file):
+    tctx.configure(tctx.addon, soap_replay=[str(flows_file)])
+    assert [answer(tctx, soap_flow(quote("ACME"))).response.content for _ in range(2)] == [
+        b"<price>1</price>",
+        b"<price>2</price>",
+    ]
+    tctx.configure(tctx.addon, soap_replay_ignore=["{urn:q}at"])
+    assert answer(tctx, soap_flow(quote("ACME"))).response.content == b"<price>1</price>"
