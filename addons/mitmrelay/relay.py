@@ -8,6 +8,7 @@ from mitmrelay.chain.addon import ProxyChain
 from mitmrelay.recipe.addon import Recipe
 from mitmrelay.safety import SafetyWarnings
 from mitmrelay.soap.addon import SoapView
+from mitmrelay.soap.replay_addon import SoapReplay
 from mitmrelay.streams.recorder import Recorder
 from mitmrelay.streams.socat_dump import SocatDump
 from mitmrelay.streams.tcp_bound import TcpMessageBound
@@ -19,6 +20,7 @@ def all_addons() -> list[Any]:
         SafetyWarnings(),
         ProxyChain(),
         SoapView(),
+        SoapReplay(),
         SocatDump(),
         Recorder(),
         TcpMessageBound(),
