@@ -40,7 +40,13 @@ DEBIAN_PEERS = {
     "ssh": "openssh-client",
     "chromium": "chromium",
     "chromedriver": "chromium-driver",
+    # SOAP clients not written in Python (npm packages in tests/npm, see ensure_npm).
+    "node": "nodejs",
+    "npm": "npm",
 }
+
+# npm packages the tests run (package.json and package-lock.json there, node_modules beside them).
+NPM_DIR = REPO / "tests" / "npm"
 
 
 def say(message: str) -> None:
@@ -102,6 +108,25 @@ def ensure_peers(programs: Iterable[str] = DEBIAN_PEERS) -> None:
     for package in missing:
         if package in services:
             subprocess.run(["service", services[package], "stop"], capture_output=True, check=False)
+
+
+def ensure_npm() -> None:
+    """Install the npm packages of tests/npm (node-soap) once per change of its package files."""
+    stamp = NPM_DIR / "node_modules" / ".mitmrelay-stamp"
+    wanted = hashlib.sha256(
+        b"".join((NPM_DIR / name).read_bytes() for name in ("package.json", "package-lock.json"))
+    ).hexdigest()
+    if stamp.exists() and stamp.read_text() == wanted:
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        raise SystemExit("npm is not installed: as root run: apt-get install -y nodejs npm")
+    say(f"installing npm packages into {NPM_DIR.relative_to(REPO)}")
+    subprocess.run(
+        [npm, "ci", "--prefix", str(NPM_DIR), "--no-audit", "--no-fund", "--loglevel=error"],
+        check=True,
+    )
+    stamp.write_text(wanted)
 
 
 def _stamp(requirement: str, extras: str) -> str:

@@ -40,8 +40,10 @@ from mitmproxy.addonmanager import Loader
 from mitmproxy.proxy.mode_specs import ProxyMode
 from mitmproxy.utils import human
 
+from mitmrelay.chain import schemes
 from mitmrelay.chain.routes import Pattern, parse_pattern, parse_route
 from mitmrelay.chain.spec import Chain, env_refs, mask, parse_chain
+from mitmrelay.soap import replay
 from mitmrelay.soap.render import DEFAULT_MAX_BYTES
 from mitmrelay.streams import recording, socat_format
 
@@ -240,6 +242,23 @@ def _record_folder(value: str, place: Place) -> None:
         raise ValueError(f"{str(existing)!r} is not writable by this user: {RECORD_FIX}")
 
 
+def _flow_path(value: str) -> Path:
+    if not value.strip():
+        raise ValueError("an empty file name; give flow files written by mitmdump -w")
+    return Path(value).expanduser()
+
+
+def _flow_file(path: Path, place: Place) -> list:
+    """The flows of a soap_replay file, read now, so a bad file is refused before traffic."""
+    return replay.read_flows(place.path(str(path)))
+
+
+def _unmatched(value: str) -> str:
+    if value not in replay.UNMATCHED:
+        raise ValueError(f"use one of {', '.join(replay.UNMATCHED)}")
+    return value
+
+
 def _tcp_messages(value: int) -> int:
     if value < 0:
         raise ValueError(
@@ -296,13 +315,18 @@ def _size(value: str) -> int | None:
 
 # --- the table ---
 
+
+def _remote_dns_schemes() -> str:
+    return ", ".join(name for name, scheme in schemes.SCHEMES.items() if scheme.remote_dns)
+
+
 _OPTIONS = (
     Option(
         name="proxy_chain",
         typespec=str,
         default="",
         help="Proxies that server connections go through, first hop first, comma-separated: "
-        "socks4, socks4a, socks5, socks5h (remote DNS), http and https (HTTP CONNECT) URLs, "
+        f"{', '.join(schemes.NAMES)} URLs (remote DNS: {_remote_dns_schemes()}), "
         "e.g. socks5h://user:${PROXY_PASS}@127.0.0.1:1080,http://proxy.corp:3128. "
         "${NAME} is read from the environment. Empty: connect directly.",
         check=parse_chain,
@@ -355,6 +379,37 @@ _OPTIONS = (
         help="Parse at most this many bytes of a SOAP body for the view and labels; a longer "
         "body shows what its first soap_max_bytes hold. Example: --set soap_max_bytes=16777216",
         check=_soap_bytes,
+    ),
+    Option(
+        name="soap_replay",
+        typespec=Sequence[str],
+        default=[],
+        help="Answer SOAP requests from these flow files (written by mitmdump -w or mitmweb), "
+        "matched by endpoint path, operation and envelope content, without contacting the "
+        "server; other requests (a ?wsdl) by method, path and query. "
+        "Example: --set soap_replay=tests/partner.flows",
+        check=_flow_path,
+        files=_flow_file,
+        absolute=_absolute_input,
+    ),
+    Option(
+        name="soap_replay_ignore",
+        typespec=Sequence[str],
+        default=[],
+        help="Elements soap_replay leaves out when comparing envelopes, besides WS-Security, "
+        "wsa:MessageID/RelatesTo/To and wsu:Id: {namespace}Local, Local (any namespace) or a "
+        "path of such steps, e.g. {urn:example}RequestTime or Body/*/Stamp",
+        check=replay.parse_ignore,
+    ),
+    Option(
+        name="soap_replay_unmatched",
+        typespec=str,
+        default="fault",
+        help="What soap_replay does with a request no recording matches: fault (answer a SOAP "
+        "fault, HTTP 500, naming the nearest recording) or forward (send it to the server), "
+        "e.g. --set soap_replay_unmatched=forward",
+        choices=replay.UNMATCHED,
+        check=_unmatched,
     ),
     Option(
         name="socat_dump",

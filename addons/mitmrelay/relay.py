@@ -9,6 +9,7 @@ from mitmrelay.chain.strategy import LazyForReverseHttp
 from mitmrelay.recipe.addon import Recipe
 from mitmrelay.safety import SafetyWarnings
 from mitmrelay.soap.addon import SoapView
+from mitmrelay.soap.replay_addon import SoapReplay
 from mitmrelay.streams.recorder import Recorder
 from mitmrelay.streams.socat_dump import SocatDump
 from mitmrelay.streams.tcp_bound import TcpMessageBound
@@ -21,6 +22,7 @@ def all_addons() -> list[Any]:
         ProxyChain(),
         LazyForReverseHttp(),
         SoapView(),
+        SoapReplay(),
         SocatDump(),
         Recorder(),
         TcpMessageBound(),

@@ -16,8 +16,9 @@ from mitmproxy.utils import human
 
 from .. import options
 from ..streams import mock, recording
-from . import hookpoint
-from .connector import HopError, open_chain
+from . import hookpoint, socks
+from .connector import open_chain
+from .errors import UdpRefused
 from .routes import Router, build_router
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class ProxyChain:
 
     def load(self, loader: Loader) -> None:
         options.declare(loader, *OPTIONS)
+        socks.check()
         hookpoint.install(self.open_connection, self.open_udp_connection)
 
     def done(self) -> None:
@@ -103,11 +105,7 @@ class ProxyChain:
         rather than let a datagram leave directly when the route says it must not."""
         decision = self.router.decide(host, port)
         if decision.chain or decision.recording:
-            raise HopError(
-                f"UDP to {human.format_address((host, port))} cannot go {decision}: "
-                "routes carry TCP only. "
-                f"Add {host} to proxy_bypass to send it directly."
-            )
+            raise UdpRefused((host, port), str(decision))
         return await mitmproxy_rs.udp.open_udp_connection(host, port, **kwargs)
 
 

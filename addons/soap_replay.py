@@ -1,0 +1,13 @@
+"""Answer SOAP requests from recorded flows (`mitmdump -w`), matched by operation and content,
+without contacting the server. The work is done in `mitmrelay.soap.replay`.
+
+Usage:
+    mitmdump -s addons/soap_replay.py --mode reverse:https://partner.example:443@5000 \
+        --set soap_replay=tests/partner.flows
+    mitmdump -s addons/relay.py ... --set soap_replay=partner.flows \
+        --set soap_replay_unmatched=forward
+"""
+
+from mitmrelay.soap.replay_addon import SoapReplay
+
+addons = [SoapReplay()]
