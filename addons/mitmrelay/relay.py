@@ -6,6 +6,7 @@ from typing import Any
 
 from mitmrelay.chain.addon import ProxyChain
 from mitmrelay.chain.strategy import LazyForReverseHttp
+from mitmrelay.cli.check import CheckCommand
 from mitmrelay.recipe.addon import Recipe
 from mitmrelay.safety import SafetyWarnings
 from mitmrelay.soap.addon import SoapView
@@ -21,6 +22,7 @@ def all_addons() -> list[Any]:
         SafetyWarnings(),
         ProxyChain(),
         LazyForReverseHttp(),
+        CheckCommand(),
         SoapView(),
         SoapReplay(),
         SocatDump(),

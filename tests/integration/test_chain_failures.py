@@ -99,29 +99,32 @@ def test_destination_unreachable_reply_code_in_words(peer):
     )
 
 
-def test_headline_lazy_gets_502_eager_gets_closed_connection_and_log(peer):
+def test_headline_gets_502_by_default_and_explicit_eager_a_closed_connection_and_log(peer):
+    """mitmrelay switches reverse HTTP(S) with a chain to lazy (issue 13); eager, when the user
+    sets it, closes the client's connection before any request is read."""
     port = free_port()
-    lazy = peer.mitmdump(
+    default = peer.mitmdump(
         "--mode",
         "reverse:https://localhost:443@{port}",
         "--set",
-        "connection_strategy=lazy",
-        "--set",
         f"proxy_chain=socks5h://{HOST}:{port}",
     )
-    code, body = curl(f"http://{HOST}:{lazy.port}/svc", "--data", "<x/>")
+    code, body = curl(f"http://{HOST}:{default.port}/svc", "--data", "<x/>")
     assert code == 502 and "is not reachable: Connection refused" in body
 
     eager = peer.mitmdump(
         "--mode",
         "reverse:https://localhost:443@{port}",
         "--set",
+        "connection_strategy=eager",
+        "--set",
         f"proxy_chain=socks5h://{HOST}:{port}",
     )
     code, _ = curl(f"http://{HOST}:{eager.port}/svc", "--data", "<x/>")
     assert code == 0  # the connection was closed: curl got no response at all
     eager.wait_log(
-        rf"error establishing server connection: proxy hop 1/1 socks5h://{HOST}:{port} is not reachable"
+        rf"error establishing server connection: proxy hop 1/1 socks5h://{HOST}:{port} "
+        "is not reachable"
     )
 
 
@@ -137,7 +140,8 @@ def test_raw_tcp_client_gets_closed_connection_and_log(peer):
         sock.settimeout(10)
         assert sock.recv(100) == b""
     relay.wait_log(
-        r"error establishing server connection: proxy hop 1/1 socks5h://alice:\*\*\*@.*authentication failure"
+        r"error establishing server connection: proxy hop 1/1 socks5h://alice:\*\*\*@"
+        r".*authentication failure"
     )
 
 

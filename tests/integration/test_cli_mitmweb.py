@@ -28,15 +28,29 @@ class Web:
     def get(self, path: str):
         return json.loads(self.opener.open(self.base + path, timeout=10).read())
 
-    def post(self, path: str, body: dict):
-        xsrf = next(c.value for c in self.jar if c.name == "_xsrf")
+    def send(self, method: str, path: str, body: dict):
+        xsrf = secrets.token_hex(8)
+        # tornado accepts a POST whose X-XSRFToken equals its XSRF cookie (mitmweb 12 names it
+        # _mitmproxy_xsrf, 11 _xsrf); the front end gets one from the websocket, this client
+        # sets its own.
+        for name in ("_xsrf", "_mitmproxy_xsrf"):
+            self.jar.set_cookie(
+                http.cookiejar.Cookie(
+                    0, name, xsrf, None, False, HOST, False, False, "/", True, False, None,
+                    False, None, None, {},
+                )
+            )  # fmt: skip
         request = urllib.request.Request(
             self.base + path,
             data=json.dumps(body).encode(),
             headers={"Content-Type": "application/json", "X-XSRFToken": xsrf},
-            method="POST",
+            method=method,
         )
-        return json.loads(self.opener.open(request, timeout=10).read())
+        reply = self.opener.open(request, timeout=10).read()
+        return json.loads(reply) if reply else None
+
+    def log(self) -> str:
+        return "\n".join(event["message"] for event in self.get("/events"))
 
 
 @pytest.fixture
@@ -81,3 +95,25 @@ def test_the_recipe_option_offers_the_shipped_and_the_users_recipes(web):
     assert recipe["choices"][0] == ""
     assert {"soap-over-socks5", "per-host-routing", "my-own"} <= set(recipe["choices"])
     assert "or a recipe's name" in recipe["help"]
+
+
+def test_check_runs_from_mitmwebs_command_bar_on_the_running_options(web, peer):
+    api, _ = web
+    socks, origin = peer.microsocks(), peer.https_origin()
+    api.send("PUT", "/options", {"proxy_chain": f"socks5h://{HOST}:{socks.port}"})
+    target = f"localhost:{origin.port}"
+    answer = api.send("POST", "/commands/mitmrelay.check", {"arguments": [target]})
+    assert answer == {"value": f"checking {target}: each step follows in the event log"}
+    wait_for(lambda: f"reached {target}" in api.log(), 15, "the check's last line")
+    log = api.log()
+    assert f"check {target} as the relay would: via socks5h://{HOST}:{socks.port}" in log
+    assert "the name localhost went to the proxy (remote DNS)" in log
+    dead = free_port()
+    api.send("POST", "/commands/mitmrelay.check", {"arguments": [f"{HOST}:{dead}"]})
+    wait_for(lambda: f"FAILED at destination {HOST}:{dead}" in api.log(), 15, "the failure")
+
+
+def test_a_bad_target_is_refused_with_the_fault(web):
+    api, _ = web
+    answer = api.send("POST", "/commands/mitmrelay.check", {"arguments": ["ftp://x:21"]})
+    assert "unknown scheme 'ftp'" in answer["error"]

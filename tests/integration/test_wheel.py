@@ -91,3 +91,37 @@ def test_the_installed_command_runs_a_shipped_recipe_through_microsocks(installe
     assert code == 200 and "<Echo>hi</Echo>" in body
     socks.wait_log(rf"connected to localhost:{origin.port}")  # remote DNS
     relay.wait_log(r"recipe \S*site-packages/mitmrelay/recipes/soap-over-socks5.yaml: set ")
+
+
+def test_the_installed_check_goes_hop_by_hop_through_microsocks(installed, peer, tmp_path):
+    origin, socks = peer.https_origin(), peer.microsocks("alice", "pw-wheel")
+    out = subprocess.run(
+        [
+            str(installed / "mitmrelay"),
+            "check",
+            "--set",
+            f"proxy_chain=socks5h://alice:${{PROXY_PASS}}@{HOST}:{socks.port}",
+            "--set",
+            f"ssl_verify_upstream_trusted_ca={peer.certs.ca}",
+            f"tls://localhost:{origin.port}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+        env=clean_env(PROXY_PASS="pw-wheel"),
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "the name localhost went to the proxy (remote DNS)" in out.stdout
+    assert out.stdout.rstrip().endswith(f"reached tls://localhost:{origin.port}")
+    out = subprocess.run(
+        [str(installed / "mitmrelay"), "check", f"{HOST}:{free_port()}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+        env=clean_env(),
+    )
+    assert out.returncode == 1 and "FAILED at destination" in out.stdout

@@ -17,7 +17,7 @@ from mitmproxy.utils import human
 from .. import options
 from ..streams import mock, recording
 from . import hookpoint, socks
-from .connector import open_chain
+from .connector import Progress, open_chain
 from .errors import UdpRefused
 from .routes import Router, build_router
 
@@ -72,9 +72,18 @@ class ProxyChain:
         self.proxy_tls = _proxy_tls() if any(hop.tls for chain in chains for hop in chain) else None
 
     async def open_connection(
-        self, host: str, port: int, *, local_addr: tuple[str, int] | None = None, **kwargs: Any
+        self,
+        host: str,
+        port: int,
+        *,
+        local_addr: tuple[str, int] | None = None,
+        progress: Progress | None = None,
+        **kwargs: Any,
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        """Stands in for asyncio.open_connection in mitmproxy's server connection handler."""
+        """Stands in for asyncio.open_connection in mitmproxy's server connection handler.
+
+        progress (chain steps, see connector.py) is for `mitmrelay check`, which connects here too
+        so that it checks exactly what the relay does; mitmproxy passes none."""
         if not self.router.enabled:
             return await asyncio.open_connection(host, port, local_addr=local_addr, **kwargs)
         decision = self.router.decide(host, port)
@@ -91,6 +100,7 @@ class ProxyChain:
                 timeout=self.timeout,
                 proxy_tls=self.proxy_tls,
                 local_addr=local_addr,
+                progress=progress,
             )
         else:
             streams = await asyncio.open_connection(host, port, local_addr=local_addr, **kwargs)

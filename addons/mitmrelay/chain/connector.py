@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import cast
 
 from python_socks import ProxyConnectionError, ProxyError, ProxyTimeoutError
@@ -21,7 +21,12 @@ from . import segments, socks
 from .errors import Failure, HopError
 from .spec import Chain
 
-__all__ = ["HopError", "open_chain"]
+__all__ = ["HopError", "Progress", "open_chain"]
+
+# Told each step as it completes: ("reached", 0) once the first hop's address answers, then
+# ("handshake", i) once hop i connected onward (to hop i+1, or to the destination for the last).
+# `mitmrelay check` reports through it; the relay passes none.
+Progress = Callable[[str, int], None]
 
 
 def _failure(e: Exception) -> tuple[Failure, str, int | None]:
@@ -71,10 +76,12 @@ async def open_chain(
     proxy_tls: ssl.SSLContext | None = None,
     environ: Mapping[str, str] = os.environ,
     local_addr: tuple[str, int] | None = None,
+    progress: Progress | None = None,
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """Connect to host:port through every hop of chain (first hop first), within timeout seconds.
 
-    proxy_tls is the client context for `https://` hops (TLS to the proxy itself).
+    proxy_tls is the client context for `https://` hops (TLS to the proxy itself); progress, if
+    given, is told each step as it completes.
     Raises HopError, naming the hop and the reason, for every failure.
     """
     assert chain
@@ -89,6 +96,8 @@ async def open_chain(
                 )
             except OSError as e:
                 raise _error(Failure.UNREACHABLE, chain, 0, (host, port), _reason(e)) from e
+            if progress:
+                progress("reached", 0)
             stream = socks.Stream(reader, writer)
             for stage, _hop in enumerate(chain):
                 target = (
@@ -99,6 +108,8 @@ async def open_chain(
                 await _handshake(
                     chain, stage, stream, target, (host, port), credentials[stage], proxy_tls
                 )
+                if progress:
+                    progress("handshake", stage)
     except TimeoutError as e:
         _abort(writer)
         raise _error(

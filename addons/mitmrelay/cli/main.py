@@ -5,6 +5,7 @@ Usage:
         --set proxy_chain='socks5h://user:${PROXY_PASS}@proxy.corp:4033'
     mitmrelay web --set proxy_chain=socks5h://127.0.0.1:9050
     mitmrelay run soap-over-socks5 --set proxy_chain=socks5h://127.0.0.1:1080
+    mitmrelay check --set proxy_chain=socks5h://127.0.0.1:1080 tls://api.partner.example:443
     mitmrelay recipes
 """
 
@@ -28,6 +29,9 @@ commands:
   dump ARGS...             mitmdump with every addon loaded; ARGS go to mitmdump unchanged
   web ARGS...              mitmweb with every addon loaded; ARGS go to mitmweb unchanged
   run RECIPE [--web] ...   run a recipe (a path or a shipped recipe's name) in mitmdump or mitmweb
+  check [--recipe R] [--set OPTION=VALUE]... TARGET
+                           connect to TARGET the way the relay would, hop by hop, and name
+                           the step that fails (exit status 0 when reached)
   soap-view FILE...        the SOAP view of message files or of flow files (mitmdump -w)
   recipes                  list the recipes known by name, and where they are
   script                   print the path of the addon script, for mitmdump/mitmweb -s
@@ -122,6 +126,64 @@ def cmd_run(args: Sequence[str]) -> int:
     return _tool("web" if web else "dump")(run_args(recipe, text, rest)) or 0
 
 
+CHECK_EXAMPLES = """\
+TARGET is host:port (TCP) or tls://host:port / https://host:port (TLS, the server's certificate and
+ALPN shown). Exit status 0 when the destination was reached, 1 when a step failed, 2 on bad usage.
+
+examples:
+  mitmrelay check --set proxy_chain='socks5h://me:${PROXY_PASS}@127.0.0.1:1080' \\
+      tls://api.partner.example:443
+  mitmrelay check --recipe soap-over-socks5 https://api.partner.example:443
+"""
+
+
+def cmd_check(args: Sequence[str]) -> int:
+    import asyncio
+
+    from . import check
+
+    parser = argparse.ArgumentParser(
+        prog="mitmrelay check",
+        description="Connect to TARGET the way the relay would (same routing, chain and timeout), "
+        "hop by hop, printing each step: hop reached, handshake and authentication, remote DNS, "
+        "destination reached, then for TLS the certificate, its verification and ALPN.",
+        epilog=CHECK_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--recipe", help="a recipe (path or name) whose options the check uses")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="OPTION=VALUE",
+        help="an option, as mitmdump's --set (wins over the recipe)",
+    )
+    parser.add_argument("target", metavar="TARGET")
+    ns = parser.parse_args(args)
+    try:
+        target = check.parse_target(ns.target)
+        recipe = str(shipped.find(ns.recipe).resolve()) if ns.recipe else None
+    except ValueError as e:
+        print(f"mitmrelay check: {e}", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        try:
+            master, addon = await check.load_relay(ns.set, recipe)
+        except ValueError as e:
+            print(f"mitmrelay check: {e}", file=sys.stderr)
+            return 2
+        try:
+            reached = await check.check(
+                addon, master.options, target, lambda line: print(line, flush=True)
+            )
+        finally:
+            await master.done()
+        return 0 if reached else 1
+
+    return asyncio.run(run())
+
+
 def cmd_recipes(args: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="mitmrelay recipes",
@@ -155,6 +217,7 @@ COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "dump": lambda args: cmd_tool("dump", args),
     "web": lambda args: cmd_tool("web", args),
     "run": cmd_run,
+    "check": cmd_check,
     "soap-view": lambda args: _soap_view(args),
     "recipes": cmd_recipes,
     "script": cmd_script,

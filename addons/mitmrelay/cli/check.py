@@ -1,0 +1,361 @@
+"""`mitmrelay check TARGET`: connect the way the relay would, hop by hop, and say which step fails.
+
+The connection is opened by the chain addon's own `open_connection` (the one mitmproxy's server
+connections go through: same routing, same chain, same timeout), with a progress callback that
+marks each hop reached and each handshake done. For a TLS target the handshake then follows the
+relay's trust settings (ssl_insecure, ssl_verify_upstream_trusted_ca/confdir, certifi otherwise).
+
+Usage:
+    mitmrelay check --set proxy_chain='socks5h://me:${PROXY_PASS}@127.0.0.1:1080' tls://api.example:443
+    mitmrelay check --recipe soap-over-socks5 https://api.partner.example:443
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import os
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mitmproxy import command, ctx, exceptions, hooks
+
+from ..chain.addon import ProxyChain
+from ..chain.connector import HopError
+from ..chain.errors import Failure
+from ..chain.schemes import Credentials
+
+logger = logging.getLogger(__name__)
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Target:
+    host: str
+    port: int
+    tls: bool
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'tls://' if self.tls else ''}{host}:{self.port}"
+
+
+def parse_target(text: str) -> Target:
+    """`host:port` (TCP), `tls://host:port` or `https://host:port` (TLS; port 443 by default)."""
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "tcp", text
+    scheme = scheme.lower()
+    if scheme not in ("tcp", "tls", "https"):
+        raise ValueError(
+            f"target {text!r}: unknown scheme {scheme!r}; use host:port, tls:// or https://"
+        )
+    rest = rest.rstrip("/")
+    if "/" in rest:
+        raise ValueError(
+            f"target {text!r} has a path: give only host:port, e.g. tls://api.example:443"
+        )
+    if rest.startswith("["):
+        host, _, tail = rest[1:].partition("]")
+        port_text = tail.removeprefix(":") if tail.startswith(":") else None
+    else:
+        host, sep, port_text = rest.rpartition(":")
+        if not sep:
+            host, port_text = rest, None
+    tls = scheme != "tcp"
+    if not port_text:
+        if not tls:
+            raise ValueError(f"target {text!r} has no port: write host:port, e.g. {rest}:443")
+        port_text = "443"
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError(f"target {text!r}: port {port_text!r} is not a number from 1 to 65535")
+    if not host:
+        raise ValueError(f"target {text!r} has no host")
+    return Target(host, int(port_text), tls)
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _ms(start: float) -> str:
+    return f"{(time.monotonic() - start) * 1000:.1f} ms"
+
+
+class Failed(Exception):
+    """A step failed; its text names the step and the reason."""
+
+
+class _Progress:
+    """Turns the connector's progress events into report lines, and remembers the last step."""
+
+    def __init__(self, chain: Any, target: Target, say: Say) -> None:
+        self.chain = chain
+        self.target = target
+        self.say = say
+        self.start = time.monotonic()
+
+    def label(self, index: int) -> str:
+        return f"hop {index + 1}/{len(self.chain)} {self.chain[index]}"
+
+    def ok(self, text: str) -> None:
+        self.say(f"  ok    {text} ({_ms(self.start)})")
+
+    def __call__(self, event: str, index: int) -> None:
+        hop = self.chain[index]
+        if event == "reached":
+            self.ok(f"{self.label(index)}: address {hop.host}:{hop.port} reached")
+            return
+        if not hop.username:
+            auth = "no authentication asked"
+        elif hop.kind.credentials is Credentials.USER_ID:
+            auth = "user ID sent"
+        else:
+            auth = "user/password accepted"
+        self.ok(f"{self.label(index)}: {hop.kind.handshake.value} handshake done, {auth}")
+        if index + 1 == len(self.chain):
+            self.name_line(index)
+            self.ok(f"destination {self.target.host}:{self.target.port} reached")
+        else:
+            nxt = self.chain[index + 1]
+            self.ok(
+                f"{self.label(index + 1)}: address {nxt.host}:{nxt.port} reached "
+                f"through hop {index + 1}"
+            )
+
+    def name_line(self, index: int) -> None:
+        """Who resolved the destination's name: the last hop asked for it, by name or address."""
+        hop, name = self.chain[index], self.target.host
+        if _is_ip(name):
+            self.say(
+                f"  ok    {self.label(index)}: asked for the address {name} (no name to resolve)"
+            )
+        elif hop.remote_dns:
+            self.say(f"  ok    {self.label(index)}: the name {name} went to the proxy (remote DNS)")
+        else:
+            self.say(
+                f"  note  {self.label(index)}: {name} was resolved on this machine "
+                f"({hop.scheme}: no remote DNS)"
+            )
+
+
+def failed_step(e: HopError) -> str:
+    """The step a HopError stopped at, in the report's words."""
+    hop = f"hop {e.index}/{e.count} {e.hop}"
+    if e.kind is Failure.UNREACHABLE:
+        return f"{hop}: address"
+    if e.kind is Failure.AUTH_REJECTED:
+        return f"{hop}: authentication"
+    if e.kind is Failure.ENV_MISSING:
+        return f"{hop}: credentials"
+    if e.kind is Failure.REFUSED:
+        if e.target == e.destination:
+            return f"destination {e.destination[0]}:{e.destination[1]}"
+        return f"hop {e.index + 1}/{e.count}: address (through {hop})"
+    if e.kind is Failure.TIMED_OUT:
+        return f"{hop}: timeout"
+    return f"{hop}: handshake"
+
+
+def tls_context(options: Any, verify: bool) -> ssl.SSLContext:
+    """A client context that trusts what the relay trusts (mitmproxy's upstream TLS options)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if verify:
+        cafile = options.ssl_verify_upstream_trusted_ca
+        capath = options.ssl_verify_upstream_trusted_confdir
+        if not cafile and not capath:
+            import certifi  # mitmproxy's default trust store
+
+            cafile = certifi.where()
+        context.load_verify_locations(cafile=cafile, capath=capath)
+    else:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(["h2", "http/1.1"] if options.http2 else ["http/1.1"])
+    return context
+
+
+def trust_name(options: Any) -> str:
+    if options.ssl_verify_upstream_trusted_ca:
+        return f"ssl_verify_upstream_trusted_ca {options.ssl_verify_upstream_trusted_ca}"
+    if options.ssl_verify_upstream_trusted_confdir:
+        return f"ssl_verify_upstream_trusted_confdir {options.ssl_verify_upstream_trusted_confdir}"
+    return "the certifi CA bundle (mitmproxy's default)"
+
+
+def describe_certificate(der: bytes) -> str:
+    from cryptography import x509
+
+    cert = x509.load_der_x509_certificate(der)
+    before = getattr(cert, "not_valid_before_utc", None) or cert.not_valid_before
+    after = getattr(cert, "not_valid_after_utc", None) or cert.not_valid_after
+    return (
+        f"subject {cert.subject.rfc4514_string()}, issuer {cert.issuer.rfc4514_string()}, "
+        f"valid {before:%Y-%m-%d %H:%M} to {after:%Y-%m-%d %H:%M} UTC"
+    )
+
+
+async def _connect(addon: ProxyChain, target: Target, progress: Any) -> tuple[Any, Any]:
+    # The chain keeps its own deadline; a direct connection gets the same one here.
+    async with asyncio.timeout(addon.timeout + 1):
+        return await addon.open_connection(target.host, target.port, progress=progress)
+
+
+async def _tls(addon: ProxyChain, options: Any, target: Target, say: Say, writer: Any) -> None:
+    sni = None if _is_ip(target.host) else target.host
+    verify = not options.ssl_insecure
+    start = time.monotonic()
+    try:
+        async with asyncio.timeout(addon.timeout):
+            await writer.start_tls(tls_context(options, verify), server_hostname=sni)
+    except ssl.SSLCertVerificationError as e:
+        say(
+            f"  FAIL  TLS handshake with {target.host}: certificate not trusted: {e.verify_message}"
+        )
+        # Connect again without verifying, only to show which certificate the server presents.
+        _, again = await _connect(addon, target, None)
+        try:
+            async with asyncio.timeout(addon.timeout):
+                await again.start_tls(tls_context(options, False), server_hostname=sni)
+            say(f"        certificate: {describe_certificate(_peer_der(again))}")
+        except (OSError, TimeoutError):
+            pass
+        finally:
+            again.close()
+        raise Failed(
+            f"certificate of {target.host}:{target.port}: not trusted by {trust_name(options)}: "
+            f"{e.verify_message}"
+        ) from None
+    except (ssl.SSLError, OSError, TimeoutError) as e:
+        reason = getattr(e, "reason", None) or str(e) or type(e).__name__
+        raise Failed(f"TLS handshake with {target.host}:{target.port}: {reason}") from None
+    tls = writer.get_extra_info("ssl_object")
+    say(f"  ok    TLS handshake with {target.host} done: {tls.version()} ({_ms(start)})")
+    say(f"        certificate: {describe_certificate(_peer_der(writer))}")
+    if verify:
+        say(f"  ok    certificate verified against {trust_name(options)}")
+    else:
+        say("  note  certificate not verified: ssl_insecure is on")
+    say(f"        ALPN: {tls.selected_alpn_protocol() or 'none (the server chose no protocol)'}")
+
+
+def _peer_der(writer: Any) -> bytes:
+    return writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
+
+
+async def check(addon: ProxyChain, options: Any, target: Target, say: Say) -> bool:
+    """Connect to target as the relay would, reporting each step; True when it was reached."""
+    decision = addon.router.decide(target.host, target.port)
+    say(f"check {target} as the relay would: {decision}, timeout {addon.timeout:g} s")
+    if decision.recording is not None:
+        say(f"  ok    answered from the recording {decision.recording}: no connection is made")
+        return True
+    progress = _Progress(decision.chain, target, say) if decision.chain else None
+    start = time.monotonic()
+    writer = None
+    try:
+        try:
+            _, writer = await _connect(addon, target, progress)
+        except HopError as e:
+            if progress and e.kind is Failure.REFUSED and e.target == e.destination:
+                progress.name_line(e.index - 1)  # the last hop was asked, and said no
+            say(f"  FAIL  {failed_step(e)}: {e}")
+            raise Failed(f"{failed_step(e)}: {e}") from None
+        except (OSError, TimeoutError) as e:
+            if isinstance(e, OSError) and e.errno and e.errno > 0:
+                reason = os.strerror(e.errno)  # asyncio's own text names the address again
+            else:
+                reason = str(e) or f"no connection within {addon.timeout + 1:g} s"
+            say(f"  FAIL  destination {target.host}:{target.port}: {reason}")
+            raise Failed(f"destination {target.host}:{target.port}: {reason}") from None
+        if progress is None:
+            say(f"  ok    destination {target.host}:{target.port} reached directly ({_ms(start)})")
+        if target.tls:
+            await _tls(addon, options, target, say, writer)
+    except Failed as e:
+        say(f"FAILED at {e}")
+        return False
+    finally:
+        if writer is not None:
+            writer.close()
+    say(f"reached {target}")
+    return True
+
+
+class CheckCommand:
+    """`mitmrelay.check TARGET` in mitmproxy's console and mitmweb's command bar (whose command
+    names may hold only [a-z.]): the same check, on the running relay's options, logged."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task] = set()
+
+    @command.command("mitmrelay.check")
+    def check_target(self, target: str) -> str:
+        """Connect to TARGET (host:port, tls://host:port) as the relay would; steps in the log."""
+        try:
+            parsed = parse_target(target)
+        except ValueError as e:
+            raise exceptions.CommandError(str(e)) from None
+        addon = ctx.master.addons.get("proxychain")
+        if addon is None:
+            raise exceptions.CommandError("mitmrelay.check needs the chain addon: load relay.py")
+
+        def say(line: str) -> None:
+            (logger.warning if line.lstrip().startswith(("FAIL", "FAILED")) else logger.info)(line)
+
+        task = asyncio.get_running_loop().create_task(check(addon, ctx.options, parsed, say))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return f"checking {parsed}: each step follows in the event log"
+
+
+class _Relay:
+    def __init__(self, addons: list[Any]) -> None:
+        self.addons = addons
+
+
+async def load_relay(sets: list[str], recipe: str | None) -> tuple[Any, ProxyChain]:
+    """A master with every addon loaded and configured as mitmdump would from `--set` options and a
+    recipe, without any listener; returns it with its chain addon. ValueError for bad options."""
+    from mitmproxy import options as mitmproxy_options
+    from mitmproxy.tools.dump import DumpMaster
+
+    from ..relay import all_addons
+
+    errors: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.levelno >= logging.ERROR:
+                errors.append(record.getMessage())
+
+    handler = Collect()
+    logging.getLogger().addHandler(handler)
+    try:
+        opts = mitmproxy_options.Options()
+        master = DumpMaster(opts, with_termlog=False, with_dumper=False)
+        try:
+            opts.set(*sets, *([f"recipe={recipe}"] if recipe else []), defer=True)
+            # One addon holding them all, as mitmproxy registers a script: every load() runs
+            # before the --set values are applied, so the recipe sees which were given.
+            master.addons.add(_Relay(all_addons()))
+            # What mitmproxy's master does when it starts, short of the listeners.
+            await master.addons.trigger_event(hooks.ConfigureHook(set(opts.keys())))
+        except exceptions.OptionsError as e:
+            raise ValueError(str(e)) from None
+        if opts.deferred:
+            raise ValueError(f"unknown option(s): {', '.join(sorted(opts.deferred))}")
+        if errors:
+            raise ValueError("\n".join(errors))
+    finally:
+        logging.getLogger().removeHandler(handler)
+    return master, master.addons.get("proxychain")
