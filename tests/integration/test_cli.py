@@ -9,7 +9,9 @@ from cli_helpers import mitmrelay, start_mitmrelay
 from peers import HOST, curl, free_port
 
 
-@pytest.mark.parametrize("command", ["dump", "web", "run", "recipes", "script", "soap-view"])
+@pytest.mark.parametrize(
+    "command", ["dump", "web", "run", "check", "recipes", "script", "soap-view", "mock-server"]
+)
 def test_every_command_has_help_with_an_example(command):
     out = mitmrelay(command, "--help")
     assert out.returncode == 0, out.stderr
@@ -275,3 +277,19 @@ def test_soap_view_shows_a_message_file_with_its_secrets_masked(tmp_path):
     assert "s3cret-pw" in mitmrelay("soap-view", "--no-mask", str(message)).stdout
     missing = mitmrelay("soap-view", str(tmp_path / "nope.xml"))
     assert missing.returncode == 1 and "cannot read" in missing.stderr
+
+
+def test_recipes_check_validates_the_shipped_recipes_and_names_a_bad_line(tmp_path):
+    out = mitmrelay("recipes", "check", "--static", cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "soap-over-socks5.yaml: ok" in out.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("description: x\noptions:\n  proxy_chian: socks5h://127.0.0.1:1080\n")
+    out = mitmrelay("recipes", "check", "--static", str(bad), cwd=tmp_path)
+    assert out.returncode == 1
+    assert "bad.yaml:3: At key 'options' ==> 'proxy_chian': unknown option" in out.stdout
+
+
+def test_mock_server_names_a_recording_it_cannot_read(tmp_path):
+    out = mitmrelay("mock-server", str(tmp_path / "gone.recording"), cwd=tmp_path)
+    assert out.returncode == 1 and out.stderr.startswith("mock-server: ")

@@ -33,7 +33,8 @@ commands:
                            connect to TARGET the way the relay would, hop by hop, and name
                            the step that fails (exit status 0 when reached)
   soap-view FILE...        the SOAP view of message files or of flow files (mitmdump -w)
-  recipes                  list the recipes known by name, and where they are
+  mock-server RECORDING    answer TCP clients from a recording (from --set record_dir=...)
+  recipes [list|check]     list the recipes known by name; check validates recipes offline
   script                   print the path of the addon script, for mitmdump/mitmweb -s
 
 Each command has --help, with an example. Example:
@@ -185,16 +186,15 @@ def cmd_check(args: Sequence[str]) -> int:
 
 
 def cmd_recipes(args: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="mitmrelay recipes",
-        description="List the recipes `mitmrelay run NAME` and the recipe option know by name: "
-        f"yours in {shipped.user_dir()} first, then the shipped ones.",
-        epilog="example: mitmrelay recipes",
-    )
-    parser.parse_args(args)
-    for name, path in shipped.available().items():
-        print(f"{name:32} {path}")
-    return 0
+    from .recipes import main as recipes
+
+    return recipes(args)
+
+
+def cmd_mock_server(args: Sequence[str]) -> int:
+    from .mock_server import main as mock_server
+
+    return mock_server(args)
 
 
 def _soap_view(args: Sequence[str]) -> int:
@@ -219,6 +219,7 @@ COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "run": cmd_run,
     "check": cmd_check,
     "soap-view": lambda args: _soap_view(args),
+    "mock-server": cmd_mock_server,
     "recipes": cmd_recipes,
     "script": cmd_script,
 }
