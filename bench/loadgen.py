@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import peers
-from mitmrelay.demo import HOST
+from mitmrelay.testing import HOST
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
 

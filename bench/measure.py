@@ -13,7 +13,7 @@ from pathlib import Path
 import loadgen
 import procstat
 import rigs
-from mitmrelay.demo import HOST
+from mitmrelay.testing import HOST
 
 MB = 1_000_000
 

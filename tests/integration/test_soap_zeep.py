@@ -70,14 +70,9 @@ def run(tmp_path_factory) -> Run:
     wsdl.write_text(soap_service.WSDL)
     secret_file = tmp / "secret.txt"
     secret_file.write_text(XXE_MARKER)
-    service = soap_service.SoapService()
-    service.start()
     flow_file = tmp / "flows.mitm"
-    relay = soap_service.MitmProcess(
-        "mitmdump", service.port, ["--flow-detail", "3", "-w", str(flow_file)], tmp / "out.txt"
-    )
+    service, relay = soap_service.soap_relay(tmp, "--flow-detail", "3", "-w", str(flow_file))
     try:
-        relay.wait_ready()
         plain = _client(
             wsdl,
             relay.port,
