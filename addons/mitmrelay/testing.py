@@ -228,7 +228,8 @@ def make_client_cert(directory: Path) -> tuple[Path, Path]:
 
 class Process:
     """A program started in its own process group, its output (stdout and stderr) in the file
-    `log`, ready once every port in `ports` listens; stop() ends that group and nothing else."""
+    `log`, ready once every port in `ports` listens and every regular expression in `ready` is in
+    its output; stop() ends that group and nothing else."""
 
     def __init__(
         self,
@@ -238,6 +239,7 @@ class Process:
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
         timeout: float = 30.0,
+        ready: Iterable[str] = (),
     ) -> None:
         self.ports = list(ports)
         self.port = self.ports[0] if self.ports else 0
@@ -255,6 +257,8 @@ class Process:
         try:
             for port in self.ports:
                 wait_port(port, timeout, self.proc)
+            for pattern in ready:
+                self.wait_log(pattern, timeout)
         except Exception as e:
             self.stop()
             raise RuntimeError(f"{' '.join(args)} did not start ({e}):\n{self.text()}") from None
@@ -294,7 +298,11 @@ class Mitm(Process):
     ) -> None:
         self.confdir = confdir
         self.web_port, self.web_token = web
-        super().__init__(args, log, ports, env)
+        ports = list(ports)
+        # mitmproxy 12 binds its listen port before it has loaded the scripts; its own line for
+        # each listener comes once the addons are in place and it accepts connections.
+        ready = [rf"listening at \S*:{p}\b" for p in ports]
+        super().__init__(args, log, ports, env, ready=ready)
         self.port = port
 
     @property
@@ -324,7 +332,8 @@ def start_mitmdump(
     `{port}` in the args becomes the listen port (for modes that carry it: `reverse:...@{port}`);
     without it, `--listen-port` is given. `listens`: the ports to wait for when a script opens its
     own listeners (a recipe), instead of the listen port. `env` is added to this environment.
-    `wrapper` goes before the command (e.g. proxychains4 and its arguments).
+    `wrapper` goes before the command (e.g. proxychains4 and its arguments). Readiness reads
+    mitmproxy's "listening at" lines: keep its event log on (no -q; --flow-detail 0 is fine).
     """
     port = free_port()
     binary = Path(sys.executable).with_name(tool)
