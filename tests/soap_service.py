@@ -24,13 +24,17 @@ WSDL = f"""<?xml version="1.0"?>
   <types>
     <xsd:schema targetNamespace="{NS}" elementFormDefault="qualified">
       <xsd:element name="GetQuote"><xsd:complexType><xsd:sequence>
-        <xsd:element name="symbol" type="xsd:string"/></xsd:sequence></xsd:complexType></xsd:element>
+        <xsd:element name="symbol" type="xsd:string"/>
+        </xsd:sequence></xsd:complexType></xsd:element>
       <xsd:element name="GetQuoteResponse"><xsd:complexType><xsd:sequence>
-        <xsd:element name="price" type="xsd:decimal"/></xsd:sequence></xsd:complexType></xsd:element>
+        <xsd:element name="price" type="xsd:decimal"/>
+        </xsd:sequence></xsd:complexType></xsd:element>
       <xsd:element name="GetLogo"><xsd:complexType><xsd:sequence>
-        <xsd:element name="symbol" type="xsd:string"/></xsd:sequence></xsd:complexType></xsd:element>
+        <xsd:element name="symbol" type="xsd:string"/>
+        </xsd:sequence></xsd:complexType></xsd:element>
       <xsd:element name="GetLogoResponse"><xsd:complexType><xsd:sequence>
-        <xsd:element name="image" type="xsd:base64Binary"/></xsd:sequence></xsd:complexType></xsd:element>
+        <xsd:element name="image" type="xsd:base64Binary"/>
+        </xsd:sequence></xsd:complexType></xsd:element>
     </xsd:schema>
   </types>
   <message name="GetQuoteIn"><part name="parameters" element="tns:GetQuote"/></message>
@@ -38,22 +42,28 @@ WSDL = f"""<?xml version="1.0"?>
   <message name="GetLogoIn"><part name="parameters" element="tns:GetLogo"/></message>
   <message name="GetLogoOut"><part name="parameters" element="tns:GetLogoResponse"/></message>
   <portType name="QuotesPort">
-    <operation name="GetQuote"><input message="tns:GetQuoteIn"/><output message="tns:GetQuoteOut"/></operation>
-    <operation name="GetLogo"><input message="tns:GetLogoIn"/><output message="tns:GetLogoOut"/></operation>
+    <operation name="GetQuote"><input message="tns:GetQuoteIn"/>
+      <output message="tns:GetQuoteOut"/></operation>
+    <operation name="GetLogo"><input message="tns:GetLogoIn"/>
+      <output message="tns:GetLogoOut"/></operation>
   </portType>
   <binding name="Quotes11" type="tns:QuotesPort">
     <soap:binding style="document" transport="http://schemas.xmlsoap.org/soap/http"/>
     <operation name="GetQuote"><soap:operation soapAction="{NS}/GetQuote"/>
-      <input><soap:body use="literal"/></input><output><soap:body use="literal"/></output></operation>
+      <input><soap:body use="literal"/></input>
+      <output><soap:body use="literal"/></output></operation>
     <operation name="GetLogo"><soap:operation soapAction="{NS}/GetLogo"/>
-      <input><soap:body use="literal"/></input><output><soap:body use="literal"/></output></operation>
+      <input><soap:body use="literal"/></input>
+      <output><soap:body use="literal"/></output></operation>
   </binding>
   <binding name="Quotes12" type="tns:QuotesPort">
     <soap12:binding style="document" transport="http://schemas.xmlsoap.org/soap/http"/>
     <operation name="GetQuote"><soap12:operation soapAction="{NS}/GetQuote"/>
-      <input><soap12:body use="literal"/></input><output><soap12:body use="literal"/></output></operation>
+      <input><soap12:body use="literal"/></input>
+      <output><soap12:body use="literal"/></output></operation>
     <operation name="GetLogo"><soap12:operation soapAction="{NS}/GetLogo"/>
-      <input><soap12:body use="literal"/></input><output><soap12:body use="literal"/></output></operation>
+      <input><soap12:body use="literal"/></input>
+      <output><soap12:body use="literal"/></output></operation>
   </binding>
   <service name="Quotes">
     <port name="Quotes11" binding="tns:Quotes11"><soap:address location="http://127.0.0.1:9/"/></port>

@@ -50,7 +50,8 @@ class CalculatorServer:
                 else:
                     status, body = (
                         500,
-                        "<soap:Fault><faultcode>soap:Client</faultcode><faultstring>Only Add(a, b) is offered</faultstring></soap:Fault>",
+                        "<soap:Fault><faultcode>soap:Client</faultcode>"
+                        "<faultstring>Only Add(a, b) is offered</faultstring></soap:Fault>",
                     )
                 reply = calc_envelope(body)
                 self.send_response(status)
@@ -76,7 +77,7 @@ class CalculatorServer:
 
 
 def socks_proxy(user: str, password: str, port: int) -> list[str]:
-    """microsocks (Debian) when installed, otherwise pproxy (PyPI), both SOCKS5 with username/password."""
+    """microsocks (Debian) if installed, else pproxy (PyPI): SOCKS5 with user and password."""
     if shutil.which("microsocks"):
         unbuffered = [shutil.which("stdbuf"), "-oL"] if shutil.which("stdbuf") else []
         return [*unbuffered, "microsocks", "-i", HOST, "-p", str(port), "-u", user, "-P", password]
@@ -121,8 +122,10 @@ def main() -> int:
             "What runs",
             "\n".join(
                 [
-                    f"TLS SOAP server     https://localhost:{server.port}/calculator (certificate from a throwaway CA)",
-                    f"SOCKS5 proxy        {HOST}:{proxy_port}, user 'demo', password in $DEMO_PROXY_PASS",
+                    f"TLS SOAP server     https://localhost:{server.port}/calculator"
+                    " (certificate from a throwaway CA)",
+                    f"SOCKS5 proxy        {HOST}:{proxy_port}, user 'demo',"
+                    " password in $DEMO_PROXY_PASS",
                     "mitmdump + relay    "
                     + " ".join(a if "proxy_chain" not in a else f"'{a}'" for a in command[1:]),
                 ]
@@ -156,7 +159,8 @@ def main() -> int:
         if password in relay.text():
             raise SystemExit("demo failed: the proxy password appeared in mitmdump's output")
         print(
-            "\nDemo passed: the SOAP call crossed the SOCKS5 proxy as TLS and was shown in plaintext."
+            "\nDemo passed: the SOAP call crossed the SOCKS5 proxy as TLS"
+            " and was shown in plaintext."
         )
         return 0
     finally:

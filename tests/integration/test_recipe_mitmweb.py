@@ -1,5 +1,6 @@
 """mitmweb in headless Chromium: the project's options in the Options editor, a proxy_chain change
-applied to new connections, the SOAP view and flow labels in the flow view; saves a screenshot (docs/mitmweb.png with MITMRELAY_UPDATE_SCREENSHOT=1)."""
+applied to new connections, the SOAP view and flow labels in the flow view; saves a screenshot
+(docs/mitmweb.png with MITMRELAY_UPDATE_SCREENSHOT=1)."""
 
 from __future__ import annotations
 

@@ -19,9 +19,9 @@ from mitmproxy import flowfilter, http
 from mitmproxy import io as flow_io
 
 zeep = pytest.importorskip("zeep")
-from zeep.transports import Transport
-from zeep.wsa import WsAddressingPlugin
-from zeep.wsse.username import UsernameToken
+from zeep.transports import Transport  # noqa: E402 (after the importorskip)
+from zeep.wsa import WsAddressingPlugin  # noqa: E402
+from zeep.wsse.username import UsernameToken  # noqa: E402
 
 SCRIPT = Path(__file__).parents[2] / "scripts" / "soap-view"
 DIGEST_SECRET = "digest-only-Pa55"
