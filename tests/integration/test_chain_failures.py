@@ -11,7 +11,8 @@ from pathlib import Path
 
 import peers
 import pytest
-from peers import HOST, curl, free_port
+from mitmrelay.testing import HOST, free_port
+from peers import curl
 
 TIMEOUT = 2  # proxy_connect_timeout for these tests, seconds
 

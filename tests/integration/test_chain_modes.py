@@ -8,21 +8,8 @@ import ssl
 import subprocess
 
 import pytest
-from peers import HOST, BannerServer, curl
-
-SOAP = '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><Echo>hi</Echo></soap:Body></soap:Envelope>'
-
-
-def soap_call(port: int) -> tuple[int, str]:
-    return curl(
-        f"http://{HOST}:{port}/service",
-        "-H",
-        "content-type: text/xml",
-        "-H",
-        'SOAPAction: "urn:Echo"',
-        "--data",
-        SOAP,
-    )
+from mitmrelay.testing import HOST
+from peers import BannerServer, curl, soap_call
 
 
 def test_headline_reverse_https_through_socks5h_with_credentials_from_environment(peer):

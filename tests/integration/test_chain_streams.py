@@ -24,7 +24,8 @@ from pathlib import Path
 import peers
 import pytest
 from mitmproxy.version import VERSION
-from peers import HOST, curl, wait_for
+from mitmrelay.testing import HOST, Mitm, wait_for
+from peers import curl
 
 MITMPROXY_MAJOR = int(VERSION.split(".")[0])
 TIMEOUT = 15.0
@@ -117,7 +118,7 @@ def test_soap_exchange_through_socks5h_dumped_like_socat_v(peer) -> None:
 # --- 2. half-close -------------------------------------------------------------------------------
 
 
-class HalfCloseConnectProxy(peers._Threaded):
+class HalfCloseConnectProxy(peers.Threaded):
     """An HTTP CONNECT proxy (RFC 9110 §9.3.6) that relays half-close: when one side ends its
     writing, it shuts down writing towards the other and keeps relaying the other way.
 
@@ -256,7 +257,7 @@ def half_close_chain(request: pytest.FixtureRequest, peer) -> Iterator[tuple[str
         connect.stop()
 
 
-def tcp_relay(peer, server: OneShotServer, chain: str) -> peers.Proc:
+def tcp_relay(peer, server: OneShotServer, chain: str) -> Mitm:
     return peer.mitmdump(
         "--mode",
         f"reverse:tcp://localhost:{server.port}@{{port}}",

@@ -8,17 +8,9 @@ import ssl
 import subprocess
 
 import pytest
-from peers import BIN, HOST, REPO, BannerServer, free_port, wait_for
-from recipe_helpers import (
-    SERVER,
-    curl_via,
-    make_client_cert,
-    mtls_origin,
-    recipe_copy,
-    run_recipe,
-    soap_call,
-    ssh_socks,
-)
+from mitmrelay.testing import HOST, free_port, make_client_cert, wait_for
+from peers import BIN, REPO, BannerServer, soap_call
+from recipe_helpers import SERVER, curl_via, mtls_origin, recipe_copy, run_recipe, ssh_socks
 
 
 def test_1_soap_over_socks5_verification_off(peer, tmp_path):

@@ -19,9 +19,9 @@ from mitmproxy import flowfilter, http
 from mitmproxy import io as flow_io
 
 zeep = pytest.importorskip("zeep")
-from zeep.transports import Transport
-from zeep.wsa import WsAddressingPlugin
-from zeep.wsse.username import UsernameToken
+from zeep.transports import Transport  # noqa: E402 (after the importorskip)
+from zeep.wsa import WsAddressingPlugin  # noqa: E402
+from zeep.wsse.username import UsernameToken  # noqa: E402
 
 SCRIPT = Path(__file__).parents[2] / "scripts" / "soap-view"
 DIGEST_SECRET = "digest-only-Pa55"
@@ -70,14 +70,9 @@ def run(tmp_path_factory) -> Run:
     wsdl.write_text(soap_service.WSDL)
     secret_file = tmp / "secret.txt"
     secret_file.write_text(XXE_MARKER)
-    service = soap_service.SoapService()
-    service.start()
     flow_file = tmp / "flows.mitm"
-    relay = soap_service.MitmProcess(
-        "mitmdump", service.port, ["--flow-detail", "3", "-w", str(flow_file)], tmp / "out.txt"
-    )
+    service, relay = soap_service.soap_relay(tmp, "--flow-detail", "3", "-w", str(flow_file))
     try:
-        relay.wait_ready()
         plain = _client(
             wsdl,
             relay.port,
