@@ -56,7 +56,7 @@ def test_the_view_is_chosen_shows_the_summary_and_masks(tctx):
     f = soap_flow()
     name, text = view(f.request, f)
     assert name == "SOAP"
-    assert text.startswith("SOAP 1.1 request\n  Operation:     GetQuote {urn:example:quotes}")
+    assert text.startswith("SOAP 1.1 request\n  Body:          GetQuote {urn:example:quotes}")
     assert h.SECRET not in text and h.NONCE not in text and "[masked]" in text
     name, text = view(f.response, f)
     assert name == "SOAP" and "FAULT:        SOAP-ENV:Server: Quote backend unavailable" in text
@@ -121,7 +121,7 @@ def test_the_mitmdump_output_has_the_summary_and_no_secret(tctx):
     tctx.options.update(flow_detail=3)
     d.response(soap_flow())
     printed = out.getvalue()
-    assert "Operation:     GetQuote {urn:example:quotes}" in printed
+    assert "Body:          GetQuote {urn:example:quotes}" in printed
     assert "FAULT:        SOAP-ENV:Server: Quote backend unavailable" in printed
     assert h.SECRET not in printed and h.NONCE not in printed
 

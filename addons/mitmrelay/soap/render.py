@@ -39,7 +39,8 @@ class _Envelope:
 def _envelope(data: bytes, content_type: str | None) -> _Envelope:
     """The envelope bytes: the body itself, or the root part of a multipart/related body."""
     declared = mtom.is_multipart_related(content_type)
-    if declared or data.startswith(b"--"):
+    # On the wire the first delimiter often follows a CRLF (RFC 2046 §5.1.1 allows a preamble).
+    if declared or data[:64].lstrip(b"\r\n").startswith(b"--"):
         boundary = mtom.boundary_of(data, content_type if declared else None)
         parts = mtom.split_parts(data, boundary) if boundary else []
         main = mtom.root_part(parts, content_type)
@@ -84,9 +85,8 @@ def render(data: bytes, info: MessageInfo, options: RenderOptions = RenderOption
         return _raw(data, parsed.error or "no SOAP Envelope found", options)
 
     lines = format_summary(summary, info)
-    if envelope.main is not None:
-        attachments = mtom.describe_attachments(parsed.root, envelope.parts, envelope.main)
-        lines += [f"  {line}" for line in attachments]
+    attachments = mtom.describe_attachments(parsed.root, envelope.parts, envelope.main)
+    lines += [f"  {line}" for line in attachments]
     if parsed.truncated_at is not None:
         lines.append(
             f"  NOTE: the envelope is {len(envelope.xml)} bytes; shown as parsed from its first "
@@ -96,6 +96,8 @@ def render(data: bytes, info: MessageInfo, options: RenderOptions = RenderOption
     if len(pretty) > options.max_bytes:
         pretty = pretty[: options.max_bytes] + f"\n… [output cut at {options.max_bytes} characters]"
     operation = (
-        "Fault" if summary.fault else summary.operation[1] if summary.operation else "(empty)"
+        f"{summary.name} Fault"
+        if summary.resolution and summary.fault
+        else ("Fault" if summary.fault else summary.name)
     )
     return Rendering(f"SOAP {summary.version} {operation}", "\n".join(lines) + "\n\n" + pretty)
