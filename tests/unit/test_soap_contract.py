@@ -69,7 +69,11 @@ def test_a_response_is_named_after_the_operation_it_answers():
     c = catalog(STOCK)
     request, _, _ = check(c, w.stock_request())
     r, _, v = check(c, w.stock_response(), is_request=False, request=request)
-    assert r == request and v.errors == ()
+    assert (r.operation, r.how, v.errors) == (
+        "GetLastTradePrice",
+        "its request (Body element TradePriceRequest)",
+        (),
+    )
     # A response whose request was not seen: its Body against the outputs.
     r, _, _ = check(c, w.stock_response(), is_request=False)
     assert (r.operation, r.how) == ("GetLastTradePrice", "Body element TradePrice")

@@ -1,48 +1,75 @@
-"""The SoapView addon: registers the `SOAP` contentview and labels SOAP flows.
+"""The SoapView addon: registers the `SOAP` contentview, labels SOAP flows, and learns the
+service contract (WSDL) from traffic and from `soap_wsdl` files.
 
 Usage:
     mitmdump -s addons/soap.py --flow-detail 3 --mode reverse:https://partner.example:443@5000
+    mitmdump -s addons/soap.py --set soap_wsdl=service.wsdl '~comment invalid'
     mitmweb -s addons/soap.py --set view_filter='~comment Fault'
 
-Labels go into the flow comment (`SOAP GetQuote`, `SOAP GetQuote Fault soap:Server: ...`) and
-faults are marked; both are display-side flow attributes: the forwarded bytes are never changed.
+Labels go into the flow comment (`SOAP GetQuote`, `SOAP GetQuote Fault soap:Server: ...`,
+`SOAP GetQuote invalid (...)`) and faults are marked; both are display-side flow attributes: the
+forwarded bytes are never changed, and validation never holds a message back.
 """
 
 from __future__ import annotations
 
 import logging
-import weakref
+from collections.abc import Sequence
+from pathlib import Path
 
 from mitmproxy import ctx, exceptions, http
 
+from . import contract
 from .contentview import SoapContentview, message_info, register, unregister
-from .render import DEFAULT_MAX_BYTES, RenderOptions, analyze
-from .summary import Summary, flow_label, with_label
+from .render import DEFAULT_MAX_BYTES, Inspection, RenderOptions
+from .summary import Resolution, flow_label, with_label
 
 logger = logging.getLogger(__name__)
 
 FAULT_MARKER = ":warning:"
 MIN_MAX_BYTES = 1024
+OPTIONS = ("soap_mask_secrets", "soap_max_bytes", "soap_validate")
 
 
-def _summary(message: http.Message, max_bytes: int) -> Summary | None:
+def check_soap_max_bytes(value: int) -> int:
+    if value < MIN_MAX_BYTES:
+        raise ValueError(f"must be at least {MIN_MAX_BYTES}")
+    return value
+
+
+def check_soap_wsdl(value: Sequence[str]) -> list[Path]:
+    """WSDL files to load. URLs are refused for now: fetching one must go through the proxy chain
+    (the WSDL server is usually behind the same proxy), which is not done yet."""
+    paths = []
+    for entry in value:
+        entry = entry.strip()
+        if not entry:
+            continue
+        if "://" in entry and not entry.startswith("file://"):
+            raise ValueError(
+                f"{entry!r}: fetching a WSDL by URL is not supported yet; save it to a file, or "
+                "let the client fetch it through the proxy (?wsdl answers are learned)"
+            )
+        path = Path(entry.removeprefix("file://"))
+        if not path.is_file():
+            raise ValueError(f"{entry!r}: no such file")
+        paths.append(path)
+    return paths
+
+
+def _content(message: http.Message) -> bytes | None:
     try:
         content = message.content
     except ValueError:  # unknown Content-Encoding: nothing we could show either
         return None
-    if not content:  # also None when the body was streamed past mitmproxy
-        return None
-    return analyze(content, message_info(message), max_bytes)
+    return content or None  # also None when the body was streamed past mitmproxy
 
 
 class SoapView:
     def __init__(self) -> None:
         self.view = SoapContentview()
-        # The request's summary, kept for the response hook so the body is not parsed twice.
-        # Not in flow.metadata: that is saved with the flow (`-w`) and a Summary does not serialize.
-        self._requests: weakref.WeakKeyDictionary[http.HTTPFlow, Summary] = (
-            weakref.WeakKeyDictionary()
-        )
+        self.inspector = self.view.inspector
+        self._configured: dict[str, str] = {}  # WSDL file URL -> its log line
 
     def load(self, loader) -> None:
         loader.add_option(
@@ -60,18 +87,51 @@ class SoapView:
             "Parse at most this many bytes of a SOAP body for the view and labels; a longer body "
             "shows what its first soap_max_bytes hold. Example: --set soap_max_bytes=16777216",
         )
+        loader.add_option(
+            "soap_wsdl",
+            Sequence[str],
+            [],
+            "WSDL 1.1 files describing the services (their imports are read from the same "
+            "folder). WSDLs that clients fetch through the proxy (?wsdl, ?singleWsdl, ?xsd=...) "
+            "are learned without it. Example: --set soap_wsdl=quotes.wsdl",
+        )
+        loader.add_option(
+            "soap_validate",
+            bool,
+            True,
+            "Validate SOAP messages against the schema of their WSDL (document/literal and "
+            "rpc/literal) and label those that break it `invalid (...)`; filter them with "
+            "~comment invalid. Never alters, delays or blocks a message.",
+        )
         register(self.view)
 
     def configure(self, updated: set[str]) -> None:
-        if not {"soap_mask_secrets", "soap_max_bytes"} & updated:
-            return
-        if ctx.options.soap_max_bytes < MIN_MAX_BYTES:
-            raise exceptions.OptionsError(
-                f"soap_max_bytes must be at least {MIN_MAX_BYTES}, not {ctx.options.soap_max_bytes}"
+        if "soap_max_bytes" in updated:
+            try:
+                check_soap_max_bytes(ctx.options.soap_max_bytes)
+            except ValueError as e:
+                raise exceptions.OptionsError(
+                    f"Cannot use soap_max_bytes {ctx.options.soap_max_bytes!r}: {e}"
+                ) from e
+        if set(OPTIONS) & updated:
+            self.inspector.options = RenderOptions(
+                mask=ctx.options.soap_mask_secrets,
+                max_bytes=ctx.options.soap_max_bytes,
+                validate=ctx.options.soap_validate,
             )
-        self.view.options = RenderOptions(
-            mask=ctx.options.soap_mask_secrets, max_bytes=ctx.options.soap_max_bytes
-        )
+        if "soap_wsdl" in updated:
+            self._load_wsdl_files(ctx.options.soap_wsdl)
+
+    def _load_wsdl_files(self, value: Sequence[str]) -> None:
+        try:
+            paths = check_soap_wsdl(value)
+            loaded = {str(p): contract.add_file(self.inspector.catalog, p) for p in paths}
+        except (ValueError, contract.ContractError) as e:
+            raise exceptions.OptionsError(f"Cannot use soap_wsdl {list(value)!r}: {e}") from e
+        for path, found in loaded.items():
+            if self._configured.get(path) != found.describe():
+                logger.info(f"SOAP: learned {found.describe()}")
+                self._configured[path] = found.describe()
 
     def running(self) -> None:
         # mitmweb shows flow comments, hence the SOAP labels, only in its optional comment
@@ -82,24 +142,40 @@ class SoapView:
     def done(self) -> None:
         unregister(self.view)
 
+    def _inspect(
+        self, flow: http.HTTPFlow, message: http.Message, request: Resolution | None = None
+    ) -> Inspection | None:
+        content = _content(message)
+        if content is None:
+            return None
+        found = self.inspector.inspect(
+            content, message_info(message), url=flow.request.pretty_url, request=request
+        )
+        if found is not None:
+            self.inspector.summaries[message] = found.summary
+        return found
+
     def request(self, flow: http.HTTPFlow) -> None:
-        request = _summary(flow.request, ctx.options.soap_max_bytes)
-        if request is None:
+        found = self._inspect(flow, flow.request)
+        if found is None:
             return
-        self._requests[flow] = request
-        label = flow_label(request, None)
-        assert label is not None  # request is a summary
+        label = flow_label(found.summary, None)
+        assert label is not None  # a summary was given
         flow.comment = with_label(flow.comment, label)
 
     def response(self, flow: http.HTTPFlow) -> None:
-        request = self._requests.pop(flow, None)
         if flow.response is None:
             return
-        response = _summary(flow.response, ctx.options.soap_max_bytes)
-        if response is None:
+        if self._learn(flow):
             return
+        request = self.inspector.summaries.get(flow.request)
         if request is None:  # not SOAP, or a request this addon did not see
-            request = _summary(flow.request, ctx.options.soap_max_bytes)
+            seen = self._inspect(flow, flow.request)
+            request = seen.summary if seen else None
+        found = self._inspect(flow, flow.response, request.resolution if request else None)
+        if found is None:
+            return
+        response = found.summary
         label = flow_label(request, response)
         assert label is not None  # response is a summary
         flow.comment = with_label(flow.comment, label)
@@ -109,3 +185,21 @@ class SoapView:
             logger.warning(f"{flow.request.method} {flow.request.pretty_url}: {label}")
         else:
             logger.info(f"{flow.request.method} {flow.request.pretty_url}: {label}")
+
+    def _learn(self, flow: http.HTTPFlow) -> bool:
+        """Keep a WSDL or XSD document a client fetched (`?wsdl`, `?singleWsdl`, `?xsd=N` and the
+        documents those import); log every contract it makes or completes."""
+        assert flow.response is not None
+        if flow.request.method != "GET" or flow.response.status_code != 200:
+            return False
+        content = _content(flow.response)
+        if content is None or contract.kind_of(content) is None:
+            return False
+        url = flow.request.pretty_url
+        catalog = self.inspector.catalog
+        for found in catalog.add(url, content):
+            logger.info(f"SOAP: learned {found.describe()}")
+        error = catalog.errors.get(contract.normalize_url(url))
+        if error:
+            logger.warning(f"SOAP: cannot use the WSDL {url}: {error}")
+        return True

@@ -16,10 +16,13 @@ the XML Schema part, the hard one, is left entirely to libxml2's validator.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.request import url2pathname
 
 from lxml import etree
 
@@ -530,7 +533,12 @@ def resolve(
 
     if not is_request:
         if request is not None:
-            return request, ()
+            how = (
+                request.how
+                if request.how.startswith("its request")
+                else f"its request ({request.how})"
+            )
+            return dataclasses.replace(request, how=how), ()
         if readable:
             by_body = [c for c in candidates if _matches_body(c[1].output_elements, body)]
             chosen = _pick(by_body, summary.version, path)
@@ -771,3 +779,32 @@ def validate(
             if len(errors) >= SHOWN_ERRORS:
                 break
     return Validation(errors=tuple(one_line(e, 300) for e in errors[:SHOWN_ERRORS]))
+
+
+# -- configured files --------------------------------------------------------------------------
+
+
+def add_file(catalog: Catalog, path: Path) -> Contract:
+    """Add a WSDL file and the files it imports. Imports are read only from the WSDL's own folder
+    (or below it) and only if they are files: a WSDL naming /etc/passwd or a URL gets nothing."""
+    folder = path.resolve().parent
+    url = normalize_url(path.resolve().as_uri())
+    try:
+        catalog.add(url, path.read_bytes())
+    except OSError as e:
+        raise ContractError(f"{path}: cannot read: {e.strerror or e}") from e
+    tried: set[str] = set()
+    while len(tried) <= MAX_DOCUMENTS:
+        new = [m for m in build_contract(url, catalog.lookup).missing if m not in tried]
+        if not new:
+            break
+        for missing in new:
+            tried.add(missing)
+            local = Path(url2pathname(urlsplit(missing).path)).resolve()
+            allowed = missing.startswith("file:") and local.is_relative_to(folder)
+            if allowed and local.is_file() and local.stat().st_size <= MAX_DOCUMENT_BYTES:
+                catalog.add(missing, local.read_bytes())
+    found = catalog.contracts.get(url)
+    if found is None:
+        raise ContractError(catalog.errors.get(url) or f"{path}: no SOAP binding in this WSDL")
+    return found

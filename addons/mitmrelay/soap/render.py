@@ -1,15 +1,22 @@
 """The SOAP view of a body: the summary, then the envelope pretty-printed, with bounds on time and
-output; anything that cannot be parsed safely falls back to the raw text with a one-line reason."""
+output; anything that cannot be parsed safely falls back to the raw text with a one-line reason.
+
+`Inspector` adds the contract (the operation from a known WSDL, schema validation) and keeps the
+last parses, so that one parse of a message serves its label, its validation and its view.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 
-from . import mtom
-from ._xml import Sniff, parse, sniff_envelope
+from . import contract, mtom
+from ._xml import Parsed, Sniff, parse, sniff_envelope
 from .mask import mask_text
 from .pretty import pretty_xml
-from .summary import MessageInfo, Summary, format_summary, summarize
+from .summary import MessageInfo, Resolution, Summary, Validation, format_summary, summarize
 
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 # The raw fallback shows a prefix only: a malformed 50 MB body is not worth reading whole.
@@ -20,6 +27,7 @@ RAW_SHOWN = 64 * 1024
 class RenderOptions:
     mask: bool = True
     max_bytes: int = DEFAULT_MAX_BYTES
+    validate: bool = True
 
 
 @dataclass(frozen=True)
@@ -55,7 +63,7 @@ def is_soap(data: bytes, content_type: str | None = None) -> bool:
 
 
 def analyze(data: bytes, info: MessageInfo, max_bytes: int = DEFAULT_MAX_BYTES) -> Summary | None:
-    """The summary only, parsing no further than the operation (for flow labels)."""
+    """The summary only, with no contract, parsing no further than the operation."""
     envelope = _envelope(data, info.content_type)
     if envelope.sniff is None or envelope.sniff.has_doctype:
         return None
@@ -74,30 +82,145 @@ def _raw(data: bytes, reason: str, options: RenderOptions) -> Rendering:
 
 
 def render(data: bytes, info: MessageInfo, options: RenderOptions = RenderOptions()) -> Rendering:
-    envelope = _envelope(data, info.content_type)
-    if envelope.sniff is None:
-        return _raw(data, "no SOAP 1.1/1.2 Envelope found", options)
-    if envelope.sniff.has_doctype:
-        return _raw(data, "refused to parse: SOAP messages must not contain a DTD", options)
-    parsed = parse(envelope.xml, options.max_bytes)
-    summary = summarize(parsed.root, info) if parsed.root is not None else None
-    if parsed.root is None or summary is None:
-        return _raw(data, parsed.error or "no SOAP Envelope found", options)
+    """The view of one message, with no contract known."""
+    return Inspector(options).render(data, info)
 
-    lines = format_summary(summary, info)
-    attachments = mtom.describe_attachments(parsed.root, envelope.parts, envelope.main)
-    lines += [f"  {line}" for line in attachments]
-    if parsed.truncated_at is not None:
-        lines.append(
-            f"  NOTE: the envelope is {len(envelope.xml)} bytes; shown as parsed from its first "
-            f"{parsed.truncated_at} (soap_max_bytes)"
+
+@dataclass(frozen=True)
+class Inspection:
+    summary: Summary
+    parsed: Parsed
+    envelope: _Envelope
+    complete: bool  # parsed to the end (or to max_bytes), not only to the operation
+
+
+# Parses kept for the view after the hooks: a few, as mitmweb keeps every flow.
+KEPT_PARSES = 16
+
+
+class Inspector:
+    """Summaries with the contract, views, and a small cache of parses keyed by body bytes."""
+
+    def __init__(
+        self, options: RenderOptions = RenderOptions(), catalog: contract.Catalog | None = None
+    ) -> None:
+        self.options = options
+        self.catalog = catalog if catalog is not None else contract.Catalog()
+        self._parses: OrderedDict[bytes, tuple[_Envelope, Parsed, bool]] = OrderedDict()
+        # The summary the hooks made of each HTTP message: the view of a response needs its
+        # request's operation. Weak: flows come and go; not in flow.metadata, which is saved.
+        self.summaries: weakref.WeakKeyDictionary[object, Summary] = weakref.WeakKeyDictionary()
+
+    def _parse(
+        self, data: bytes, info: MessageInfo, complete: bool
+    ) -> tuple[_Envelope, Parsed, bool]:
+        cached = self._parses.get(data)
+        if cached is not None and (cached[2] or not complete):
+            self._parses.move_to_end(data)
+            return cached
+        envelope = _envelope(data, info.content_type)
+        if envelope.sniff is None or envelope.sniff.has_doctype:
+            parsed = Parsed(None)
+        else:
+            parsed = parse(envelope.xml, self.options.max_bytes, stop_after_operation=not complete)
+        self._parses[data] = (envelope, parsed, complete)
+        while len(self._parses) > KEPT_PARSES:
+            self._parses.popitem(last=False)
+        return envelope, parsed, complete
+
+    def wants_complete_parse(self) -> bool:
+        """Whether labels need the whole message (validation), not only up to the operation."""
+        return self.options.validate and bool(self.catalog.contracts)
+
+    def inspect(
+        self,
+        data: bytes,
+        info: MessageInfo,
+        *,
+        url: str | None = None,
+        request: Resolution | None = None,
+        complete: bool | None = None,
+    ) -> Inspection | None:
+        """The summary of a SOAP message with its operation and validation, or None if the body
+        is not a (parsable) SOAP envelope."""
+        if complete is None:
+            complete = self.wants_complete_parse()
+        envelope, parsed, complete = self._parse(data, info, complete)
+        if parsed.root is None:
+            return None
+        summary = summarize(parsed.root, info)
+        if summary is None:
+            return None
+        if self.catalog.contracts:
+            summary = self._with_contract(summary, parsed, info, url, request, complete)
+        return Inspection(summary, parsed, envelope, complete)
+
+    def _with_contract(
+        self,
+        summary: Summary,
+        parsed: Parsed,
+        info: MessageInfo,
+        url: str | None,
+        request: Resolution | None,
+        complete: bool,
+    ) -> Summary:
+        resolution, warnings = contract.resolve(
+            self.catalog, summary, info.is_request, url=url, request=request
         )
-    pretty = pretty_xml(parsed.root, mask=options.mask)
-    if len(pretty) > options.max_bytes:
-        pretty = pretty[: options.max_bytes] + f"\n… [output cut at {options.max_bytes} characters]"
-    operation = (
-        f"{summary.name} Fault"
-        if summary.resolution and summary.fault
-        else ("Fault" if summary.fault else summary.name)
-    )
-    return Rendering(f"SOAP {summary.version} {operation}", "\n".join(lines) + "\n\n" + pretty)
+        if resolution is None:
+            return summary
+        validation = None
+        if self.options.validate and complete:
+            if parsed.truncated_at is not None:
+                validation = Validation(skipped="the body is longer than soap_max_bytes")
+            else:
+                assert parsed.root is not None
+                validation = contract.validate(
+                    self.catalog, resolution, parsed.root, summary, info.is_request
+                )
+        return dataclasses.replace(
+            summary,
+            resolution=resolution,
+            warnings=(*summary.warnings, *warnings),
+            validation=validation,
+        )
+
+    def render(
+        self,
+        data: bytes,
+        info: MessageInfo,
+        *,
+        url: str | None = None,
+        request: Resolution | None = None,
+    ) -> Rendering:
+        options = self.options
+        envelope = _envelope(data, info.content_type)
+        if envelope.sniff is None:
+            return _raw(data, "no SOAP 1.1/1.2 Envelope found", options)
+        if envelope.sniff.has_doctype:
+            return _raw(data, "refused to parse: SOAP messages must not contain a DTD", options)
+        inspection = self.inspect(data, info, url=url, request=request, complete=True)
+        if inspection is None:
+            parsed = self._parse(data, info, True)[1]
+            return _raw(data, parsed.error or "no SOAP Envelope found", options)
+        summary, parsed, envelope = inspection.summary, inspection.parsed, inspection.envelope
+        assert parsed.root is not None
+        lines = format_summary(summary, info)
+        attachments = mtom.describe_attachments(parsed.root, envelope.parts, envelope.main)
+        lines += [f"  {line}" for line in attachments]
+        if parsed.truncated_at is not None:
+            lines.append(
+                f"  NOTE: the envelope is {len(envelope.xml)} bytes; shown as parsed from its "
+                f"first {parsed.truncated_at} (soap_max_bytes)"
+            )
+        pretty = pretty_xml(parsed.root, mask=options.mask)
+        if len(pretty) > options.max_bytes:
+            pretty = (
+                pretty[: options.max_bytes] + f"\n… [output cut at {options.max_bytes} characters]"
+            )
+        name = (
+            f"{summary.name} Fault"
+            if summary.resolution and summary.fault
+            else ("Fault" if summary.fault else summary.name)
+        )
+        return Rendering(f"SOAP {summary.version} {name}", "\n".join(lines) + "\n\n" + pretty)

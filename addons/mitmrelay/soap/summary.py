@@ -5,6 +5,7 @@ The operation, when a WSDL is known, comes from contract.py (`Summary.resolution
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from email.message import Message
 
@@ -350,7 +351,17 @@ def format_summary(summary: Summary, info: MessageInfo) -> list[str]:
 
 
 LABEL_PREFIX = "SOAP "
-INVALID_REASON_CHARS = 60
+INVALID_REASON_CHARS = 80
+
+
+def short_reason(error: str) -> str:
+    """A validation error short enough for a label: `line 3 price: 'x' is not a valid value...`
+    (libxml2's `Element '{ns}name'` becomes the bare name)."""
+    found = re.match(r"line (\d+) \S*: (.*)", error, re.DOTALL)
+    line, message = (found.group(1), found.group(2)) if found else (None, error)
+    message = re.sub(r"\{[^}]*\}", "", message)
+    message = re.sub(r"^Element '([^']+)'((?:, attribute '[^']+')?): ", r"\1\2: ", message)
+    return one_line(f"line {line} {message}" if line else message, INVALID_REASON_CHARS)
 
 
 def flow_label(request: Summary | None, response: Summary | None) -> str | None:
@@ -371,8 +382,7 @@ def flow_label(request: Summary | None, response: Summary | None) -> str | None:
             label += f" Fault {fault.code}: {fault.reason}"
     for summary in (request, response):
         if summary is not None and summary.validation and summary.validation.errors:
-            reason = one_line(summary.validation.errors[0], INVALID_REASON_CHARS)
-            label += f" invalid ({reason})"
+            label += f" invalid ({short_reason(summary.validation.errors[0])})"
             break
     return one_line(label, 200)
 
