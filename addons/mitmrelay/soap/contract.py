@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -520,6 +520,9 @@ def resolve(
     candidates = list(catalog.operations())
     if not candidates:
         return None, ()
+    if is_request is None:  # a message file of unknown direction: a request, else a response
+        found = resolve(catalog, summary, True, url)
+        return found if found[0] is not None else resolve(catalog, summary, False, url)
     path = _path(url)
     body = summary.body or ()
     readable = summary.encrypted is None and summary.fault is None
@@ -784,15 +787,13 @@ def validate(
 # -- configured files --------------------------------------------------------------------------
 
 
-def add_file(catalog: Catalog, path: Path) -> Contract:
-    """Add a WSDL file and the files it imports. Imports are read only from the WSDL's own folder
-    (or below it) and only if they are files: a WSDL naming /etc/passwd or a URL gets nothing."""
-    folder = path.resolve().parent
-    url = normalize_url(path.resolve().as_uri())
-    try:
-        catalog.add(url, path.read_bytes())
-    except OSError as e:
-        raise ContractError(f"{path}: cannot read: {e.strerror or e}") from e
+def add_with_imports(
+    catalog: Catalog, url: str, data: bytes, load_import: Callable[[str], bytes | None]
+) -> Contract:
+    """Add a WSDL the user named, then the imports `load_import` agrees to give (it decides
+    which are allowed), until nothing new is missing. Raises ContractError if no contract."""
+    url = normalize_url(url)
+    catalog.add(url, data)
     tried: set[str] = set()
     while len(tried) <= MAX_DOCUMENTS:
         new = [m for m in build_contract(url, catalog.lookup).missing if m not in tried]
@@ -800,11 +801,35 @@ def add_file(catalog: Catalog, path: Path) -> Contract:
             break
         for missing in new:
             tried.add(missing)
-            local = Path(url2pathname(urlsplit(missing).path)).resolve()
-            allowed = missing.startswith("file:") and local.is_relative_to(folder)
-            if allowed and local.is_file() and local.stat().st_size <= MAX_DOCUMENT_BYTES:
-                catalog.add(missing, local.read_bytes())
-    found = catalog.contracts.get(url)
-    if found is None:
-        raise ContractError(catalog.errors.get(url) or f"{path}: no SOAP binding in this WSDL")
-    return found
+            found = load_import(missing)
+            if found is not None:
+                catalog.add(missing, found)
+    contract = catalog.contracts.get(url)
+    if contract is None:
+        raise ContractError(catalog.errors.get(url) or f"{url}: no SOAP binding in this WSDL")
+    return contract
+
+
+def add_file(catalog: Catalog, path: Path) -> Contract:
+    """Add a WSDL file and the files it imports. Imports are read only from the WSDL's own folder
+    (or below it) and only if they are files: a WSDL naming /etc/passwd or a URL gets nothing."""
+    folder = path.resolve().parent
+
+    def load_import(url: str) -> bytes | None:
+        local = Path(url2pathname(urlsplit(url).path)).resolve()
+        allowed = url.startswith("file:") and local.is_relative_to(folder) and local.is_file()
+        if not allowed or local.stat().st_size > MAX_DOCUMENT_BYTES:
+            return None
+        return local.read_bytes()
+
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ContractError(f"{path}: cannot read: {e.strerror or e}") from e
+    return add_with_imports(catalog, path.resolve().as_uri(), data, load_import)
+
+
+def same_origin(base: str, url: str) -> bool:
+    """Whether `url` is on the scheme, host and port of `base` (imports a URL may pull in)."""
+    a, b = urlsplit(base), urlsplit(url)
+    return (a.scheme, a.netloc) == (b.scheme, b.netloc)
