@@ -39,7 +39,12 @@ DEBIAN_PEERS = {
     "ssh": "openssh-client",
     "chromium": "chromium",
     "chromedriver": "chromium-driver",
+    # SOAP stacks not written in Python (npm packages in tests/node, see ensure_node_packages).
+    "node": "nodejs",
+    "npm": "npm",
 }
+# Folders of tests/ with a package.json: npm installs what they list (real non-Python peers).
+NODE_DIRS = [REPO / "tests" / "node"]
 
 
 def say(message: str) -> None:
@@ -65,12 +70,13 @@ def find_python(version: str) -> str:
         ):
             return candidate
     raise SystemExit(
-        f"Python {version} not found: install it or set MITMRELAY_PYTHON{version.replace('.', '')}=/path/to/python{version}"
+        f"Python {version} not found: install it or set "
+        f"MITMRELAY_PYTHON{version.replace('.', '')}=/path/to/python{version}"
     )
 
 
 def ensure_peers() -> None:
-    """Install the Debian test peers that are missing (needs root; otherwise says what to install)."""
+    """Install the Debian test peers that are missing (needs root; else says what to install)."""
     sbin = os.pathsep.join(["/usr/sbin", "/sbin", os.environ.get("PATH", "")])
     missing = sorted(
         {pkg for prog, pkg in DEBIAN_PEERS.items() if not shutil.which(prog, path=sbin)}
@@ -92,8 +98,37 @@ def ensure_peers() -> None:
             subprocess.run(["service", services[package], "stop"], capture_output=True, check=False)
 
 
+def ensure_node_packages() -> None:
+    """`npm install` in each NODE_DIRS folder whose package.json or lock changed since the last."""
+    for folder in NODE_DIRS:
+        stamp = folder / "node_modules" / ".mitmrelay-stamp"
+        wanted = hashlib.sha256(
+            b"".join(
+                (folder / name).read_bytes()
+                for name in ("package.json", "package-lock.json")
+                if (folder / name).exists()
+            )
+        ).hexdigest()
+        if stamp.exists() and stamp.read_text() == wanted:
+            continue
+        say(f"npm install in {folder.relative_to(REPO)}")
+        subprocess.run(
+            [
+                "npm",
+                "ci" if (folder / "package-lock.json").exists() else "install",
+                "--prefix",
+                str(folder),
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+            ],
+            check=True,
+        )
+        stamp.write_text(wanted)
+
+
 def ensure_venv(target: str, extras: str = "test") -> Path:
-    """A virtualenv for the mitmproxy line `target` with this project installed; returns its bin dir."""
+    """A virtualenv for the mitmproxy line `target` with this project installed; its bin dir."""
     version, requirement = TARGETS[target]
     venv = VENVS / f"mitmproxy{target}"
     stamp = venv / ".mitmrelay-stamp"
