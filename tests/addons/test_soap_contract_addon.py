@@ -149,7 +149,8 @@ def test_a_hostile_wsdl_is_refused_with_the_reason(tctx, tmp_path, caplog):
     "value, error",
     [
         (["/no/such.wsdl"], "'/no/such.wsdl': no such file"),
-        (["https://h/x?wsdl"], "fetching a WSDL by URL is not supported yet"),
+        (["ftp://h/x.wsdl"], "'ftp://h/x.wsdl': only files and http:// or https:// URLs"),
+        (["https:///x?wsdl"], "a URL needs a host"),
     ],
 )
 def test_soap_wsdl_values_are_checked(value, error):
@@ -160,4 +161,4 @@ def test_soap_wsdl_values_are_checked(value, error):
 def test_empty_soap_wsdl_entries_are_ignored(tmp_path):
     wsdl = tmp_path / "a.wsdl"
     wsdl.write_text(w.STOCK_QUOTE)
-    assert check_soap_wsdl(["", str(wsdl)]) == [Path(wsdl)]
+    assert check_soap_wsdl(["", str(wsdl), "https://h/x?wsdl"]) == [Path(wsdl), "https://h/x?wsdl"]

@@ -153,3 +153,45 @@ def test_the_offline_view_learns_the_wsdl_from_the_flow_file(run):
     assert "SOAP: learned WSDL" in done.stderr and "1 operations" in done.stderr
     assert re.search(r"Operation:\s+GetLastTradePrice \(document/literal", done.stdout)
     assert "INVALID:" in done.stdout
+
+
+def test_a_soap_wsdl_url_is_fetched_through_the_proxy_chain(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("wsdl-url")
+    certs = peers.Certs(tmp_path_factory.mktemp("certs"))
+    service = wsdl_service.StockService(certs.server_context())
+    socks = peers.start_microsocks(tmp, "alice", PROXY_PASS)
+    url = f"https://localhost:{service.port}/stock?wsdl"
+    relay = peers.start_mitmdump(
+        tmp,
+        "--mode",
+        f"reverse:https://localhost:{service.port}@{{port}}",
+        "--set",
+        f"proxy_chain=socks5h://alice:${{PROXY_PASS}}@127.0.0.1:{socks.port}",
+        "--set",
+        f"ssl_verify_upstream_trusted_ca={certs.ca}",
+        "--set",
+        f"soap_wsdl={url}",
+        env={"PROXY_PASS": PROXY_PASS},
+    )
+    try:
+        relay.wait_log(
+            rf"SOAP: learned WSDL {re.escape(url)}: service StockQuoteService, "
+            r"ports StockQuotePort, 1 operations\n",
+            timeout=30,
+        )
+        # Both the WSDL and the schema it imports came through the SOCKS proxy.
+        assert socks.text().count(f"connected to localhost:{service.port}") == 2
+        session = requests.Session()
+        session.trust_env = False
+        answer = session.post(
+            f"http://127.0.0.1:{relay.port}/stock",
+            data=w.stock_request(),
+            headers={"Content-Type": "text/xml"},
+        )
+        assert answer.status_code == 200
+        relay.wait_log(r"POST \S+/stock: SOAP GetLastTradePrice\n")
+        assert PROXY_PASS not in relay.text()
+    finally:
+        relay.stop()
+        socks.stop()
+        service.stop()

@@ -13,13 +13,16 @@ forwarded bytes are never changed, and validation never holds a message back.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import ssl
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from mitmproxy import ctx, exceptions, http
 
-from . import contract
+from . import contract, fetch
 from .contentview import SoapContentview, message_info, register, unregister
 from .render import DEFAULT_MAX_BYTES, Inspection, RenderOptions
 from .summary import Resolution, flow_label, with_label
@@ -37,24 +40,25 @@ def check_soap_max_bytes(value: int) -> int:
     return value
 
 
-def check_soap_wsdl(value: Sequence[str]) -> list[Path]:
-    """WSDL files to load. URLs are refused for now: fetching one must go through the proxy chain
-    (the WSDL server is usually behind the same proxy), which is not done yet."""
-    paths = []
+def check_soap_wsdl(value: Sequence[str]) -> list[Path | str]:
+    """WSDL files (Paths) and http(s) URLs (strs, fetched once running, through the chain)."""
+    sources: list[Path | str] = []
     for entry in value:
         entry = entry.strip()
         if not entry:
             continue
+        if entry.startswith(("http://", "https://")):
+            if not urlsplit(entry).hostname:
+                raise ValueError(f"{entry!r}: a URL needs a host")
+            sources.append(entry)
+            continue
         if "://" in entry and not entry.startswith("file://"):
-            raise ValueError(
-                f"{entry!r}: fetching a WSDL by URL is not supported yet; save it to a file, or "
-                "let the client fetch it through the proxy (?wsdl answers are learned)"
-            )
+            raise ValueError(f"{entry!r}: only files and http:// or https:// URLs")
         path = Path(entry.removeprefix("file://"))
         if not path.is_file():
             raise ValueError(f"{entry!r}: no such file")
-        paths.append(path)
-    return paths
+        sources.append(path)
+    return sources
 
 
 def _content(message: http.Message) -> bytes | None:
@@ -69,7 +73,10 @@ class SoapView:
     def __init__(self) -> None:
         self.view = SoapContentview()
         self.inspector = self.view.inspector
-        self._configured: dict[str, str] = {}  # WSDL file URL -> its log line
+        self._configured: dict[str, str] = {}  # WSDL file or URL -> its log line
+        self._urls: list[str] = []
+        self._running = False
+        self._tasks: set[asyncio.Task] = set()
 
     def load(self, loader) -> None:
         loader.add_option(
@@ -91,9 +98,11 @@ class SoapView:
             "soap_wsdl",
             Sequence[str],
             [],
-            "WSDL 1.1 files describing the services (their imports are read from the same "
-            "folder). WSDLs that clients fetch through the proxy (?wsdl, ?singleWsdl, ?xsd=...) "
-            "are learned without it. Example: --set soap_wsdl=quotes.wsdl",
+            "WSDL 1.1 files (their imports are read from the same folder) or http(s) URLs "
+            "(fetched once at start through the same proxy chain as the traffic, with imports "
+            "from the same host). WSDLs that clients fetch through the proxy (?wsdl, "
+            "?singleWsdl, ?xsd=...) are learned without it. Example: --set "
+            "soap_wsdl=quotes.wsdl --set soap_wsdl=https://partner.example/quotes?wsdl",
         )
         loader.add_option(
             "soap_validate",
@@ -124,7 +133,8 @@ class SoapView:
 
     def _load_wsdl_files(self, value: Sequence[str]) -> None:
         try:
-            paths = check_soap_wsdl(value)
+            sources = check_soap_wsdl(value)
+            paths = [p for p in sources if isinstance(p, Path)]
             loaded = {str(p): contract.add_file(self.inspector.catalog, p) for p in paths}
         except (ValueError, contract.ContractError) as e:
             raise exceptions.OptionsError(f"Cannot use soap_wsdl {list(value)!r}: {e}") from e
@@ -132,8 +142,38 @@ class SoapView:
             if self._configured.get(path) != found.describe():
                 logger.info(f"SOAP: learned {found.describe()}")
                 self._configured[path] = found.describe()
+        self._urls = [u for u in sources if isinstance(u, str)]
+        if self._running:
+            self._fetch_urls()
+
+    def _fetch_urls(self) -> None:
+        for url in self._urls:
+            if url not in self._configured:
+                self._configured[url] = "fetching"
+                task = asyncio.get_running_loop().create_task(self._fetch(url))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    async def _fetch(self, url: str) -> None:
+        """Fetch a soap_wsdl URL over the connection the proxy chain would open for its host
+        (the WSDL server is usually behind the same proxy as the service)."""
+        chain = ctx.master.addons.get("proxychain")
+        opener = chain.open_connection if chain is not None else fetch.direct
+        tls = ssl.create_default_context(cafile=ctx.options.ssl_verify_upstream_trusted_ca)
+        if ctx.options.ssl_insecure:
+            tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE
+        try:
+            found = await fetch.add_url(self.inspector.catalog, url, opener, tls)
+        except (OSError, contract.ContractError) as e:
+            logger.warning(f"SOAP: cannot use soap_wsdl {url}: {e}")
+            self._configured.pop(url, None)  # tried again when the option is set again
+            return
+        self._configured[url] = found.describe()
+        logger.info(f"SOAP: learned {found.describe()}")
 
     def running(self) -> None:
+        self._running = True
+        self._fetch_urls()
         # mitmweb shows flow comments, hence the SOAP labels, only in its optional comment
         # column: add it unless the user chose the columns.
         if "web_columns" in ctx.options and not ctx.options.has_changed("web_columns"):
