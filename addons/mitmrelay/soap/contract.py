@@ -184,6 +184,7 @@ class Catalog:
         self.documents: dict[str, bytes] = {}
         self.contracts: dict[str, Contract] = {}
         self.errors: dict[str, str] = {}
+        self.generation = 0  # changes whenever a contract does: cached answers are then stale
 
     def lookup(self, url: str) -> bytes | None:
         key = normalize_url(url)
@@ -209,6 +210,7 @@ class Catalog:
         if kind_of(data) == "wsdl":
             wanted.append(key)
         built = []
+        self.generation += 1
         for wsdl in dict.fromkeys(wanted):
             try:
                 contract = build_contract(wsdl, self.lookup)

@@ -107,6 +107,7 @@ class Inspector:
         self.options = options
         self.catalog = catalog if catalog is not None else contract.Catalog()
         self._parses: OrderedDict[bytes, tuple[_Envelope, Parsed, bool]] = OrderedDict()
+        self._inspections: OrderedDict[tuple, Inspection | None] = OrderedDict()
         # The summary the hooks made of each HTTP message: the view of a response needs its
         # request's operation. Weak: flows come and go; not in flow.metadata, which is saved.
         self.summaries: weakref.WeakKeyDictionary[object, Summary] = weakref.WeakKeyDictionary()
@@ -146,14 +147,21 @@ class Inspector:
         if complete is None:
             complete = self.wants_complete_parse()
         envelope, parsed, complete = self._parse(data, info, complete)
-        if parsed.root is None:
-            return None
-        summary = summarize(parsed.root, info)
-        if summary is None:
-            return None
-        if self.catalog.contracts:
-            summary = self._with_contract(summary, parsed, info, url, request, complete)
-        return Inspection(summary, parsed, envelope, complete)
+        # The hooks and the view ask the same question of the same bytes: answer it once.
+        key = (data, info, url, request, complete, self.options, self.catalog.generation)
+        if key in self._inspections:
+            self._inspections.move_to_end(key)
+            return self._inspections[key]
+        found = None
+        summary = summarize(parsed.root, info) if parsed.root is not None else None
+        if summary is not None:
+            if self.catalog.contracts:
+                summary = self._with_contract(summary, parsed, info, url, request, complete)
+            found = Inspection(summary, parsed, envelope, complete)
+        self._inspections[key] = found
+        while len(self._inspections) > KEPT_PARSES:
+            self._inspections.popitem(last=False)
+        return found
 
     def _with_contract(
         self,
