@@ -230,3 +230,44 @@ def test_kind_of_sniffs_wsdl_and_xsd_roots():
     assert kind_of(w.ORDERS_XSD.encode()) == "xsd"
     assert kind_of(b"<definitions xmlns='urn:other'/>") is None
     assert kind_of(w.stock_request()) is None
+
+
+def test_qname_values_use_namespaces_declared_on_the_envelope():
+    # xsi:type="xsd:float" relies on prefixes the Envelope declares, not the element itself.
+    c = catalog(STOCK)
+    body = (
+        w.stock_response()
+        .replace(
+            b"<s:Envelope ",
+            b'<s:Envelope xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+            b'xmlns:xsd="http://www.w3.org/2001/XMLSchema" ',
+        )
+        .replace(b"<m:price>", b'<m:price xsi:type="xsd:float">')
+    )
+    _, _, v = check(c, body, is_request=False)
+    assert v.errors == ()
+    # The same in an rpc wrapper, which is validated as a copy under a stand-in name.
+    c = catalog({"http://calc.example/rpc?wsdl": w.calculator("literal")})
+    body = (
+        w.add_request()
+        .replace(
+            b"<s:Envelope ",
+            b'<s:Envelope xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+            b'xmlns:xsd="http://www.w3.org/2001/XMLSchema" ',
+        )
+        .replace(b"<a>", b'<a xsi:type="xsd:int">')
+    )
+    _, _, v = check(c, body)
+    assert v.errors == ()
+
+
+def test_the_wsdl_published_at_the_request_path_wins_a_tie():
+    c = catalog(
+        {
+            "http://h/calc?wsdl": w.calculator("literal"),
+            "http://h/calcenc?wsdl": w.calculator("encoded"),
+        }
+    )
+    for path, style in (("/calc", "rpc/literal"), ("/calcenc", "rpc/encoded")):
+        r, _, _ = check(c, w.add_request(), url=f"http://h{path}")
+        assert (r.wsdl, r.style) == (f"http://h{path}?wsdl", style)

@@ -490,9 +490,15 @@ def _pick(
     """The best candidate: same SOAP version as the envelope, then the port at this path."""
     if not found:
         return None
+    # The port at this path, else the WSDL published at this path (`/calc?wsdl` describes
+    # `/calc`, whatever internal address the WSDL names), else the first.
     ranked = sorted(
         found,
-        key=lambda c: (c[1].soap_version != version, path is None or _path(c[1].address) != path),
+        key=lambda c: (
+            c[1].soap_version != version,
+            path is None or _path(c[1].address) != path,
+            path is None or _path(c[0].url) != path,
+        ),
     )
     return ranked[0]
 
@@ -624,12 +630,14 @@ class _MemoryResolver(etree.Resolver):
         return self.resolve_string(data, context)
 
 
-def _standalone(schema: etree._Element) -> etree._Element:
-    """A copy of an (inline) schema that declares every namespace in scope: QName-valued
-    attributes (`type="tns:Foo"`) use prefixes declared on the WSDL's root."""
-    copied = etree.Element(schema.tag, attrib=dict(schema.attrib), nsmap=schema.nsmap)
-    copied.text = schema.text
-    copied.extend(copy.deepcopy(child) for child in schema)
+def _standalone(element: etree._Element, tag: str | None = None) -> etree._Element:
+    """A copy of an element that declares every namespace in scope, with its line numbers: QName
+    values (`type="tns:Foo"` in an inline schema, `xsi:type="xsd:int"` in a message) use
+    prefixes declared on ancestors, which a plain copy of the element would leave behind."""
+    copied = etree.Element(tag or element.tag, attrib=dict(element.attrib), nsmap=element.nsmap)
+    copied.text = element.text
+    copied.sourceline = element.sourceline
+    copied.extend(copy.deepcopy(child) for child in element)
     return copied
 
 
@@ -772,14 +780,13 @@ def validate(
         wrappers = _rpc_wrappers(catalog.contracts[resolution.wsdl].operations)
         index = next(i for i, (key, _) in enumerate(wrappers) if key == (op, direction))
         for child in children[:1]:
-            wrapper = copy.deepcopy(child)
+            wrapper = _standalone(child, f"{{{RPC_NS}}}w{index}")
             real = _qtext(qname(child))
-            wrapper.tag = f"{{{RPC_NS}}}w{index}"
             if not schema.validate(wrapper):
                 errors += [_error_text(e, (f"w{index}", real)) for e in schema.error_log]
     else:
         for child in children:
-            if not schema.validate(child):
+            if not schema.validate(_standalone(child)):
                 errors += [_error_text(e) for e in schema.error_log]
             if len(errors) >= SHOWN_ERRORS:
                 break
