@@ -155,3 +155,26 @@ def test_includes_outside_multipart_are_listed_and_bounded():
     assert len(shown) == 20
     assert shown[0] == "  xop:Include in <i> -> cid:p0: not multipart: no part to point to"
     assert "  … 5 more xop:Include" in lines
+
+
+def test_a_signature_says_its_algorithm_and_what_it_covers():
+    wsu = h.WSU
+    header = (
+        f'<s:Header><wsse:Security xmlns:wsu="{wsu}"><wsu:Timestamp wsu:Id="TS-1">'
+        "<wsu:Created>2026-12-01T10:00:00Z</wsu:Created>"
+        "<wsu:Expires>2026-12-01T10:05:00Z</wsu:Expires></wsu:Timestamp>"
+        '<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo>'
+        '<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>'
+        '<ds:Reference URI="#B-1"/><ds:Reference URI="#TS-1"/></ds:SignedInfo>'
+        "<ds:SignatureValue>c2lnbmF0dXJl</ds:SignatureValue></ds:Signature>"
+        "</wsse:Security></s:Header>"
+    )
+    body = envelope(
+        f'<s:Body xmlns:wsu="{wsu}" wsu:Id="B-1"><o:Op xmlns:o="urn:o"/></s:Body>', header=header
+    )
+    s = analyze(body, MessageInfo())
+    assert s is not None and s.security == (
+        "Timestamp created 2026-12-01T10:00:00Z expires 2026-12-01T10:05:00Z",
+        "Signature rsa-sha256 over Body, Timestamp",
+    )
+    assert "c2lnbmF0dXJl" not in render(body, MessageInfo()).text

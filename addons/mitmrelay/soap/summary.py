@@ -214,7 +214,7 @@ def _password_type(password: etree._Element) -> str:
     return (value or "").rpartition("#")[2] or "PasswordText"
 
 
-def _security(header: etree._Element | None) -> tuple[str, ...]:
+def _security(header: etree._Element | None, root: etree._Element) -> tuple[str, ...]:
     lines = []
     for security in _children(header, "Security"):
         for token in security:
@@ -227,9 +227,61 @@ def _security(header: etree._Element | None) -> tuple[str, ...]:
                 lines.append(f"UsernameToken user {user!r} {kind}{nonce}")
             elif local == "EncryptedData":
                 lines.append(f"encrypted header ({encryption_of(token)})")
+            elif local == "Signature":
+                lines.append(_signature(token, _ids(root)))
+            elif local == "Timestamp":
+                created = _text(_child(token, "Created"))
+                expires = _text(_child(token, "Expires"))
+                lines.append(
+                    " ".join(
+                        [
+                            "Timestamp",
+                            *(
+                                f"{k} {v}"
+                                for k, v in (("created", created), ("expires", expires))
+                                if v
+                            ),
+                        ]
+                    )
+                )
             elif local:
                 lines.append(local)
     return tuple(lines)
+
+
+def _ids(root: etree._Element) -> dict[str, str]:
+    """Element names by their Id attribute (wsu:Id, xml:id, Id): what a signature reference
+    points to. Only the Header, the Body and the Body's own children are looked at: that is
+    where WS-Security references point, and a huge Body is not walked."""
+    header, body = _child(root, "Header"), _child(root, "Body")
+    candidates = [*(header.iter(etree.Element) if header is not None else ())]
+    candidates += [body, *body] if body is not None else []
+    found: dict[str, str] = {}
+    for element in candidates:
+        if not isinstance(element.tag, str):
+            continue
+        for key, value in element.attrib.items():
+            if key.rpartition("}")[2] in ("Id", "id", "ID"):
+                found.setdefault(value, qname(element)[1])
+    return found
+
+
+def _signature(signature: etree._Element, ids: dict[str, str]) -> str:
+    """`Signature rsa-sha1 over Body, Timestamp`: the algorithm (XML-DSig SignatureMethod) and
+    what its references sign, from the message itself (the signature is not checked)."""
+    info = _child(signature, "SignedInfo")
+    method = _child(info, "SignatureMethod")
+    algorithm = (method.get("Algorithm") or "").rpartition("#")[2] if method is not None else ""
+    signed = []
+    for reference in _children(info, "Reference"):
+        uri = reference.get("URI") or ""
+        signed.append(
+            ids.get(uri[1:], uri or "(whole document)")
+            if uri.startswith("#")
+            else (uri or "(whole document)")
+        )
+    text = f"Signature {algorithm or 'algorithm not given'}"
+    return text + (f" over {', '.join(signed)}" if signed else "")
 
 
 def _warnings(
@@ -278,7 +330,7 @@ def summarize(root: etree._Element, info: MessageInfo) -> Summary | None:
         action=action,
         addressing=addressing,
         fault=fault,
-        security=_security(header),
+        security=_security(header, root),
         warnings=(*warnings, *_warnings(action, addressing, info.is_request)),
         encrypted=encrypted,
     )
