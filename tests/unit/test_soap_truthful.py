@@ -178,3 +178,34 @@ def test_a_signature_says_its_algorithm_and_what_it_covers():
         "Signature rsa-sha256 over Body, Timestamp",
     )
     assert "c2lnbmF0dXJl" not in render(body, MessageInfo()).text
+
+
+def test_encrypted_element_content_is_told_and_not_validated():
+    import wsdl_samples as w
+    from mitmrelay.soap.render import Inspector
+
+    body = envelope(
+        f"<s:Body><m:TradePriceRequest xmlns:m='{w.STOCK_NS}'>{ENCRYPTED}</m:TradePriceRequest>"
+        "</s:Body>"
+    )
+    inspector = Inspector()
+    inspector.catalog.add("http://example.com/stockquote?wsdl", w.STOCK_QUOTE.encode())
+    found = inspector.inspect(body, REQUEST, complete=True)
+    assert found is not None
+    s = found.summary
+    assert s.encrypted_content == "<TradePriceRequest>: xenc:EncryptedData, aes256-cbc"
+    assert s.validation is not None and s.validation.skipped == "part of the Body is encrypted"
+    assert flow_label(s, None) == "SOAP GetLastTradePrice"
+    lines = inspector.render(body, REQUEST).text.splitlines()
+    assert any(
+        line.split()
+        == [
+            "Encrypted:",
+            "content",
+            "of",
+            "<TradePriceRequest>:",
+            "xenc:EncryptedData,",
+            "aes256-cbc",
+        ]
+        for line in lines
+    )

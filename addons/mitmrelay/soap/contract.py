@@ -767,6 +767,8 @@ def validate(
         return Validation(skipped="a fault")
     if summary.encrypted is not None:
         return Validation(skipped="the Body is encrypted")
+    if summary.encrypted_content is not None:
+        return Validation(skipped="part of the Body is encrypted")
     if op.use == "encoded":
         return Validation(skipped=f"{op.style}/encoded is not schema-validated")
     schema, reason = catalog.contracts[resolution.wsdl].schema()

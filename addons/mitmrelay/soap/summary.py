@@ -73,6 +73,8 @@ class Summary:
     warnings: tuple[str, ...] = ()
     # The algorithm when the Body's content is XML-Encrypted (xenc:EncryptedData).
     encrypted: str | None = None
+    # Where and how, when an element inside the Body has encrypted content.
+    encrypted_content: str | None = None
     resolution: Resolution | None = None
     validation: Validation | None = None
 
@@ -309,16 +311,15 @@ def summarize(root: etree._Element, info: MessageInfo) -> Summary | None:
     body = _child(root, "Body")
     elements = [c for c in body if isinstance(c.tag, str)] if body is not None else []
     warnings = []
-    fault = encrypted = None
+    fault = encrypted = encrypted_content = None
     if elements and qname(elements[0]) == (ns, "Fault"):
         fault, mixed = _fault(elements[0], version)
         warnings += [mixed] if mixed else []
     elif body is not None:
-        encrypted = (
-            encryption_of(body)
-            if any(qname(e) == (XENC_NS, "EncryptedData") for e in elements)
-            else None
-        )
+        if any(qname(e) == (XENC_NS, "EncryptedData") for e in elements):
+            encrypted = encryption_of(body)
+        else:
+            encrypted_content = _encrypted_content(body)
     if version == "1.1":
         action = info.soap_action.strip().strip('"') if info.soap_action is not None else None
     else:
@@ -333,7 +334,18 @@ def summarize(root: etree._Element, info: MessageInfo) -> Summary | None:
         security=_security(header, root),
         warnings=(*warnings, *_warnings(action, addressing, info.is_request)),
         encrypted=encrypted,
+        encrypted_content=encrypted_content,
     )
+
+
+def _encrypted_content(body: etree._Element) -> str | None:
+    """`<GetQuote>: xenc:EncryptedData, aes256-cbc` when an element inside the Body has its
+    content encrypted (WS-Security encrypts element content as often as the whole Body)."""
+    found = next(body.iter(f"{{{XENC_NS}}}EncryptedData"), None)
+    if found is None:
+        return None
+    parent = found.getparent()
+    return f"<{qname(parent)[1]}>: {encryption_of(parent)}"
 
 
 def _qname_text(name: QName) -> str:
@@ -352,6 +364,8 @@ def _body_rows(summary: Summary) -> list[tuple[str, str]]:
     shown = [("Body", _qname_text(n)) for n in summary.body[:SHOWN_PARTS]]
     if len(summary.body) > SHOWN_PARTS:
         shown.append(("Body", f"… {len(summary.body) - SHOWN_PARTS} more elements"))
+    if summary.encrypted_content:
+        shown.append(("Encrypted", f"content of {summary.encrypted_content}"))
     return shown
 
 
