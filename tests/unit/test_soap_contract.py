@@ -271,3 +271,16 @@ def test_the_wsdl_published_at_the_request_path_wins_a_tie():
     for path, style in (("/calc", "rpc/literal"), ("/calcenc", "rpc/encoded")):
         r, _, _ = check(c, w.add_request(), url=f"http://h{path}")
         assert (r.wsdl, r.style) == (f"http://h{path}?wsdl", style)
+
+
+def test_the_catalog_keeps_a_bounded_number_of_documents(monkeypatch):
+    from mitmrelay.soap import contract
+
+    monkeypatch.setattr(contract, "MAX_CATALOG_DOCUMENTS", 3)
+    c = Catalog()
+    for n in range(3):
+        c.add(f"http://h/{n}.xsd", w.ORDERS_XSD.encode())
+    assert c.add("http://example.com/stockquote?wsdl", w.STOCK_QUOTE.encode()) == []
+    assert c.errors["http://example.com/stockquote?wsdl"].endswith(
+        "not kept: 3 documents known already"
+    )

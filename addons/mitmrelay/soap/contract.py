@@ -43,6 +43,8 @@ RPC_NS = "urn:mitmrelay:rpc-wrapper"
 
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 MAX_DOCUMENTS = 200  # per contract: a WSDL and everything it imports
+# In all: a long session of clients fetching schemas must not grow memory without end.
+MAX_CATALOG_DOCUMENTS = 1000
 SHOWN_ERRORS = 3
 
 
@@ -204,6 +206,9 @@ class Catalog:
         """Keep a document; build the contract if it is a WSDL, rebuild those that missed it."""
         key = normalize_url(url)
         if self.documents.get(key) == data:
+            return []
+        if key not in self.documents and len(self.documents) >= MAX_CATALOG_DOCUMENTS:
+            self.errors[key] = f"{url}: not kept: {MAX_CATALOG_DOCUMENTS} documents known already"
             return []
         self.documents[key] = data
         wanted = [k for k, c in self.contracts.items() if key in c.missing or key in c.documents]
