@@ -284,3 +284,22 @@ def test_the_catalog_keeps_a_bounded_number_of_documents(monkeypatch):
     assert c.errors["http://example.com/stockquote?wsdl"].endswith(
         "not kept: 3 documents known already"
     )
+
+
+def test_a_bare_body_of_several_parts_is_matched_and_each_part_validated():
+    two_parts = w.STOCK_QUOTE.replace(
+        '<part name="body" element="xsd1:TradePriceRequest"/>',
+        '<part name="body" element="xsd1:TradePriceRequest"/>'
+        '<part name="extra" element="xsd1:TradePrice"/>',
+    )
+    c = catalog({"http://example.com/stockquote?wsdl": two_parts})
+    (contract,) = c.contracts.values()
+    assert contract.operations[0].input_elements == (
+        (w.STOCK_NS, "TradePriceRequest"),
+        (w.STOCK_NS, "TradePrice"),
+    )
+    second = f'<m:TradePrice xmlns:m="{w.STOCK_NS}"><m:price>bad</m:price></m:TradePrice>'
+    body = w.stock_request().replace(b"</s:Body>", second.encode() + b"</s:Body>")
+    r, _, v = check(c, body)
+    assert r.operation == "GetLastTradePrice"
+    assert len(v.errors) == 1 and "'bad' is not a valid value" in v.errors[0]
