@@ -96,6 +96,9 @@ class Inspection:
 
 # Parses kept for the view after the hooks: a few, as mitmweb keeps every flow.
 KEPT_PARSES = 16
+# Larger bodies are parsed again for the view rather than kept: sixteen 30 MB trees would be
+# gigabytes, and such views are rare.
+KEPT_BODY_BYTES = 1024 * 1024
 
 
 class Inspector:
@@ -124,7 +127,8 @@ class Inspector:
             parsed = Parsed(None)
         else:
             parsed = parse(envelope.xml, self.options.max_bytes, stop_after_operation=not complete)
-        self._parses[data] = (envelope, parsed, complete)
+        if len(data) <= KEPT_BODY_BYTES:
+            self._parses[data] = (envelope, parsed, complete)
         while len(self._parses) > KEPT_PARSES:
             self._parses.popitem(last=False)
         return envelope, parsed, complete
@@ -158,7 +162,8 @@ class Inspector:
             if self.catalog.contracts:
                 summary = self._with_contract(summary, parsed, info, url, request, complete)
             found = Inspection(summary, parsed, envelope, complete)
-        self._inspections[key] = found
+        if len(data) <= KEPT_BODY_BYTES:
+            self._inspections[key] = found
         while len(self._inspections) > KEPT_PARSES:
             self._inspections.popitem(last=False)
         return found
