@@ -162,3 +162,12 @@ def test_empty_soap_wsdl_entries_are_ignored(tmp_path):
     wsdl = tmp_path / "a.wsdl"
     wsdl.write_text(w.STOCK_QUOTE)
     assert check_soap_wsdl(["", str(wsdl), "https://h/x?wsdl"]) == [Path(wsdl), "https://h/x?wsdl"]
+
+
+def test_the_known_wsdls_are_listed_by_a_command(tctx):
+    assert tctx.master.commands.call("soap.wsdls") == []
+    wsdl_fetch(tctx, "http://example.com/stockquote?wsdl", w.STOCK_QUOTE)
+    assert tctx.master.commands.call("soap.wsdls") == [
+        "WSDL http://example.com/stockquote?wsdl: service StockQuoteService, "
+        "ports StockQuotePort, 1 operations"
+    ]

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from mitmproxy import ctx, exceptions, http
+from mitmproxy import command, ctx, exceptions, http
 
 from . import contract, fetch
 from .contentview import SoapContentview, message_info, register, unregister
@@ -181,6 +181,12 @@ class SoapView:
 
     def done(self) -> None:
         unregister(self.view)
+
+    @command.command("soap.wsdls")
+    def wsdls(self) -> Sequence[str]:
+        """The WSDLs known: one line each (service, ports, operation count, missing imports);
+        in mitmweb's command bar or mitmproxy's console: soap.wsdls"""
+        return [found.describe() for found in self.inspector.catalog.contracts.values()]
 
     def _inspect(
         self, flow: http.HTTPFlow, message: http.Message, request: Resolution | None = None
