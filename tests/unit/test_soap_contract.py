@@ -303,3 +303,14 @@ def test_a_bare_body_of_several_parts_is_matched_and_each_part_validated():
     r, _, v = check(c, body)
     assert r.operation == "GetLastTradePrice"
     assert len(v.errors) == 1 and "'bad' is not a valid value" in v.errors[0]
+
+
+def test_markup_in_an_rpc_part_name_cannot_reach_the_wrapper_schema():
+    hostile = w.calculator("literal").replace(
+        '<part name="a" type="xsd:int"/>', '<part name=\'a"&gt;&lt;xs:any/&gt;\' type="xsd:int"/>'
+    )
+    c = catalog({"http://calc.example/rpc?wsdl": hostile})
+    r, _, v = check(c, w.add_request())
+    assert r.operation == "Add"
+    assert v.skipped.startswith("the WSDL's schema does not compile: ")
+    assert "is not a valid value of the atomic type 'xs:NCName'" in v.skipped

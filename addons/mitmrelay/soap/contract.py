@@ -48,6 +48,10 @@ MAX_CATALOG_DOCUMENTS = 1000
 SHOWN_ERRORS = 3
 
 
+# Serves a document by its (normalized) URL, or None if it is not known.
+Loader = Callable[[str], bytes | None]
+
+
 class ContractError(ValueError):
     """A document that cannot serve as (part of) a WSDL; the text names the document."""
 
@@ -115,7 +119,7 @@ class Contract:
             self._compiled = True
             try:
                 self._schema = compile_schema(self.schema_documents, self.operations)
-            except etree.XMLSchemaParseError as e:
+            except (etree.XMLSchemaParseError, etree.XMLSyntaxError, ValueError) as e:
                 self._schema_error = f"the WSDL's schema does not compile: {one_line(str(e))}"
             if self._schema is None and self._schema_error is None:
                 self._schema_error = "the WSDL declares no types"
@@ -286,7 +290,7 @@ class _Read:
     missing: list[str] = field(default_factory=list)
 
 
-def _read_wsdl(url: str, root: etree._Element, read: _Read, load, seen: set[str]) -> None:
+def _read_wsdl(url: str, root: etree._Element, read: _Read, load: Loader, seen: set[str]) -> None:
     tns = root.get("targetNamespace")
     for imp in _wsdl_children(root, "import"):
         location = imp.get("location")
@@ -312,7 +316,7 @@ def _read_wsdl(url: str, root: etree._Element, read: _Read, load, seen: set[str]
     read.services += [(url, s) for s in _wsdl_children(root, "service")]
 
 
-def _load(url: str, read: _Read, load, seen: set[str]) -> None:
+def _load(url: str, read: _Read, load: Loader, seen: set[str]) -> None:
     key = normalize_url(url)
     if key in seen:  # an import loop, or a document imported twice: read once
         return
@@ -333,7 +337,7 @@ def _load(url: str, read: _Read, load, seen: set[str]) -> None:
         raise ContractError(f"{key}: neither a WSDL 1.1 definitions nor an XML Schema document")
 
 
-def _schema_imports(read: _Read, load, seen: set[str]) -> None:
+def _schema_imports(read: _Read, load: Loader, seen: set[str]) -> None:
     """Follow xsd:import/include/redefine schemaLocations, breadth first, each document once."""
     index = 0
     while index < len(read.schemas):
@@ -452,7 +456,7 @@ def _binding_operations(
     ]
 
 
-def build_contract(url: str, load) -> Contract:
+def build_contract(url: str, load: Loader) -> Contract:
     """The contract of the WSDL at `url`; `load(url) -> bytes | None` serves known documents."""
     read, seen = _Read(), set()
     _load(url, read, load, seen)
@@ -646,34 +650,35 @@ def _standalone(element: etree._Element, tag: str | None = None) -> etree._Eleme
     return copied
 
 
-def _rpc_schema(operations: list[Operation]) -> tuple[etree._Element | None, set[str]]:
+def _rpc_schema(operations: list[Operation]) -> etree._Element | None:
     """rpc/literal wrappers as elements of a namespace of our own: `{RPC_NS}w<N>` with the
     parts as unqualified children, typed as the WSDL says (WSDL 1.1 §3.5, WS-I BP R2729)."""
-    namespaces: dict[str, str] = {}
-    decls = []
-    for index, (_, parts) in enumerate(_rpc_wrappers(operations)):
-        items = []
-        for part_name, part_qname, is_element in parts:
-            ns, local = part_qname
-            prefix = namespaces.setdefault(ns or "", f"n{len(namespaces)}") if ns else None
-            ref = f"{prefix}:{local}" if prefix else local
-            if is_element:
-                items.append(f'<xs:element ref="{ref}"/>')
-            else:
-                items.append(f'<xs:element name="{part_name}" type="{ref}" form="unqualified"/>')
-        decls.append(
-            f'<xs:element name="w{index}"><xs:complexType><xs:sequence>{"".join(items)}'
-            "</xs:sequence></xs:complexType></xs:element>"
-        )
-    if not decls:
-        return None, set()
-    xmlns = " ".join(f'xmlns:{p}="{ns}"' for ns, p in namespaces.items())
-    imports = "".join(f'<xs:import namespace="{ns}"/>' for ns in namespaces if ns != XSD_NS)
-    text = (
-        f'<xs:schema xmlns:xs="{XSD_NS}" {xmlns} targetNamespace="{RPC_NS}">{imports}'
-        f"{''.join(decls)}</xs:schema>"
+    # Built as elements, not text: names and QNames come from an untrusted WSDL.
+    wrappers = _rpc_wrappers(operations)
+    if not wrappers:
+        return None
+    used = [ns for _, parts in wrappers for _, (ns, _), _ in parts if ns]
+    prefixes = {ns: f"n{index}" for index, ns in enumerate(dict.fromkeys(used))}
+    xs = f"{{{XSD_NS}}}"
+    schema = etree.Element(
+        xs + "schema", nsmap={"xs": XSD_NS, **{p: ns for ns, p in prefixes.items()}}
     )
-    return etree.fromstring(text.encode(), _parser()), set(namespaces)
+    schema.set("targetNamespace", RPC_NS)
+    for ns in prefixes:
+        if ns != XSD_NS:
+            etree.SubElement(schema, xs + "import", namespace=ns)
+    for index, (_, parts) in enumerate(wrappers):
+        wrapper = etree.SubElement(schema, xs + "element", name=f"w{index}")
+        sequence = etree.SubElement(etree.SubElement(wrapper, xs + "complexType"), xs + "sequence")
+        for part_name, (ns, local), is_element in parts:
+            ref = f"{prefixes[ns]}:{local}" if ns else local
+            if is_element:
+                etree.SubElement(sequence, xs + "element", ref=ref)
+            else:
+                etree.SubElement(
+                    sequence, xs + "element", name=part_name, type=ref, form="unqualified"
+                )
+    return schema
 
 
 def _rpc_wrappers(
@@ -701,7 +706,7 @@ def compile_schema(
     by_ns: dict[str, list[etree._Element]] = {}
     for _url, schema in documents:
         by_ns.setdefault(schema.get("targetNamespace") or "", []).append(_standalone(schema))
-    rpc, _ = _rpc_schema(operations)
+    rpc = _rpc_schema(operations)
     if rpc is not None:
         by_ns.setdefault(RPC_NS, []).append(rpc)
     if not by_ns:
