@@ -12,6 +12,8 @@ import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from lxml import etree
+
 from . import contract, mtom
 from ._xml import Parsed, Sniff, parse, sniff_envelope
 from .mask import mask_text
@@ -188,9 +190,12 @@ class Inspector:
                 validation = Validation(skipped="the body is longer than soap_max_bytes")
             else:
                 assert parsed.root is not None
-                validation = contract.validate(
-                    self.catalog, resolution, parsed.root, summary, info.is_request
-                )
+                try:
+                    validation = contract.validate(
+                        self.catalog, resolution, parsed.root, summary, info.is_request
+                    )
+                except etree.Error as e:  # libxml2 refusing a message or schema: say so
+                    validation = Validation(skipped=f"the validator failed: {e}")
         return dataclasses.replace(
             summary,
             resolution=resolution,
