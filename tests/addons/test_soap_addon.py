@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 import soap_helpers as h
+import soap_service
 from mitmproxy import contentviews, exceptions, flowfilter, hooks
 from mitmproxy.addons import dumper
 from mitmproxy.test import taddons, tflow
 from mitmproxy.tools.web import webaddons
-import soap_service
 from mitmrelay.soap._xml import parse
 
 SCRIPT = Path(__file__).parents[2] / "addons" / "soap.py"
