@@ -57,5 +57,5 @@ def test_the_soap_view_is_served_masked(web):
     text = content.get("text") or "\n".join(
         "".join(chunk for _, chunk in line) for line in content["lines"]
     )
-    assert text.startswith("SOAP 1.1 request\n  Operation:     GetQuote {urn:example:quotes}")
+    assert text.startswith("SOAP 1.1 request\n  Body:          GetQuote {urn:example:quotes}")
     assert h.SECRET not in text and "[masked]" in text

@@ -183,15 +183,15 @@ def _connected(log: str) -> bool:
     return bool(re.search(r"server connect \S+|error establishing server connection", log))
 
 
-NODE_CLIENT = Path(__file__).parents[1] / "npm" / "soap_client.js"
+NODE_CLIENT = Path(__file__).parents[1] / "node" / "soap_client.js"
 NODE_CALLS = [["GetQuote", {"symbol": "ACME"}], ["GetQuote", {"symbol": "FAIL"}]]
 
 
 def _node(base: str, calls: list) -> list[dict]:
-    """node-soap (npm `soap`, installed into tests/npm by scripts/test) making `calls` with a
+    """node-soap (npm `soap`, installed into tests/node by scripts/test) making `calls` with a
     UsernameToken digest, nonce and Timestamp; its answers as {"result"} or {"fault"}."""
     if not (NODE_CLIENT.parent / "node_modules" / "soap").is_dir():
-        raise RuntimeError("npm soap is not installed in tests/npm: run scripts/test, which does")
+        raise RuntimeError("npm soap is not installed in tests/node: run scripts/test, which does")
     # axios under node-soap would take a proxy from the environment.
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     args = [peers.need("node"), str(NODE_CLIENT), f"{base}?wsdl", base, "carol", PASSWORD]

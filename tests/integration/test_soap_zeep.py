@@ -122,11 +122,11 @@ def _wire_secrets(run: Run) -> set[str]:
 
 def test_mitmdump_shows_summaries_and_masks_secrets(run):
     out = run.output
-    assert re.search(r"SOAP 1\.1 request\n\s+Operation:\s+GetQuote \{urn:example:quotes\}", out)
+    assert re.search(r"SOAP 1\.1 request\n\s+Body:\s+GetQuote \{urn:example:quotes\}", out)
     assert re.search(r"SOAPAction:\s+'urn:example:quotes/GetQuote'", out)
     assert re.search(r"wsa:Action:\s+urn:example:quotes/GetQuote", out)
     assert re.search(r"Security:\s+UsernameToken user 'alice' PasswordText", out)
-    assert re.search(r"SOAP 1\.2 request\n\s+Operation:\s+GetQuote", out)
+    assert re.search(r"SOAP 1\.2 request\n\s+Body:\s+GetQuote", out)
     assert re.search(r"action:\s+'urn:example:quotes/GetQuote'", out)
     assert re.search(r"Security:\s+UsernameToken user 'bob' PasswordDigest with Nonce", out)
     assert re.search(r"FAULT:\s+e:Client: Unknown symbol FAIL", out)
@@ -178,7 +178,7 @@ def test_the_offline_script_views_the_saved_flows(run, mask):
     args = [sys.executable, str(SCRIPT), str(run.flow_file)] + ([] if mask else ["--no-mask"])
     out = subprocess.run(args, capture_output=True, text=True, timeout=60, check=True).stdout
     assert out.count("=== POST http://127.0.0.1:") == 2 * len(run.flows) == 14
-    assert re.search(r"request ===\nSOAP 1\.1 request\n\s+Operation:\s+GetQuote", out)
+    assert re.search(r"request ===\nSOAP 1\.1 request\n\s+Body:\s+GetQuote", out)
     assert re.search(r"FAULT:\s+e:Client: Unknown symbol FAIL", out)
     assert "xop:Include in <image> -> cid:logo@quotes.example" in out
     assert (h.SECRET in out) is (not mask)
