@@ -26,14 +26,15 @@ class SafetyWarnings:
     def configure(self, updated: set[str]) -> None:
         if "ssl_insecure" in updated and ctx.options.ssl_insecure:
             logger.warning(
-                "ssl_insecure is on: the server's TLS certificate is NOT verified, so anyone on the path "
-                "can impersonate it. Trust a private CA with --set ssl_verify_upstream_trusted_ca=ca.pem instead."
+                "ssl_insecure is on: the server's TLS certificate is NOT verified, so anyone on "
+                "the path can impersonate it. Trust a private CA with "
+                "--set ssl_verify_upstream_trusted_ca=ca.pem instead."
             )
         if "listen_host" in updated and not is_loopback(ctx.options.listen_host):
             where = repr(ctx.options.listen_host) if ctx.options.listen_host else "all interfaces"
             logger.warning(
-                f"listening on {where}: other machines can use this proxy and see the decrypted traffic. "
-                "Add --listen-host 127.0.0.1 to keep it local."
+                f"listening on {where}: other machines can use this proxy and see the decrypted "
+                "traffic. Add --listen-host 127.0.0.1 to keep it local."
             )
 
     def tls_failed_server(self, data: tls.TlsData) -> None:

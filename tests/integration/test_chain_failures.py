@@ -122,7 +122,8 @@ def test_headline_lazy_gets_502_eager_gets_closed_connection_and_log(peer):
     code, _ = curl(f"http://{HOST}:{eager.port}/svc", "--data", "<x/>")
     assert code == 0  # the connection was closed: curl got no response at all
     eager.wait_log(
-        rf"error establishing server connection: proxy hop 1/1 socks5h://{HOST}:{port} is not reachable"
+        r"error establishing server connection: "
+        rf"proxy hop 1/1 socks5h://{HOST}:{port} is not reachable"
     )
 
 
@@ -138,7 +139,8 @@ def test_raw_tcp_client_gets_closed_connection_and_log(peer):
         sock.settimeout(10)
         assert sock.recv(100) == b""
     relay.wait_log(
-        r"error establishing server connection: proxy hop 1/1 socks5h://alice:\*\*\*@.*authentication failure"
+        r"error establishing server connection: "
+        r"proxy hop 1/1 socks5h://alice:\*\*\*@.*authentication failure"
     )
 
 

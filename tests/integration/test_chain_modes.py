@@ -29,7 +29,8 @@ def test_headline_reverse_https_through_socks5h_with_credentials_from_environmen
     # microsocks received the hostname: remote DNS, nothing resolved here.
     proxy.wait_log(rf"connected to localhost:{origin.port}")
     line = relay.wait_log(
-        rf"server connect localhost:{origin.port} via socks5h://alice:\$\{{PROXY_PASS\}}@{HOST}:{proxy.port} \(\d+ ms\)"
+        rf"server connect localhost:{origin.port} "
+        rf"via socks5h://alice:\$\{{PROXY_PASS\}}@{HOST}:{proxy.port} \(\d+ ms\)"
     )
     assert line
     relay.wait_log(r"POST https://localhost:\d+/service")
