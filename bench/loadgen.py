@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import peers
-from mitmrelay.demo import HOST
+from mitmrelay.testing import HOST
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
 
@@ -35,7 +35,7 @@ class WrkResult:
 
 
 def wrk_script(path: Path, body: bytes, new_connection: bool) -> Path:
-    """A wrk Lua script posting body; with new_connection, each request asks for Connection: close."""
+    """A wrk Lua script posting body; with new_connection each request says Connection: close."""
     lines = [
         'wrk.method = "POST"',
         f"wrk.body = [==[{body.decode()}]==]",
@@ -136,7 +136,8 @@ async def _open_idle(scheme: str, port: int, ca: Path, request: bytes) -> asynci
 
 
 async def hold_idle(scheme: str, port: int, ca: Path, count: int, measure, parallel: int = 25):
-    """Open count connections (each after one exchange), call measure() while all are idle, close them."""
+    """Open count connections (each after one exchange), call measure() while all are idle, close
+    them."""
     request = b"GET /soap HTTP/1.1\r\nHost: localhost\r\n\r\n"
     gate = asyncio.Semaphore(
         parallel
@@ -160,10 +161,11 @@ async def hold_idle(scheme: str, port: int, ca: Path, count: int, measure, paral
 def proxy_handshake_ms(
     kind: str, socks_port: int, http_port: int, origin_port: int, samples: int = 30
 ) -> float:
-    """Median time to get a TCP stream to the origin: kind tcp (direct), socks5, http or 2hop (both).
+    """Median time to get a TCP stream to the origin: kind tcp (direct), socks5, http or 2hop
+    (both).
 
-    The bytes are the minimal exchange (RFC 1928 §4-6 without auth; RFC 9110 §9.3.6) so that the time
-    is the proxies' and the loopback's, not a client library's.
+    The bytes are the minimal exchange (RFC 1928 §4-6 without auth; RFC 9110 §9.3.6) so that the
+    time is the proxies' and the loopback's, not a client library's.
     """
     first = {"tcp": origin_port, "socks5": socks_port, "http": http_port, "2hop": socks_port}[kind]
     times = []

@@ -1,7 +1,7 @@
 """One configuration, measured: request rates, latency, bulk, memory and the relay's CPU.
 
-Every number is for the relay processes alone (procstat), while the load runs; the proxies, the origin
-and the load client are on the same 2 cores but are not charged to the configuration.
+Every number is for the relay processes alone (procstat), while the load runs; the proxies, the
+origin and the load client are on the same 2 cores but are not charged to the configuration.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import loadgen
 import procstat
 import rigs
-from mitmrelay.demo import HOST
+from mitmrelay.testing import HOST
 
 MB = 1_000_000
 

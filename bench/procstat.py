@@ -58,7 +58,7 @@ def cpu_seconds(roots: list[int]) -> float:
 
 
 def rss_bytes(roots: list[int]) -> int:
-    """Resident memory summed over the trees (shared pages of forks count in each: an upper bound)."""
+    """Resident memory summed over the trees (shared pages of forks count in each: upper bound)."""
     total = 0
     for root in roots:
         for pid in tree(root):

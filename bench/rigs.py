@@ -14,15 +14,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import peers
-from mitmrelay.demo import HOST, free_port, soap_envelope
-from peers import BIN, REPO
+from mitmrelay.testing import (
+    HOST,
+    Certs,
+    Process,
+    free_port,
+    make_certs,
+    soap_envelope,
+    start_mitmdump,
+)
+from peers import ADDONS
 
-# A ~1 KB SOAP exchange, as in DESIGN.md's performance facts.
+# A ~1 KB SOAP exchange, as in DESIGN.md's performance facts: the demo's Add call, bigger.
+CALC = "http://example.org/calculator"
 SOAP_REQUEST = soap_envelope(
-    "<calc:Add><calc:a>" + "1" * 400 + "</calc:a><calc:b>2</calc:b></calc:Add>"
+    "<calc:Add><calc:a>" + "1" * 400 + "</calc:a><calc:b>2</calc:b></calc:Add>", calc=CALC
 )
 SOAP_RESPONSE = soap_envelope(
-    "<calc:AddResponse><calc:result>" + "3" * 800 + "</calc:result></calc:AddResponse>"
+    "<calc:AddResponse><calc:result>" + "3" * 800 + "</calc:result></calc:AddResponse>",
+    calc=CALC,
 )
 
 
@@ -31,10 +41,10 @@ class Shared:
     """Peers started once per bench run."""
 
     tmp: Path
-    certs: peers.Certs
-    origin: peers.Proc
-    socks5: peers.Proc
-    http: peers.Proc
+    certs: Certs
+    origin: Process
+    socks5: Process
+    http: Process
     files: dict[str, str]  # URL path -> sha256 hex of its content
 
     def stop(self) -> None:
@@ -44,11 +54,11 @@ class Shared:
 
 def start_shared(tmp: Path, bulk_sizes: dict[str, int]) -> Shared:
     """bulk_sizes: file name -> size in bytes, served under /files/."""
-    certs = peers.Certs(tmp)
+    certs = make_certs(tmp)
     # nginx's worker runs as another user when started as root: it must be able to read the files.
     tmp.chmod(0o755)
     files = _write_files(tmp / "www" / "files", bulk_sizes)
-    started: list[peers.Proc] = []
+    started: list[Process] = []
     try:
         started.append(_start_nginx(tmp, certs))
         started.append(peers.start_microsocks(tmp))
@@ -76,7 +86,7 @@ def _write_files(directory: Path, sizes: dict[str, int]) -> dict[str, str]:
     return digests
 
 
-def _start_nginx(tmp: Path, certs: peers.Certs) -> peers.Proc:
+def _start_nginx(tmp: Path, certs: Certs) -> Process:
     port = free_port()
     prefix = tmp / "nginx"
     prefix.mkdir()
@@ -89,7 +99,8 @@ def _start_nginx(tmp: Path, certs: peers.Certs) -> peers.Proc:
         "events { worker_connections 8192; }\n"
         f"http {{ access_log off; {temp} keepalive_requests 1000000; keepalive_timeout 600s;\n"
         "  default_type text/xml; sendfile on;\n"
-        f"  server {{ listen {HOST}:{port} ssl; ssl_certificate {certs.cert}; ssl_certificate_key {certs.key};\n"
+        f"  server {{ listen {HOST}:{port} ssl;\n"
+        f"    ssl_certificate {certs.cert}; ssl_certificate_key {certs.key};\n"
         f"    root {tmp / 'www'};\n"
         f"    location = /soap {{ return 200 '{SOAP_RESPONSE.decode()}'; }}\n"
         "    location /files/ { default_type application/octet-stream; } } }\n"
@@ -105,7 +116,7 @@ def _start_nginx(tmp: Path, certs: peers.Certs) -> peers.Proc:
         "-g",
         "daemon off;",
     ]
-    return peers.Proc(args, port, prefix / "log")
+    return Process(args, prefix / "log", [port])
 
 
 @dataclass
@@ -114,7 +125,7 @@ class Running:
 
     scheme: str
     port: int
-    procs: list[peers.Proc] = field(default_factory=list)
+    procs: list[Process] = field(default_factory=list)
 
     @property
     def relay_pids(self) -> list[int]:
@@ -144,26 +155,26 @@ def _socat(verbose: bool) -> Callable[[Shared], Running]:
         socat = peers.need("socat")
         inner, outer = free_port(), free_port()
         tag = "v" if verbose else "plain"
-        second = peers.Proc(
+        second = Process(
             [
                 socat,
                 f"TCP4-LISTEN:{inner},bind={HOST},reuseaddr,fork",
                 f"PROXY:{HOST}:{HOST}:{shared.origin.port},proxyport={shared.http.port}",
             ],
-            inner,
             shared.tmp / f"socat-inner-{tag}-{inner}.log",
+            [inner],
         )
         try:
             # -v writes its dump to stderr: into a file, as a user would redirect it.
-            first = peers.Proc(
+            first = Process(
                 [
                     socat,
                     *(["-v"] if verbose else []),
                     f"TCP4-LISTEN:{outer},bind={HOST},reuseaddr,fork",
                     f"OPENSSL:localhost:{inner},verify=0",
                 ],
-                outer,
                 shared.tmp / f"socat-outer-{tag}-{outer}.log",
+                [outer],
             )
         except BaseException:
             second.stop()
@@ -182,39 +193,32 @@ def _mitmdump(
     """mitmdump in reverse mode to the origin, with the same options in every configuration."""
 
     def start(shared: Shared) -> Running:
-        port = free_port()
-        argv = [
-            str(BIN / "mitmdump"),
+        args = [
             "--mode",
-            f"reverse:https://{HOST}:{shared.origin.port}@{port}",
-            "--listen-host",
-            HOST,
-            "--set",
-            f"confdir={shared.tmp / 'mitmproxy-conf'}",
+            f"reverse:https://{HOST}:{shared.origin.port}@{{port}}",
             "--set",
             f"ssl_verify_upstream_trusted_ca={shared.certs.ca}",
             # Bulk bodies stream, as in the recipes; buffering them is a different benchmark.
             "--set",
             "stream_large_bodies=1m",
         ]
-        for script in scripts:
-            argv += ["-s", str(REPO / "addons" / script)]
         if chain:
-            argv += [
+            args += [
                 "--set",
                 "proxy_chain=" + chain.format(socks=shared.socks5.port, http=shared.http.port),
             ]
-        argv += [a.format(tmp=shared.tmp, port=port) for a in extra]
+        args += [a.format(tmp=shared.tmp, port="{port}") for a in extra]  # start_mitmdump's {port}
+        wrapper: list[str] = []
         if proxychains:
-            conf = shared.tmp / f"proxychains-{port}.conf"
+            conf = shared.tmp / "proxychains.conf"
             conf.write_text(
                 f"strict_chain\nquiet_mode\n[ProxyList]\nsocks5 {HOST} {shared.socks5.port}\n"
             )
-            argv = [peers.need("proxychains4"), "-q", "-f", str(conf), *argv]
-        log = shared.tmp / f"mitmdump-{port}.log"
-        return Running(
-            "http", port, [peers.Proc(argv, port, log, cwd=REPO, ready=r"listening at \S+:\d+")]
+            wrapper = [peers.need("proxychains4"), "-q", "-f", str(conf)]
+        relay = start_mitmdump(
+            shared.tmp, *args, scripts=[ADDONS / s for s in scripts], wrapper=wrapper
         )
+        return Running("http", relay.port, [relay])
 
     return start
 

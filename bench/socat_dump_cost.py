@@ -5,8 +5,8 @@ A server sends SIZE bytes in 64 KiB writes to one client through the relay; the 
 sha256. Dumps go to a file in a temporary directory, as users would write them.
 
 Usage:
-    /tmp/v12/bin/python bench/socat_dump_cost.py            # 128 MiB per mitmdump run
-    /tmp/v12/bin/python bench/socat_dump_cost.py --mib 512
+    .venv/mitmproxy12/bin/python bench/socat_dump_cost.py            # 128 MiB per mitmdump run
+    .venv/mitmproxy12/bin/python bench/socat_dump_cost.py --mib 512
 """
 
 from __future__ import annotations
@@ -22,14 +22,9 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1] / p) for p in ("tests", "addons")]
 
-from socat_helpers import (
-    SOCAT,
-    Process,
-    connect_when_ready,
-    free_port,
-    listener,
-    start_mitmdump,
-)
+from mitmrelay.testing import HOST, Process, free_port, start_mitmdump  # noqa: E402 (after sys.path)
+from peers import ADDONS  # noqa: E402
+from socat_helpers import SOCAT, connect_when_ready, listener  # noqa: E402
 
 CHUNK = 2**16
 SCRIPTS = ["socat_dump.py", "recorder.py", "tcp_bound.py"]
@@ -62,16 +57,12 @@ def stream(port: int, server: socket.socket, size: int) -> float:
 
 def through_mitmdump(tmp: Path, size: int, *settings: str) -> float:
     with listener() as server:
-        proc, port = start_mitmdump(
-            SCRIPTS,
-            f"reverse:tcp://127.0.0.1:{server.getsockname()[1]}@0",
-            tmp / "conf",
-            "flow_detail=0",
-            "tcp_messages_max=1",
-            *settings,
-        )
+        args = ["--mode", f"reverse:tcp://{HOST}:{server.getsockname()[1]}@{{port}}"]
+        for setting in ("flow_detail=0", "tcp_messages_max=1", *settings):
+            args += ["--set", setting]
+        proc = start_mitmdump(tmp, *args, scripts=[ADDONS / script for script in SCRIPTS])
         try:
-            return stream(port, server, size)
+            return stream(proc.port, server, size)
         finally:
             proc.stop()
 
@@ -79,16 +70,14 @@ def through_mitmdump(tmp: Path, size: int, *settings: str) -> float:
 def through_socat(tmp: Path, size: int, *flags: str) -> float:
     with listener() as server:
         port = free_port()
-        dest = f"127.0.0.1:{server.getsockname()[1]}"
-        with (tmp / "socat.txt").open("w") as dump:
-            proc = Process(
-                [SOCAT, *flags, f"TCP4-LISTEN:{port},bind=127.0.0.1,reuseaddr", f"TCP4:{dest}"],
-                stderr=dump,
-            )
-            try:
-                return stream(port, server, size)
-            finally:
-                proc.stop()
+        dest = f"{HOST}:{server.getsockname()[1]}"
+        listen = f"TCP4-LISTEN:{port},bind={HOST},reuseaddr"
+        # socat writes its dump to stderr, which Process puts in the file, as a user would.
+        proc = Process([SOCAT, *flags, listen, f"TCP4:{dest}"], tmp / "socat.txt", [port])
+        try:
+            return stream(port, server, size)
+        finally:
+            proc.stop()
 
 
 def main() -> None:

@@ -40,13 +40,12 @@ DEBIAN_PEERS = {
     "ssh": "openssh-client",
     "chromium": "chromium",
     "chromedriver": "chromium-driver",
-    # SOAP clients not written in Python (npm packages in tests/npm, see ensure_npm).
+    # SOAP stacks not written in Python (npm packages in tests/node, see ensure_node_packages).
     "node": "nodejs",
     "npm": "npm",
 }
-
-# npm packages the tests run (package.json and package-lock.json there, node_modules beside them).
-NPM_DIR = REPO / "tests" / "npm"
+# Folders of tests/ with a package.json: npm installs what they list (real non-Python peers).
+NODE_DIRS = [REPO / "tests" / "node"]
 
 
 def say(message: str) -> None:
@@ -110,23 +109,33 @@ def ensure_peers(programs: Iterable[str] = DEBIAN_PEERS) -> None:
             subprocess.run(["service", services[package], "stop"], capture_output=True, check=False)
 
 
-def ensure_npm() -> None:
-    """Install the npm packages of tests/npm (node-soap) once per change of its package files."""
-    stamp = NPM_DIR / "node_modules" / ".mitmrelay-stamp"
-    wanted = hashlib.sha256(
-        b"".join((NPM_DIR / name).read_bytes() for name in ("package.json", "package-lock.json"))
-    ).hexdigest()
-    if stamp.exists() and stamp.read_text() == wanted:
-        return
-    npm = shutil.which("npm")
-    if npm is None:
-        raise SystemExit("npm is not installed: as root run: apt-get install -y nodejs npm")
-    say(f"installing npm packages into {NPM_DIR.relative_to(REPO)}")
-    subprocess.run(
-        [npm, "ci", "--prefix", str(NPM_DIR), "--no-audit", "--no-fund", "--loglevel=error"],
-        check=True,
-    )
-    stamp.write_text(wanted)
+def ensure_node_packages() -> None:
+    """`npm install` in each NODE_DIRS folder whose package.json or lock changed since the last."""
+    for folder in NODE_DIRS:
+        stamp = folder / "node_modules" / ".mitmrelay-stamp"
+        wanted = hashlib.sha256(
+            b"".join(
+                (folder / name).read_bytes()
+                for name in ("package.json", "package-lock.json")
+                if (folder / name).exists()
+            )
+        ).hexdigest()
+        if stamp.exists() and stamp.read_text() == wanted:
+            continue
+        say(f"npm install in {folder.relative_to(REPO)}")
+        subprocess.run(
+            [
+                "npm",
+                "ci" if (folder / "package-lock.json").exists() else "install",
+                "--prefix",
+                str(folder),
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+            ],
+            check=True,
+        )
+        stamp.write_text(wanted)
 
 
 def _stamp(requirement: str, extras: str) -> str:

@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from peers import REPO, Proc
+from mitmrelay.testing import Process
+from peers import REPO
 
 # The worktree's package first: the test venvs may have another checkout installed in editable mode.
 ENV = {**os.environ, "PYTHONPATH": str(REPO / "addons")}
@@ -29,14 +30,14 @@ def mitmrelay(*args: str, env: dict | None = None, cwd: Path | None = None, time
 
 def start_mitmrelay(
     tmp: Path, *args: str, port: int, env: dict | None = None, cwd: Path | None = None
-) -> Proc:
+) -> Process:
     """`mitmrelay ARGS` (dump/run...) as a peer, ready once mitmproxy says it listens on port."""
     argv = [*COMMAND, *args, "--set", f"confdir={tmp / 'mitmproxy-conf'}"]
-    return Proc(
+    # Ready at mitmproxy's line, not by connecting: a connection would open an eager server one.
+    return Process(
         argv,
-        port,
         tmp / f"mitmrelay-{port}.log",
         env={**ENV, **(env or {})},
         cwd=cwd or tmp,
-        ready=rf"listening at \S+:{port}",
+        ready=[rf"listening at \S+:{port}"],
     )

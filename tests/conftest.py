@@ -2,69 +2,82 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import peers
 import pytest
+from mitmrelay.testing import RELAY_SCRIPT, Certs, Mitm, Process, make_certs, start_mitmdump
+
+P = TypeVar("P")
 
 
 @pytest.fixture(scope="session")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> peers.Certs:
-    return peers.Certs(tmp_path_factory.mktemp("certs"))
+def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
+    return make_certs(tmp_path_factory.mktemp("certs"))
 
 
 class Peers:
     """Starts peers for one test; everything started is stopped when the test ends."""
 
-    def __init__(self, tmp: Path, certs: peers.Certs) -> None:
+    def __init__(self, tmp: Path, certs: Certs) -> None:
         self.tmp = tmp
         self.certs = certs
         self._started: list = []
 
-    def _keep(self, peer):
+    def keep(self, peer: P) -> P:
+        """Stop `peer` (anything with a stop()) when the test ends."""
         self._started.append(peer)
         return peer
 
     def https_origin(self) -> peers.HttpOrigin:
-        return self._keep(peers.HttpOrigin(self.certs))
+        return self.keep(peers.HttpOrigin(self.certs))
 
     def http_origin(self) -> peers.HttpOrigin:
-        return self._keep(peers.HttpOrigin())
+        return self.keep(peers.HttpOrigin())
 
     def banner(self, tls: bool = False) -> peers.BannerServer:
-        return self._keep(peers.BannerServer(self.certs if tls else None))
+        return self.keep(peers.BannerServer(self.certs if tls else None))
 
     def websocket_echo(self) -> peers.WebSocketEcho:
-        return self._keep(peers.WebSocketEcho())
+        return self.keep(peers.WebSocketEcho())
 
-    def nginx_h2(self) -> peers.Proc:
-        return self._keep(peers.start_nginx_h2(self.tmp, self.certs))
+    def nginx_h2(self) -> Process:
+        return self.keep(peers.start_nginx_h2(self.tmp, self.certs))
 
     def scripted(self, replies: list[bytes], then: str = "stall") -> peers.ScriptedProxy:
-        return self._keep(peers.ScriptedProxy(replies, then))
+        return self.keep(peers.ScriptedProxy(replies, then))
 
-    def microsocks(self, user: str | None = None, password: str | None = None) -> peers.Proc:
-        return self._keep(peers.start_microsocks(self.tmp, user, password))
+    def microsocks(self, user: str | None = None, password: str | None = None) -> Process:
+        return self.keep(peers.start_microsocks(self.tmp, user, password))
 
-    def microsocks_on(self, port: int) -> peers.Proc:
-        return self._keep(peers.start_microsocks(self.tmp, port=port))
+    def microsocks_on(self, port: int) -> Process:
+        return self.keep(peers.start_microsocks(self.tmp, port=port))
 
-    def dante(self) -> peers.Proc:
-        return self._keep(peers.start_dante(self.tmp))
+    def dante(self) -> Process:
+        return self.keep(peers.start_dante(self.tmp))
 
     def tinyproxy(
         self, user: str | None = None, password: str | None = None, max_clients: int = 100
-    ) -> peers.Proc:
-        return self._keep(peers.start_tinyproxy(self.tmp, user, password, max_clients))
+    ) -> Process:
+        return self.keep(peers.start_tinyproxy(self.tmp, user, password, max_clients))
 
-    def pproxy(self, scheme: str, auth: str | None = None, tls: bool = False) -> peers.Proc:
-        return self._keep(peers.start_pproxy(self.tmp, scheme, auth, self.certs if tls else None))
+    def pproxy(self, scheme: str, auth: str | None = None, tls: bool = False) -> Process:
+        return self.keep(peers.start_pproxy(self.tmp, scheme, auth, self.certs if tls else None))
 
     def mitmdump(
-        self, *args: str, env: dict | None = None, script: str = "addons/relay.py"
-    ) -> peers.Proc:
-        return self._keep(peers.start_mitmdump(self.tmp, *args, env=env, script=script))
+        self,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        scripts: Sequence[Path | str] = (RELAY_SCRIPT,),
+        tool: str = "mitmdump",
+        listens: Iterable[int] | None = None,
+    ) -> Mitm:
+        """mitmrelay.testing.start_mitmdump in this test's folder."""
+        return self.keep(
+            start_mitmdump(self.tmp, *args, env=env, scripts=scripts, tool=tool, listens=listens)
+        )
 
     def stop(self) -> None:
         for peer in reversed(self._started):
@@ -72,7 +85,7 @@ class Peers:
 
 
 @pytest.fixture
-def peer(tmp_path: Path, certs: peers.Certs) -> Iterator[Peers]:
+def peer(tmp_path: Path, certs: Certs) -> Iterator[Peers]:
     started = Peers(tmp_path, certs)
     yield started
     started.stop()

@@ -1,55 +1,30 @@
-"""Real peers for integration tests, all on 127.0.0.1: proxies, origins, and mitmdump itself.
+"""Real peers for integration tests and the bench, all on 127.0.0.1: proxies (microsocks, dante,
+tinyproxy, pproxy, scripted hostile ones) and origins (HTTP(S), banner, WebSocket, nginx h2).
 
-Every start_* function returns something whose `stop()` ends exactly what it started; the fixtures in
-conftest.py call it. Readiness is awaited by polling the port, never by sleeping a fixed time.
+Every start_* function and peer class returns something whose `stop()` ends exactly what it
+started; the fixtures in conftest.py call it. Ports, certificates, readiness and the process
+runner (mitmdump too) come from mitmrelay.testing.
 """
 
 from __future__ import annotations
 
 import http.server
 import os
-import re
 import shutil
-import signal
 import socket
 import socketserver
-import ssl
 import struct
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from mitmrelay.demo import HOST, free_port, make_certs
+from mitmrelay.testing import HOST, Certs, Process, free_port
 
 REPO = Path(__file__).resolve().parent.parent
+ADDONS = REPO / "addons"
 BIN = Path(sys.executable).parent
-
-
-def wait_port(port: int, timeout: float = 15.0, proc: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(
-                f"{proc.args[0]} exited with {proc.returncode} before listening on {port}"
-            )
-        try:
-            socket.create_connection((HOST, port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.02)
-    raise TimeoutError(f"nothing listens on {HOST}:{port} after {timeout} s")
-
-
-def wait_for(predicate, timeout: float = 10.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := predicate():
-            return result
-        time.sleep(0.02)
-    raise TimeoutError(f"{what} not met after {timeout} s")
 
 
 def curl(*args: str, timeout: float = 20) -> tuple[int, str]:
@@ -65,31 +40,32 @@ def curl(*args: str, timeout: float = 20) -> tuple[int, str]:
     return int(code or 0), body
 
 
-# --- certificates ---------------------------------------------------------------------------------
+SOAP = (
+    '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">'
+    "<soap:Body><Echo>hi</Echo></soap:Body></soap:Envelope>"
+)
 
 
-@dataclass
-class Certs:
-    """A throwaway CA and a server certificate for localhost/127.0.0.1 signed by it, as PEM files."""
-
-    dir: Path
-    ca: Path = field(init=False)
-    cert: Path = field(init=False)
-    key: Path = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.ca, self.cert, self.key = make_certs(self.dir)
-
-    def server_context(self) -> ssl.SSLContext:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(self.cert, self.key)
-        return context
+def soap_call(port: int) -> tuple[int, str]:
+    """POST a SOAP Echo with curl to http://HOST:port/service (a relay in front of an HttpOrigin,
+    which echoes the body back): (HTTP status, body)."""
+    return curl(
+        f"http://{HOST}:{port}/service",
+        "-H",
+        "content-type: text/xml",
+        "-H",
+        'SOAPAction: "urn:Echo"',
+        "--data",
+        SOAP,
+    )
 
 
 # --- in-process origins ---------------------------------------------------------------------------
 
 
-class _Threaded:
+class Threaded:
+    """A socketserver served in a thread; stop() shuts it down and closes its socket."""
+
     server: socketserver.BaseServer
     port: int
 
@@ -103,8 +79,9 @@ class _Threaded:
         self.thread.join(5)
 
 
-class HttpOrigin(_Threaded):
-    """An HTTP(S) server answering POSTs with a SOAP-ish echo; it records each request's Host header."""
+class HttpOrigin(Threaded):
+    """An HTTP(S) server answering POSTs with a SOAP-ish echo (see soap_call); it records each
+    request's path, Host header and body."""
 
     def __init__(self, certs: Certs | None = None) -> None:
         origin = self
@@ -155,7 +132,7 @@ class HttpOrigin(_Threaded):
         self._serve()
 
 
-class BannerServer(_Threaded):
+class BannerServer(Threaded):
     """A raw TCP server that speaks first (like SMTP), then echoes each line upper-cased."""
 
     BANNER = b"220 banner.test ready\r\n"
@@ -197,9 +174,9 @@ class WebSocketEcho:
         self.thread.join(5)
 
 
-class ScriptedProxy(_Threaded):
-    """A hostile or broken "proxy": per connection, for each reply it reads once and sends the reply;
-    then it closes (then="close"), resets (then="reset") or holds the connection open, silent
+class ScriptedProxy(Threaded):
+    """A hostile or broken "proxy": per connection, for each reply it reads once and sends the
+    reply; then it closes (then="close"), resets (then="reset") or holds the connection open, silent
     (then="stall")."""
 
     def __init__(self, replies: list[bytes], then: str = "stall") -> None:
@@ -232,64 +209,6 @@ class ScriptedProxy(_Threaded):
 # --- external processes ---------------------------------------------------------------------------
 
 
-class Proc:
-    """A started program with its log file; stop() ends it (by pid) and everything it forked."""
-
-    def __init__(
-        self,
-        args: list[str],
-        port: int,
-        log: Path,
-        env: dict | None = None,
-        cwd: Path | None = None,
-        ready: str | None = None,
-    ) -> None:
-        self.port = port
-        self.log = log
-        self._logf = open(log, "wb")
-        self.proc = subprocess.Popen(
-            args,
-            stdout=self._logf,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=cwd,
-            start_new_session=True,
-        )
-        try:
-            if ready:
-                # Connecting to test readiness would open an eager server connection.
-                wait_for(
-                    lambda: self.proc.poll() is not None or re.search(ready, self.text()), 30, ready
-                )
-                if self.proc.poll() is not None:
-                    raise RuntimeError("exited")
-            else:
-                wait_port(port, proc=self.proc)
-        except Exception:
-            self.stop()
-            raise RuntimeError(f"{args} did not start:\n{self.text()}")
-
-    def text(self) -> str:
-        if not self._logf.closed:
-            self._logf.flush()
-        return self.log.read_text(errors="replace")
-
-    def wait_log(self, pattern: str, timeout: float = 10.0) -> re.Match:
-        return wait_for(
-            lambda: re.search(pattern, self.text()), timeout, f"{pattern!r} in {self.log.name}"
-        )
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self._logf.close()
-
-
 def need(program: str) -> str:
     path = shutil.which(program) or (str(BIN / program) if (BIN / program).exists() else None)
     if path is None:
@@ -301,15 +220,15 @@ def need(program: str) -> str:
 
 def start_microsocks(
     tmp: Path, user: str | None = None, password: str | None = None, port: int = 0
-) -> Proc:
+) -> Process:
     port = port or free_port()
     args = [need("stdbuf"), "-oL", need("microsocks"), "-i", HOST, "-p", str(port)]
     if user:
         args += ["-u", user, "-P", password]
-    return Proc(args, port, tmp / f"microsocks-{port}-{time.monotonic_ns()}.log")
+    return Process(args, tmp / f"microsocks-{port}-{time.monotonic_ns()}.log", [port])
 
 
-def start_dante(tmp: Path) -> Proc:
+def start_dante(tmp: Path) -> Process:
     """dante-server, SOCKS4 and SOCKS5 without authentication; logs each connection it carries."""
     port = free_port()
     conf = tmp / f"danted-{port}.conf"
@@ -319,16 +238,16 @@ def start_dante(tmp: Path) -> Proc:
         "client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 log: connect disconnect error }\n"
         "socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 log: connect disconnect error }\n"
     )
-    return Proc(
+    return Process(
         [need("danted"), "-f", str(conf), "-p", str(tmp / f"danted-{port}.pid")],
-        port,
         tmp / f"danted-{port}.log",
+        [port],
     )
 
 
 def start_tinyproxy(
     tmp: Path, user: str | None = None, password: str | None = None, max_clients: int = 200
-) -> Proc:
+) -> Process:
     """tinyproxy, an HTTP CONNECT proxy, optionally with Basic auth; logs each CONNECT."""
     port = free_port()
     conf = tmp / f"tinyproxy-{port}.conf"
@@ -343,22 +262,26 @@ def start_tinyproxy(
     if user:
         lines.append(f"BasicAuth {user} {password}")
     conf.write_text("\n".join(lines) + "\n")
-    return Proc([need("tinyproxy"), "-d", "-c", str(conf)], port, tmp / f"tinyproxy-{port}.log")
+    return Process(
+        [need("tinyproxy"), "-d", "-c", str(conf)], tmp / f"tinyproxy-{port}.log", [port]
+    )
 
 
 def start_pproxy(
     tmp: Path, scheme: str, auth: str | None = None, certs: Certs | None = None
-) -> Proc:
-    """pproxy listening for `scheme` (e.g. socks4, socks5, http, http+ssl), verbose connection log."""
+) -> Process:
+    """pproxy listening for `scheme` (socks4, socks5, http, http+ssl), logging each connection."""
     port = free_port()
     url = f"{scheme}://{HOST}:{port}" + (f"#{auth}" if auth else "")
     args = [need("pproxy"), "-l", url, "-v"]
     if certs:
         args += ["--ssl", f"{certs.cert},{certs.key}"]
-    return Proc(args, port, tmp / f"pproxy-{port}.log", env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    return Process(
+        args, tmp / f"pproxy-{port}.log", [port], env={**os.environ, "PYTHONUNBUFFERED": "1"}
+    )
 
 
-def start_nginx_h2(tmp: Path, certs: Certs) -> Proc:
+def start_nginx_h2(tmp: Path, certs: Certs) -> Process:
     """nginx serving HTTP/2 over TLS (ALPN h2) with a fixed page."""
     port = free_port()
     prefix = tmp / f"nginx-{port}"
@@ -372,35 +295,8 @@ def start_nginx_h2(tmp: Path, certs: Certs) -> Proc:
         f"  server {{ listen {HOST}:{port} ssl http2; ssl_certificate {certs.cert};\n"
         f"    ssl_certificate_key {certs.key}; location / {{ return 200 'hello h2'; }} }} }}\n"
     )
-    return Proc(
+    return Process(
         [need("nginx"), "-e", "stderr", "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"],
-        port,
         prefix / "log",
-    )
-
-
-def start_mitmdump(
-    tmp: Path, *args: str, env: dict | None = None, script: str = "addons/relay.py"
-) -> Proc:
-    """mitmdump from this venv with a project script, listening on a free port on 127.0.0.1.
-
-    The args may use {port}, replaced by the listen port (for modes that carry it: reverse:...@{port}).
-    """
-    port = free_port()
-    confdir = tmp / "mitmproxy-conf"
-    argv = [
-        str(BIN / "mitmdump"),
-        "-s",
-        str(REPO / script),
-        "--listen-host",
-        HOST,
-        "--set",
-        f"confdir={confdir}",
-    ]
-    argv += [a.replace("{port}", str(port)) for a in args]
-    if not any("{port}" in a for a in args):
-        argv += ["--listen-port", str(port)]
-    log = tmp / f"mitmdump-{port}.log"
-    return Proc(
-        argv, port, log, env={**os.environ, **(env or {})}, cwd=REPO, ready=r"listening at \S+:\d+"
+        [port],
     )

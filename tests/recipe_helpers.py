@@ -1,37 +1,21 @@
 """Helpers for the recipe tests: a recipe copied with only hosts, ports and paths substituted, and
 peers the shared fixtures lack (sshd with `ssh -D`, an origin that requires a client certificate).
-Everything started is handed to the `peer` fixture, which stops it after the test."""
+Everything started is handed to the `peer` fixture, which stops it after the test. The SOAP call
+they make is peers.soap_call, the client certificate mitmrelay.testing.make_client_cert."""
 
 from __future__ import annotations
 
-import datetime
 import getpass
 import ssl
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-from peers import HOST, REPO, Certs, HttpOrigin, Proc, curl, free_port, need, wait_port
+from mitmrelay.testing import HOST, Certs, Mitm, Process, free_port
+from peers import REPO, HttpOrigin, curl, need
 
 RECIPES = REPO / "recipes"
 SERVER = "api.partner.example:443"  # the server the SOAP recipes name
-SOAP = '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><Echo>hi</Echo></soap:Body></soap:Envelope>'
-
-
-def soap_call(port: int) -> tuple[int, str]:
-    return curl(
-        f"http://{HOST}:{port}/service",
-        "-H",
-        "content-type: text/xml",
-        "-H",
-        'SOAPAction: "urn:Echo"',
-        "--data",
-        SOAP,
-    )
 
 
 def recipe_copy(name: str, tmp: Path, substitutions: dict[str, str]) -> Path:
@@ -46,65 +30,29 @@ def recipe_copy(name: str, tmp: Path, substitutions: dict[str, str]) -> Path:
 
 
 def run_recipe(
-    peer, recipe: Path, port: int, *args: str, env: dict | None = None, trust_test_ca: bool = False
-) -> Proc:
-    """mitmdump -s addons/relay.py --set recipe=RECIPE, ready once the recipe's port listens.
+    peer,
+    recipe: Path,
+    port: int,
+    *args: str,
+    env: dict | None = None,
+    trust_test_ca: bool = False,
+    tool: str = "mitmdump",
+) -> Mitm:
+    """mitmdump (or mitmweb) -s addons/relay.py --set recipe=RECIPE, ready once the recipe's
+    port listens.
 
     trust_test_ca: verify servers against the test's throwaway CA (the origins' certificates)."""
     if trust_test_ca:
         args = ("--set", f"ssl_verify_upstream_trusted_ca={peer.certs.ca}", *args)
-    relay = peer.mitmdump("--set", f"recipe={recipe}", *args, env=env)
-    wait_port(port, proc=relay.proc)
-    return relay
+    return peer.mitmdump("--set", f"recipe={recipe}", *args, env=env, tool=tool, listens=[port])
 
 
-def mitm_ca(relay: Proc) -> Path:
-    """The CA mitmproxy signs intercepted certificates with (start_mitmdump's confdir)."""
-    return relay.log.parent / "mitmproxy-conf" / "mitmproxy-ca-cert.pem"
-
-
-def curl_via(relay: Proc, proxy: str, url: str) -> tuple[int, str]:
+def curl_via(relay: Mitm, proxy: str, url: str) -> tuple[int, str]:
     """curl URL through the relay as its proxy (http://... or socks5h://...), trusting its CA."""
-    return curl("--proxy", proxy, "--cacert", str(mitm_ca(relay)), url)
+    return curl("--proxy", proxy, "--cacert", str(relay.confdir / "mitmproxy-ca-cert.pem"), url)
 
 
 # --- mutual TLS -----------------------------------------------------------------------------------
-
-
-def make_client_cert(directory: Path) -> tuple[Path, Path]:
-    """A client CA and a client certificate it signed: (ca.pem, client.pem with cert and key)."""
-    now = datetime.datetime.now(datetime.UTC)
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "recipe test client CA")])
-
-    def build(subject, public_key, ca: bool) -> x509.Certificate:
-        return (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(ca_name)
-            .public_key(public_key)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=7))
-            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-            .sign(ca_key, hashes.SHA256())
-        )
-
-    ca = build(ca_name, ca_key.public_key(), True)
-    client = build(
-        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "soap-client")]), key.public_key(), False
-    )
-    ca_path, client_path = directory / "client-ca.pem", directory / "client.pem"
-    ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    client_path.write_bytes(
-        client.public_bytes(serialization.Encoding.PEM)
-        + key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return ca_path, client_path
 
 
 @dataclass
@@ -122,13 +70,13 @@ class ClientCertRequired:
 
 
 def mtls_origin(peer, client_ca: Path) -> HttpOrigin:
-    return peer._keep(HttpOrigin(ClientCertRequired(peer.certs, client_ca)))
+    return peer.keep(HttpOrigin(ClientCertRequired(peer.certs, client_ca)))
 
 
 # --- ssh -D ---------------------------------------------------------------------------------------
 
 
-def ssh_socks(peer, tmp: Path) -> tuple[Proc, Proc]:
+def ssh_socks(peer, tmp: Path) -> tuple[Process, Process]:
     """sshd on a free loopback port with its own config and keys, and `ssh -N -D` through it.
 
     Returns (sshd, ssh); the SOCKS port of ssh -D is ssh.port. sshd logs each forwarded connection
@@ -146,11 +94,13 @@ def ssh_socks(peer, tmp: Path) -> tuple[Proc, Proc]:
         "PermitRootLogin prohibit-password\nAllowTcpForwarding yes\nLogLevel DEBUG1\n"
     )
     Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege separation directory
-    sshd = peer._keep(
-        Proc([need("/usr/sbin/sshd"), "-D", "-e", "-f", str(config)], ssh_port, tmp / "sshd.log")
+    sshd = peer.keep(
+        Process(
+            [need("/usr/sbin/sshd"), "-D", "-e", "-f", str(config)], tmp / "sshd.log", [ssh_port]
+        )
     )
-    ssh = peer._keep(
-        Proc(
+    ssh = peer.keep(
+        Process(
             [
                 need("ssh"),
                 "-N",
@@ -170,8 +120,8 @@ def ssh_socks(peer, tmp: Path) -> tuple[Proc, Proc]:
                 "ExitOnForwardFailure=yes",
                 f"{getpass.getuser()}@{HOST}",
             ],
-            socks_port,
             tmp / "ssh.log",
+            [socks_port],
         )
     )
     return sshd, ssh

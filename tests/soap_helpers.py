@@ -83,7 +83,8 @@ MTOM_CONTENT_TYPE = (
 )
 _MTOM_ENVELOPE = b"""<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">
 <soap:Body><u:Upload xmlns:u="urn:example:files"><u:name>logo.png</u:name>
-<u:data><xop:Include xmlns:xop="http://www.w3.org/2004/08/xop/include" href="cid:logo%40example"/></u:data>
+<u:data><xop:Include xmlns:xop="http://www.w3.org/2004/08/xop/include"
+ href="cid:logo%40example"/></u:data>
 </u:Upload></soap:Body></soap:Envelope>"""
 MTOM_BODY = (
     b"--" + MTOM_BOUNDARY.encode() + b"\r\n"

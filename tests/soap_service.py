@@ -1,22 +1,18 @@
-"""A small SOAP 1.1/1.2 service on http.server, its WSDL, and a mitmdump process runner, for the
-SOAP integration tests (importable as `soap_service`)."""
+"""A small SOAP 1.1/1.2 service on http.server and its WSDL, for the SOAP integration tests
+(importable as `soap_service`), and the relay they put in front of it."""
 
 from __future__ import annotations
 
 import re
-import socket
-import subprocess
-import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import soap_helpers as h
-from mitmrelay.demo import free_port
+from mitmrelay.testing import HOST, Mitm, start_mitmdump
+from peers import ADDONS
 
-ADDONS = Path(__file__).resolve().parents[1] / "addons"
 NS = "urn:example:quotes"
 LOGO = h.PNG_BYTES
 
@@ -28,13 +24,17 @@ WSDL = f"""<?xml version="1.0"?>
   <types>
     <xsd:schema targetNamespace="{NS}" elementFormDefault="qualified">
       <xsd:element name="GetQuote"><xsd:complexType><xsd:sequence>
-        <xsd:element name="symbol" type="xsd:string"/></xsd:sequence></xsd:complexType></xsd:element>
+        <xsd:element name="symbol" type="xsd:string"/>
+        </xsd:sequence></xsd:complexType></xsd:element>
       <xsd:element name="GetQuoteResponse"><xsd:complexType><xsd:sequence>
-        <xsd:element name="price" type="xsd:decimal"/></xsd:sequence></xsd:complexType></xsd:element>
+        <xsd:element name="price" type="xsd:decimal"/>
+        </xsd:sequence></xsd:complexType></xsd:element>
       <xsd:element name="GetLogo"><xsd:complexType><xsd:sequence>
-        <xsd:element name="symbol" type="xsd:string"/></xsd:sequence></xsd:complexType></xsd:element>
+        <xsd:element name="symbol" type="xsd:string"/>
+        </xsd:sequence></xsd:complexType></xsd:element>
       <xsd:element name="GetLogoResponse"><xsd:complexType><xsd:sequence>
-        <xsd:element name="image" type="xsd:base64Binary"/></xsd:sequence></xsd:complexType></xsd:element>
+        <xsd:element name="image" type="xsd:base64Binary"/>
+        </xsd:sequence></xsd:complexType></xsd:element>
     </xsd:schema>
   </types>
   <message name="GetQuoteIn"><part name="parameters" element="tns:GetQuote"/></message>
@@ -42,22 +42,28 @@ WSDL = f"""<?xml version="1.0"?>
   <message name="GetLogoIn"><part name="parameters" element="tns:GetLogo"/></message>
   <message name="GetLogoOut"><part name="parameters" element="tns:GetLogoResponse"/></message>
   <portType name="QuotesPort">
-    <operation name="GetQuote"><input message="tns:GetQuoteIn"/><output message="tns:GetQuoteOut"/></operation>
-    <operation name="GetLogo"><input message="tns:GetLogoIn"/><output message="tns:GetLogoOut"/></operation>
+    <operation name="GetQuote"><input message="tns:GetQuoteIn"/>
+      <output message="tns:GetQuoteOut"/></operation>
+    <operation name="GetLogo"><input message="tns:GetLogoIn"/>
+      <output message="tns:GetLogoOut"/></operation>
   </portType>
   <binding name="Quotes11" type="tns:QuotesPort">
     <soap:binding style="document" transport="http://schemas.xmlsoap.org/soap/http"/>
     <operation name="GetQuote"><soap:operation soapAction="{NS}/GetQuote"/>
-      <input><soap:body use="literal"/></input><output><soap:body use="literal"/></output></operation>
+      <input><soap:body use="literal"/></input>
+      <output><soap:body use="literal"/></output></operation>
     <operation name="GetLogo"><soap:operation soapAction="{NS}/GetLogo"/>
-      <input><soap:body use="literal"/></input><output><soap:body use="literal"/></output></operation>
+      <input><soap:body use="literal"/></input>
+      <output><soap:body use="literal"/></output></operation>
   </binding>
   <binding name="Quotes12" type="tns:QuotesPort">
     <soap12:binding style="document" transport="http://schemas.xmlsoap.org/soap/http"/>
     <operation name="GetQuote"><soap12:operation soapAction="{NS}/GetQuote"/>
-      <input><soap12:body use="literal"/></input><output><soap12:body use="literal"/></output></operation>
+      <input><soap12:body use="literal"/></input>
+      <output><soap12:body use="literal"/></output></operation>
     <operation name="GetLogo"><soap12:operation soapAction="{NS}/GetLogo"/>
-      <input><soap12:body use="literal"/></input><output><soap12:body use="literal"/></output></operation>
+      <input><soap12:body use="literal"/></input>
+      <output><soap12:body use="literal"/></output></operation>
   </binding>
   <service name="Quotes">
     <port name="Quotes11" binding="tns:Quotes11"><soap:address location="http://127.0.0.1:9/"/></port>
@@ -163,7 +169,7 @@ class SoapService:
             def log_message(self, format: str, *args: object) -> None:
                 pass  # keep pytest output for the proxy's
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((HOST, 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
@@ -172,59 +178,15 @@ class SoapService:
             self.server.server_close()
 
 
-class MitmProcess:
-    """`mitmdump` or `mitmweb` with `-s addons/soap.py`, reverse proxy to `upstream_port`, run
-    by this Python's mitmproxy, its output in a file (a pipe could fill up and block it)."""
-
-    def __init__(self, tool: str, upstream_port: int, args: list[str], output: Path) -> None:
-        self.tool = tool
-        self.output = output
-        self.port = free_port()
-        self.web_port = free_port()
-        command = [
-            str(Path(sys.executable).with_name(tool)),
-            "--listen-host",
-            "127.0.0.1",
-            "--mode",
-            f"reverse:http://127.0.0.1:{upstream_port}@{self.port}",
-            "-s",
-            str(ADDONS / "soap.py"),
-            *(
-                ["--web-port", str(self.web_port), "--no-web-open-browser"]
-                if tool == "mitmweb"
-                else []
-            ),
-            *args,
-        ]
-        with output.open("wb") as out:
-            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-
-    def wait_ready(self, timeout: float = 20) -> None:
-        ports = [self.port, self.web_port] if self.tool == "mitmweb" else [self.port]
-        deadline = time.monotonic() + timeout
-        while ports and time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"{self.tool} exited with {self.process.returncode}:\n{self.text()}"
-                )
-            try:
-                socket.create_connection(("127.0.0.1", ports[0]), timeout=0.2).close()
-                ports.pop(0)
-            except OSError:
-                time.sleep(0.05)  # polling interval while the port is not yet open
-        if ports:
-            raise TimeoutError(
-                f"{self.tool} did not listen on port {ports[0]} in {timeout} s:\n{self.text()}"
-            )
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def text(self) -> str:
-        return self.output.read_text(errors="replace")
+def soap_relay(tmp: Path, *args: str, tool: str = "mitmdump") -> tuple[SoapService, Mitm]:
+    """A started SoapService and, listening in front of it, `mitmdump` (or mitmweb) -s
+    addons/soap.py as its reverse proxy; the caller stops both."""
+    service = SoapService()
+    service.start()
+    mode = f"reverse:http://{HOST}:{service.port}@{{port}}"
+    try:
+        relay = start_mitmdump(tmp, "--mode", mode, *args, scripts=[ADDONS / "soap.py"], tool=tool)
+    except BaseException:
+        service.stop()
+        raise
+    return service, relay

@@ -35,6 +35,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from mitmproxy.addonmanager import Loader
 from mitmproxy.proxy.mode_specs import ProxyMode
@@ -43,7 +44,7 @@ from mitmproxy.utils import human
 from mitmrelay.chain import schemes
 from mitmrelay.chain.routes import Pattern, parse_pattern, parse_route
 from mitmrelay.chain.spec import Chain, env_refs, mask, parse_chain
-from mitmrelay.soap import replay
+from mitmrelay.soap import contract, replay
 from mitmrelay.soap.render import DEFAULT_MAX_BYTES
 from mitmrelay.streams import recording, socat_format
 
@@ -242,6 +243,45 @@ def _record_folder(value: str, place: Place) -> None:
         raise ValueError(f"{str(existing)!r} is not writable by this user: {RECORD_FIX}")
 
 
+def _wsdl_source(entry: str) -> Path | str:
+    """A soap_wsdl entry: a WSDL file (a Path) or an http(s) URL (fetched once running)."""
+    entry = entry.strip()
+    if entry.startswith(("http://", "https://")):
+        if not urlsplit(entry).hostname:
+            raise ValueError("a URL needs a host, e.g. https://partner.example/quotes?wsdl")
+        return entry
+    if "://" in entry and not entry.startswith("file://"):
+        raise ValueError("give a WSDL file or an http:// or https:// URL")
+    if not entry.removeprefix("file://"):
+        raise ValueError("an empty entry; give a WSDL file or an http(s) URL")
+    return Path(entry.removeprefix("file://")).expanduser()
+
+
+def _wsdl_file(source: Path | str, place: Place) -> None:
+    """A WSDL file is read now, with its imports from its folder, so a bad one is refused with
+    its line in a recipe; URLs are fetched once running, through the proxy chain."""
+    if isinstance(source, str):
+        return
+    file = place.path(str(source))
+    if not file.is_file():
+        raise ValueError(
+            f"no such file {str(file)!r}: fix the path (relative paths are relative to "
+            f"{place.name})"
+        )
+    try:
+        contract.add_file(contract.Catalog(), file)
+    except contract.ContractError as e:
+        raise ValueError(str(e)) from None
+
+
+def _absolute_wsdl(value: str, place: Place) -> str:
+    try:
+        source = _wsdl_source(value)
+    except ValueError:
+        return value  # refused by the check
+    return value if isinstance(source, str) else str(place.path(str(source)))
+
+
 def _flow_path(value: str) -> Path:
     if not value.strip():
         raise ValueError("an empty file name; give flow files written by mitmdump -w")
@@ -379,6 +419,28 @@ _OPTIONS = (
         help="Parse at most this many bytes of a SOAP body for the view and labels; a longer "
         "body shows what its first soap_max_bytes hold. Example: --set soap_max_bytes=16777216",
         check=_soap_bytes,
+    ),
+    Option(
+        name="soap_validate",
+        typespec=bool,
+        default=True,
+        help="Validate SOAP messages against the schema of their WSDL (document/literal and "
+        "rpc/literal) and label those that break it `invalid (...)`; filter them with "
+        "~comment invalid. Never alters, delays or blocks a message. "
+        "Example: --set soap_validate=false",
+    ),
+    Option(
+        name="soap_wsdl",
+        typespec=Sequence[str],
+        default=[],
+        help="WSDL 1.1 files (their imports are read from the same folder) or http(s) URLs "
+        "(fetched once at start through the same proxy chain as the traffic, with imports "
+        "from the same host). WSDLs that clients fetch through the proxy (?wsdl, "
+        "?singleWsdl, ?xsd=...) are learned without it. Example: --set "
+        "soap_wsdl=quotes.wsdl --set soap_wsdl=https://partner.example/quotes?wsdl",
+        check=_wsdl_source,
+        files=_wsdl_file,
+        absolute=_absolute_wsdl,
     ),
     Option(
         name="soap_replay",

@@ -1,13 +1,15 @@
+import importlib
 import io
 from pathlib import Path
 
 import pytest
 import soap_helpers as h
+import soap_service
 from mitmproxy import contentviews, exceptions, flowfilter, hooks
 from mitmproxy.addons import dumper
 from mitmproxy.test import taddons, tflow
 from mitmproxy.tools.web import webaddons
-from mitmrelay.soap import analyze
+from mitmrelay.soap._xml import parse
 
 SCRIPT = Path(__file__).parents[2] / "addons" / "soap.py"
 NEW_API = hasattr(contentviews, "Contentview")
@@ -56,7 +58,7 @@ def test_the_view_is_chosen_shows_the_summary_and_masks(tctx):
     f = soap_flow()
     name, text = view(f.request, f)
     assert name == "SOAP"
-    assert text.startswith("SOAP 1.1 request\n  Operation:     GetQuote {urn:example:quotes}")
+    assert text.startswith("SOAP 1.1 request\n  Body:          GetQuote {urn:example:quotes}")
     assert h.SECRET not in text and h.NONCE not in text and "[masked]" in text
     name, text = view(f.response, f)
     assert name == "SOAP" and "FAULT:        SOAP-ENV:Server: Quote backend unavailable" in text
@@ -91,16 +93,26 @@ def test_hooks_label_faults_and_leave_the_bytes_alone(tctx):
     assert f.request.content == h.SOAP11_REQUEST and f.response.content == h.SOAP11_FAULT
 
 
-def test_the_request_is_parsed_once(tctx, monkeypatch):
-    from mitmrelay.soap import addon
-
+def test_each_message_is_parsed_once_for_label_validation_and_view(tctx, tmp_path, monkeypatch):
+    render = importlib.import_module("mitmrelay.soap.render")
+    wsdl = tmp_path / "quotes.wsdl"
+    wsdl.write_text(soap_service.WSDL)
+    tctx.options.update(soap_wsdl=[str(wsdl)])
     parsed = []
-    monkeypatch.setattr(addon, "analyze", lambda data, *a: parsed.append(data) or analyze(data, *a))
+    monkeypatch.setattr(
+        render, "parse", lambda data, *a, **k: parsed.append(data) or parse(data, *a, **k)
+    )
     f = soap_flow()
     for event in ("request", "response"):
         tctx.master.addons.invoke_addon_sync(tctx.addon, _hook(event, f))
+    view(f.request, f)
+    view(f.response, f)
     assert parsed == [h.SOAP11_REQUEST, h.SOAP11_FAULT]
-    assert f.comment == "SOAP GetQuote Fault SOAP-ENV:Server: Quote backend unavailable"
+    # The schema has no `currency` attribute: validation ran on that one parse too.
+    assert f.comment == (
+        "SOAP GetQuote Fault SOAP-ENV:Server: Quote backend unavailable invalid (line 17 "
+        "GetQuote, attribute 'currency': The attribute 'currency' is not allowed.)"
+    )
 
 
 def test_non_fault_and_non_soap_flows(tctx):
@@ -121,7 +133,7 @@ def test_the_mitmdump_output_has_the_summary_and_no_secret(tctx):
     tctx.options.update(flow_detail=3)
     d.response(soap_flow())
     printed = out.getvalue()
-    assert "Operation:     GetQuote {urn:example:quotes}" in printed
+    assert "Body:          GetQuote {urn:example:quotes}" in printed
     assert "FAULT:        SOAP-ENV:Server: Quote backend unavailable" in printed
     assert h.SECRET not in printed and h.NONCE not in printed
 

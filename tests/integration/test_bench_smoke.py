@@ -11,7 +11,7 @@ import sys
 
 from peers import REPO
 
-# One of each kind of launcher: the origin alone, the socat chain, proxychains + mitmdump, mitmrelay.
+# One of each kind of launcher: the origin alone, the socat chain, proxychains+mitmdump, mitmrelay.
 CONFIGS = ["direct", "socat", "proxychains", "relay-socks5"]
 
 
@@ -49,7 +49,7 @@ def test_quick_run_prints_the_tables(tmp_path) -> None:
         )
         assert numbers[name][-1].strip() == "0", f"{name} had errors: {results}"
     # The origin alone has no relay process to charge; every relay has its CPU measured.
-    assert numbers["direct"][-2].strip() == "–"
+    assert numbers["direct"][-2].strip() == "\N{EN DASH}"
     assert re.fullmatch(r"\s*[\d.,]+\s*", numbers["relay-socks5"][-4])
 
     pairs = {tuple(line.split("|")[1:3]) for line in ratios[2:]}

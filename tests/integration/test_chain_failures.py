@@ -11,7 +11,8 @@ from pathlib import Path
 
 import peers
 import pytest
-from peers import HOST, curl, free_port
+from mitmrelay.testing import HOST, free_port
+from peers import curl
 
 TIMEOUT = 2  # proxy_connect_timeout for these tests, seconds
 
@@ -123,8 +124,8 @@ def test_headline_gets_502_by_default_and_explicit_eager_a_closed_connection_and
     code, _ = curl(f"http://{HOST}:{eager.port}/svc", "--data", "<x/>")
     assert code == 0  # the connection was closed: curl got no response at all
     eager.wait_log(
-        rf"error establishing server connection: proxy hop 1/1 socks5h://{HOST}:{port} "
-        "is not reachable"
+        r"error establishing server connection: "
+        rf"proxy hop 1/1 socks5h://{HOST}:{port} is not reachable"
     )
 
 
@@ -140,8 +141,8 @@ def test_raw_tcp_client_gets_closed_connection_and_log(peer):
         sock.settimeout(10)
         assert sock.recv(100) == b""
     relay.wait_log(
-        r"error establishing server connection: proxy hop 1/1 socks5h://alice:\*\*\*@"
-        r".*authentication failure"
+        r"error establishing server connection: "
+        r"proxy hop 1/1 socks5h://alice:\*\*\*@.*authentication failure"
     )
 
 

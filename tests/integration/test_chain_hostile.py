@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from mitmrelay.chain.connector import HopError, open_chain
 from mitmrelay.chain.errors import Failure
 from mitmrelay.chain.spec import parse_chain
-from peers import HOST, ScriptedProxy, free_port
+from mitmrelay.testing import HOST, free_port
+from peers import ScriptedProxy
 
 DEADLINE = 1.0
 GREETING_OK = b"\x05\x00"  # SOCKS5: version 5, no authentication (RFC 1928 §3)

@@ -7,7 +7,7 @@ import asyncio
 import re
 from pathlib import Path
 
-from peers import HOST
+from mitmrelay.testing import HOST
 
 CLIENTS = 500
 

@@ -8,7 +8,7 @@ import socket
 import pytest
 from mitmproxy.test import taddons
 from mitmrelay.chain.addon import ProxyChain
-from peers import HOST
+from mitmrelay.testing import HOST
 
 RECORDING = [
     {"mitmrelay": "recording"},

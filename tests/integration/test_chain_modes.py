@@ -8,21 +8,8 @@ import ssl
 import subprocess
 
 import pytest
-from peers import HOST, BannerServer, curl
-
-SOAP = '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><Echo>hi</Echo></soap:Body></soap:Envelope>'
-
-
-def soap_call(port: int) -> tuple[int, str]:
-    return curl(
-        f"http://{HOST}:{port}/service",
-        "-H",
-        "content-type: text/xml",
-        "-H",
-        'SOAPAction: "urn:Echo"',
-        "--data",
-        SOAP,
-    )
+from mitmrelay.testing import HOST
+from peers import BannerServer, curl, soap_call
 
 
 def test_headline_reverse_https_through_socks5h_with_credentials_from_environment(peer):
@@ -42,7 +29,8 @@ def test_headline_reverse_https_through_socks5h_with_credentials_from_environmen
     # microsocks received the hostname: remote DNS, nothing resolved here.
     proxy.wait_log(rf"connected to localhost:{origin.port}")
     line = relay.wait_log(
-        rf"server connect localhost:{origin.port} via socks5h://alice:\$\{{PROXY_PASS\}}@{HOST}:{proxy.port} \(\d+ ms\)"
+        rf"server connect localhost:{origin.port} "
+        rf"via socks5h://alice:\$\{{PROXY_PASS\}}@{HOST}:{proxy.port} \(\d+ ms\)"
     )
     assert line
     relay.wait_log(r"POST https://localhost:\d+/service")

@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from peers import HOST, curl
+from mitmrelay.testing import HOST
+from peers import curl
 
 ENV_SECRET = "env-secret-Zq81"
 LITERAL_SECRET = "literal-secret-Yk27"

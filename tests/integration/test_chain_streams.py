@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import os
@@ -24,7 +25,8 @@ from pathlib import Path
 import peers
 import pytest
 from mitmproxy.version import VERSION
-from peers import HOST, curl, wait_for
+from mitmrelay.testing import HOST, Mitm, wait_for
+from peers import curl
 
 MITMPROXY_MAJOR = int(VERSION.split(".")[0])
 TIMEOUT = 15.0
@@ -91,7 +93,8 @@ def test_soap_exchange_through_socks5h_dumped_like_socat_v(peer) -> None:
     text = dump.read_text()
 
     assert re.match(
-        rf"\d{{4}}/\d\d/\d\d \d\d:\d\d:\d\d mitmrelay\[\d+\] N conn 1: {HOST}:\d+ -> localhost:{origin.port}\n",
+        rf"\d{{4}}/\d\d/\d\d \d\d:\d\d:\d\d mitmrelay\[\d+\] N conn 1: "
+        rf"{HOST}:\d+ -> localhost:{origin.port}\n",
         text,
     ), text[:200]
     assert text.endswith(" N conn 1: closed\n")
@@ -117,7 +120,7 @@ def test_soap_exchange_through_socks5h_dumped_like_socat_v(peer) -> None:
 # --- 2. half-close -------------------------------------------------------------------------------
 
 
-class HalfCloseConnectProxy(peers._Threaded):
+class HalfCloseConnectProxy(peers.Threaded):
     """An HTTP CONNECT proxy (RFC 9110 §9.3.6) that relays half-close: when one side ends its
     writing, it shuts down writing towards the other and keeps relaying the other way.
 
@@ -187,10 +190,8 @@ class OneShotServer:
         return self.result
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(OSError):  # OSError: not listening any more
             self.listener.shutdown(socket.SHUT_RDWR)  # wakes an accept() still waiting
-        except OSError:
-            pass  # not listening any more
         self.listener.close()
         self.thread.join(TIMEOUT + 5)
 
@@ -222,10 +223,9 @@ UPLOAD = os.urandom(300_000)  # more than one read, so EOF must follow the last 
 def answer_after_eof(conn: socket.socket) -> bytes:
     """Reads until the client's EOF, then answers with the sha256 of what it read."""
     received = recv_all(conn)
-    try:
+    # OSError: a hop that closed both directions at the EOF; the client's side shows it.
+    with contextlib.suppress(OSError):
         conn.sendall(hashlib.sha256(received).hexdigest().encode())
-    except OSError:
-        pass  # a hop that closed both directions at the EOF; the client's side shows it
     return received
 
 
@@ -256,7 +256,7 @@ def half_close_chain(request: pytest.FixtureRequest, peer) -> Iterator[tuple[str
         connect.stop()
 
 
-def tcp_relay(peer, server: OneShotServer, chain: str) -> peers.Proc:
+def tcp_relay(peer, server: OneShotServer, chain: str) -> Mitm:
     return peer.mitmdump(
         "--mode",
         f"reverse:tcp://localhost:{server.port}@{{port}}",
@@ -275,7 +275,7 @@ def test_client_half_close_reaches_the_server_and_the_answer_comes_back(
         client.sendall(UPLOAD)
         client.shutdown(socket.SHUT_WR)
         answer = recv_all(client)
-    # Either way the server reads every byte and then an EOF: the FIN crossed mitmproxy and the hops.
+    # Either way the server reads every byte, then an EOF: the FIN crossed mitmproxy and the hops.
     assert server.join() == UPLOAD
     if hops == "propagating":
         assert answer == hashlib.sha256(UPLOAD).hexdigest().encode()
@@ -390,7 +390,8 @@ def test_one_gib_each_way_through_socks5_then_connect_with_flat_memory(peer, one
     assert hashes["server received"] == hashes["client sent"]
     assert hashes["client received"] == hashes["server sent"]
     print(
-        f"mitmproxy {VERSION}: {STREAM >> 20} MiB up, then down, in {took:.1f} s; peak RSS +{grown >> 20} MiB"
+        f"mitmproxy {VERSION}: {STREAM >> 20} MiB up, then down, in {took:.1f} s; "
+        f"peak RSS +{grown >> 20} MiB"
     )
     if MITMPROXY_MAJOR >= 12:
         assert grown < STREAM // 16, f"peak memory grew by {grown >> 20} MiB"

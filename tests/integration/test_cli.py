@@ -55,7 +55,7 @@ def headline(peer, tmp_path, proxy_port: int, *extra: str, env: dict | None = No
         port=port,
         env={"PROXY_PASS": "pw-cli", **(env or {})},
     )
-    peer._keep(relay)
+    peer.keep(relay)
     return origin, relay, port
 
 
@@ -93,7 +93,7 @@ def test_run_a_shipped_recipe_by_name_while_8080_is_taken(peer, tmp_path):
         relay = start_mitmrelay(
             tmp_path, "run", "soap-over-socks5", port=5000, env={"PROXY_PASS": "pw-run"}
         )
-        peer._keep(relay)
+        peer.keep(relay)
         # The recipe's proxy (proxy.corp.example) does not exist: the 502 names it, and the
         # listener is the recipe's, on loopback, with no false "all interfaces" warning.
         code, body = curl(f"http://{HOST}:5000/service", "--data", "<Echo>hi</Echo>")
@@ -125,7 +125,7 @@ def test_run_gives_the_recipe_mode_to_mitmproxy_and_the_command_line_wins(peer, 
         f"reverse:https://localhost:{origin.port}@{port}",
         port=port,
     )
-    peer._keep(relay)
+    peer.keep(relay)
     assert curl(f"http://{HOST}:{port}/x", "--data", "a")[0] == 200
     with socket.socket() as probe:
         assert probe.connect_ex((HOST, recipe_port)) != 0
@@ -178,7 +178,7 @@ def test_server_first_protocols_keep_working_beside_a_reverse_http_listener(peer
         f"proxy_chain=socks5h://{HOST}:{socks.port}",
         port=tcp_port,
     )
-    peer._keep(relay)
+    peer.keep(relay)
     relay.wait_log(r"connection_strategy stays eager: beside the reverse HTTP\(S\) listener")
     assert banner_line(tcp_port) == b"220 banner.test ready\r\n"  # the server speaks first
     assert curl(f"http://{HOST}:{http_port}/x", "--data", "a")[0] == 200
@@ -198,7 +198,7 @@ def test_reverse_tcp_alone_stays_eager(peer, tmp_path):
         f"proxy_chain=socks5h://{HOST}:{socks.port}",
         port=port,
     )
-    peer._keep(relay)
+    peer.keep(relay)
     assert banner_line(port) == b"220 banner.test ready\r\n"
     assert "connection_strategy=lazy" not in relay.text()
 
@@ -213,7 +213,7 @@ def test_no_false_listen_warning_for_a_mode_with_its_own_loopback_address(peer, 
         "--ssl-insecure",
         port=port,
     )
-    peer._keep(relay)
+    peer.keep(relay)
     assert curl(f"http://{HOST}:{port}/x", "--data", "a")[0] == 200
     assert "other machines can use this proxy" not in relay.text()
 
@@ -233,7 +233,7 @@ def test_no_false_listen_warning_when_the_recipe_sets_listen_host(peer, tmp_path
         f"recipe={recipe}",
         port=port,
     )
-    peer._keep(relay)
+    peer.keep(relay)
     relay.wait_log(r"recipe .*local.yaml: set listen_host")
     assert curl(f"http://{HOST}:{port}/x", "--data", "a")[0] == 200
     assert "other machines can use this proxy" not in relay.text()
@@ -252,7 +252,7 @@ def test_the_recipe_option_takes_a_shipped_recipes_name(peer, tmp_path):
         "proxy_chain=",
         port=port,
     )
-    peer._keep(relay)
+    peer.keep(relay)
     relay.wait_log(r"recipe soap-over-socks5: set .*ssl_insecure")
     assert curl(f"http://{HOST}:{port}/x", "--data", "a")[0] == 200
 

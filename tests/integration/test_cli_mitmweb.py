@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 from cli_helpers import COMMAND, ENV
 from mitmproxy.version import VERSION
-from peers import HOST, Proc, free_port, wait_for
+from mitmrelay.testing import HOST, Process, free_port, wait_for
 
 MITMPROXY_MAJOR = int(VERSION.split(".")[0])  # mitmweb 12 asks for a token; 11 has none
 
@@ -55,14 +55,14 @@ class Web:
 
 @pytest.fixture
 def web(peer, tmp_path):
-    """`mitmrelay web` with a recipe of the user's in their recipes folder; yields (Web, Proc)."""
+    """`mitmrelay web` with a recipe of the user's in their recipes folder; gives (Web, Process)."""
     config = tmp_path / "config"
     (config / "mitmrelay" / "recipes").mkdir(parents=True)
     (config / "mitmrelay" / "recipes" / "my-own.yaml").write_text(
         "description: mine\noptions:\n  listen_host: 127.0.0.1\n"
     )
     port, web_port, token = free_port(), free_port(), secrets.token_hex(8)
-    proc = Proc(
+    proc = Process(
         [
             *COMMAND,
             "web",
@@ -79,12 +79,12 @@ def web(peer, tmp_path):
             f"confdir={tmp_path / 'conf'}",
             *(["--set", f"web_password={token}"] if MITMPROXY_MAJOR >= 12 else []),
         ],
-        web_port,
         tmp_path / "mitmweb.log",
+        ports=[web_port],
         env={**ENV, "XDG_CONFIG_HOME": str(config)},
         cwd=tmp_path,
     )
-    peer._keep(proc)
+    peer.keep(proc)
     wait_for(lambda: f"listening at {HOST}:{port}" in proc.text(), 15, "mitmweb's proxy")
     return Web(web_port, token), proc
 

@@ -1,16 +1,16 @@
 """mitmweb in headless Chromium: the project's options in the Options editor, a proxy_chain change
-applied to new connections, the SOAP view and flow labels in the flow view; saves a screenshot (docs/mitmweb.png with MITMRELAY_UPDATE_SCREENSHOT=1)."""
+applied to new connections, the SOAP view and flow labels in the flow view; saves a screenshot
+(docs/mitmweb.png with MITMRELAY_UPDATE_SCREENSHOT=1)."""
 
 from __future__ import annotations
 
 import os
-import re
-import secrets
 import shutil
 
 import pytest
-from peers import BIN, HOST, REPO, Proc, free_port, wait_for
-from recipe_helpers import SERVER, recipe_copy, soap_call
+from mitmrelay.testing import HOST, free_port, wait_for
+from peers import REPO, soap_call
+from recipe_helpers import SERVER, recipe_copy, run_recipe
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
@@ -47,39 +47,6 @@ def browser(tmp_path):
     driver.quit()
 
 
-def start_mitmweb(peer, tmp_path, recipe, port: int, env: dict) -> tuple[Proc, str]:
-    web_port, token = free_port(), secrets.token_hex(8)
-    args = [
-        str(BIN / "mitmweb"),
-        "-s",
-        str(REPO / "addons/relay.py"),
-        "--set",
-        f"recipe={recipe}",
-        "--set",
-        f"confdir={tmp_path / 'conf'}",
-        "--web-host",
-        HOST,
-        "--web-port",
-        str(web_port),
-        "--no-web-open-browser",
-    ]
-    if _mitmproxy_major() >= 12:  # mitmweb 12 asks for a token; 11 has none
-        args += ["--set", f"web_password={token}"]
-    web = peer._keep(Proc(args, web_port, tmp_path / "mitmweb.log", env=env, cwd=REPO))
-    wait_for(
-        lambda: port in [int(p) for p in re.findall(r"listening at \S+:(\d+)", web.text())],
-        15,
-        "recipe listener",
-    )
-    return web, f"http://{HOST}:{web_port}/?token={token}"
-
-
-def _mitmproxy_major() -> int:
-    from mitmproxy.version import VERSION
-
-    return int(VERSION.split(".")[0])
-
-
 def body_text(driver) -> str:
     return driver.find_element(By.TAG_NAME, "body").text
 
@@ -112,7 +79,8 @@ def test_mitmweb_options_runtime_chain_change_and_soap_view(peer, tmp_path, brow
             "proxy.corp.example:4033": f"{HOST}:{first.port}",
         },
     )
-    web, url = start_mitmweb(peer, tmp_path, recipe, port, {**os.environ, "PROXY_PASS": "pw-w"})
+    web = run_recipe(peer, recipe, port, env={"PROXY_PASS": "pw-w"}, tool="mitmweb")
+    url = web.web_url
     assert soap_call(port)[0] == 200
     first.wait_log(rf"connected to localhost:{origin.port}")
 

@@ -8,17 +8,9 @@ import ssl
 import subprocess
 
 import pytest
-from peers import BIN, HOST, REPO, BannerServer, free_port, wait_for
-from recipe_helpers import (
-    SERVER,
-    curl_via,
-    make_client_cert,
-    mtls_origin,
-    recipe_copy,
-    run_recipe,
-    soap_call,
-    ssh_socks,
-)
+from mitmrelay.testing import HOST, free_port, make_client_cert, wait_for
+from peers import BIN, REPO, BannerServer, soap_call
+from recipe_helpers import SERVER, curl_via, mtls_origin, recipe_copy, run_recipe, ssh_socks
 
 
 def test_1_soap_over_socks5_verification_off(peer, tmp_path):
@@ -83,8 +75,8 @@ def test_bad_recipe_stops_mitmdump_with_file_line_and_fix(peer, tmp_path):
     )
     assert out.returncode != 0
     assert (
-        f"{recipe}:19: At key 'options' ==> 'proxy_chian': unknown option (did you mean 'proxy_chain'?)"
-        in out.stdout + out.stderr
+        f"{recipe}:19: At key 'options' ==> "
+        "'proxy_chian': unknown option (did you mean 'proxy_chain'?)" in out.stdout + out.stderr
     )
 
 
@@ -308,10 +300,11 @@ def test_9_record_then_10_replay_as_a_mock_server(peer, tmp_path):
     assert banner_session(port, b"hello\n") == real
     mock.wait_log(rf"server connect {server} answered from \S+/recordings/{recorded.name} ")
     mock.wait_log(r"followed the recording to its end")
-    # A client that leaves the recording is told where, and is closed after what the server said first.
+    # A client that leaves the recording is told where, and closed after the server's first words.
     assert banner_session(port, b"QUIT\r\n") == BannerServer.BANNER
     mock.wait_log(
-        r"deviated at byte 0 of its stream: the recording expects b.hello\\n.*the client sent b.QUIT"
+        r"deviated at byte 0 of its stream: "
+        r"the recording expects b.hello\\n.*the client sent b.QUIT"
     )
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 from mitmrelay.streams.recording import read
-from peers import REPO, Proc, free_port, start_mitmdump, wait_for
+from mitmrelay.testing import HOST, Process, free_port, start_mitmdump, wait_for
+from peers import ADDONS, REPO
 from socat_helpers import TIMEOUT, connect_when_ready
 
 MOCK_SERVER = str(REPO / "scripts" / "mock-server")
@@ -50,7 +51,7 @@ def banner_client(port: int, commands: list[bytes]) -> bytes:
         return received + f.read()
 
 
-def mock_server(recording: Path) -> tuple[Proc, int]:
+def mock_server(recording: Path) -> tuple[Process, int]:
     port = free_port()
     args = [
         sys.executable,
@@ -60,11 +61,10 @@ def mock_server(recording: Path) -> tuple[Proc, int]:
         "--idle",
         "5",
         "--listen",
-        f"127.0.0.1:{port}",
+        f"{HOST}:{port}",
     ]
-    # Ready by its line, not by a probing connect: --once would serve the probe.
-    proc = Proc(args, port, recording.with_suffix(".mock.log"), ready=r"listening on ")
-    return proc, port
+    # Process waits without connecting: with --once a probing connect would be its one client.
+    return Process(args, recording.with_suffix(".mock.log"), [port]), port
 
 
 def record(tmp_path: Path, server_port: int) -> tuple[bytes, Path]:
@@ -75,7 +75,7 @@ def record(tmp_path: Path, server_port: int) -> tuple[bytes, Path]:
         f"reverse:tcp://127.0.0.1:{server_port}@{{port}}",
         "--set",
         f"record_dir={rec_dir}",
-        script="addons/recorder.py",
+        scripts=[ADDONS / "recorder.py"],
     )
     try:
         received = banner_client(proc.port, COMMANDS)

@@ -14,13 +14,8 @@ FAULTING = h.SOAP11_REQUEST.replace(b"<![CDATA[<ACME & Co>]]>", b"FAIL")
 
 @pytest.mark.parametrize("expression", ["~comment Fault", "~marked"])
 def test_mitmdump_filters_faults(tmp_path, expression):
-    service = soap_service.SoapService()
-    service.start()
-    relay = soap_service.MitmProcess(
-        "mitmdump", service.port, ["--flow-detail", "1", expression], tmp_path / "out.txt"
-    )
+    service, relay = soap_service.soap_relay(tmp_path, "--flow-detail", "1", expression)
     try:
-        relay.wait_ready()
         direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         for path, body in (("/ok", h.SOAP11_REQUEST), ("/fails", FAULTING)):
             request = urllib.request.Request(

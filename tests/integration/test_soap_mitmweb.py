@@ -11,20 +11,13 @@ import pytest
 import soap_helpers as h
 import soap_service
 
-TOKEN = "soap-test-token"
 FAULTING = h.SOAP11_REQUEST.replace(b"<![CDATA[<ACME & Co>]]>", b"FAIL")
 
 
 @pytest.fixture(scope="module")
 def web(tmp_path_factory):
-    service = soap_service.SoapService()
-    service.start()
-    output = tmp_path_factory.mktemp("mitmweb") / "out.txt"
-    mitmweb = soap_service.MitmProcess(
-        "mitmweb", service.port, ["--set", f"web_password={TOKEN}"], output
-    )
+    service, mitmweb = soap_service.soap_relay(tmp_path_factory.mktemp("mitmweb"), tool="mitmweb")
     try:
-        mitmweb.wait_ready()
         direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         headers = {"Content-Type": "text/xml", "SOAPAction": '"urn:example:quotes/GetQuote"'}
         for body in (h.SOAP11_REQUEST, FAULTING):
@@ -39,7 +32,7 @@ def web(tmp_path_factory):
         )
 
         def get(path: str) -> object:
-            url = f"http://127.0.0.1:{mitmweb.web_port}{path}?token={TOKEN}"
+            url = f"http://127.0.0.1:{mitmweb.web_port}{path}?token={mitmweb.web_token}"
             return json.load(api.open(url, timeout=10))
 
         yield get
@@ -64,5 +57,5 @@ def test_the_soap_view_is_served_masked(web):
     text = content.get("text") or "\n".join(
         "".join(chunk for _, chunk in line) for line in content["lines"]
     )
-    assert text.startswith("SOAP 1.1 request\n  Operation:     GetQuote {urn:example:quotes}")
+    assert text.startswith("SOAP 1.1 request\n  Body:          GetQuote {urn:example:quotes}")
     assert h.SECRET not in text and "[masked]" in text

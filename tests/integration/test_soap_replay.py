@@ -33,6 +33,7 @@ import zeep
 from lxml import etree
 from mitmproxy import http
 from mitmproxy import io as flow_io
+from mitmrelay.testing import HOST, Certs, Mitm, start_mitmdump
 from zeep.transports import Transport
 from zeep.wsa import WsAddressingPlugin
 from zeep.wsse import utils as wsse_utils
@@ -82,7 +83,7 @@ class TlsQuotes:
     """The quotes service of soap_service over TLS, with its WSDL at ?wsdl, and one more symbol:
     COUNTER, priced 1, 2, 3... on successive calls (to see recorded answers replayed in order)."""
 
-    def __init__(self, certs: peers.Certs) -> None:
+    def __init__(self, certs: Certs) -> None:
         logic = soap_service.SoapService()
         self.requests: list[str] = []
         self.counter = 0
@@ -127,7 +128,7 @@ class TlsQuotes:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer((peers.HOST, 0), Handler)
+        self.server = ThreadingHTTPServer((HOST, 0), Handler)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(certs.cert, certs.key)
         self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
@@ -183,15 +184,15 @@ def _connected(log: str) -> bool:
     return bool(re.search(r"server connect \S+|error establishing server connection", log))
 
 
-NODE_CLIENT = Path(__file__).parents[1] / "npm" / "soap_client.js"
+NODE_CLIENT = Path(__file__).parents[1] / "node" / "soap_client.js"
 NODE_CALLS = [["GetQuote", {"symbol": "ACME"}], ["GetQuote", {"symbol": "FAIL"}]]
 
 
 def _node(base: str, calls: list) -> list[dict]:
-    """node-soap (npm `soap`, installed into tests/npm by scripts/test) making `calls` with a
+    """node-soap (npm `soap`, installed into tests/node by scripts/test) making `calls` with a
     UsernameToken digest, nonce and Timestamp; its answers as {"result"} or {"fault"}."""
     if not (NODE_CLIENT.parent / "node_modules" / "soap").is_dir():
-        raise RuntimeError("npm soap is not installed in tests/npm: run scripts/test, which does")
+        raise RuntimeError("npm soap is not installed in tests/node: run scripts/test, which does")
     # axios under node-soap would take a proxy from the environment.
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     args = [peers.need("node"), str(NODE_CLIENT), f"{base}?wsdl", base, "carol", PASSWORD]
@@ -219,16 +220,16 @@ class Recording:
 
 
 @pytest.fixture(scope="module")
-def recording(tmp_path_factory, certs: peers.Certs) -> Iterator[Recording]:
+def recording(tmp_path_factory, certs: Certs) -> Iterator[Recording]:
     tmp = tmp_path_factory.mktemp("soap-replay")
     flows = tmp / "quotes.flows"
     service = TlsQuotes(certs)
     socks = peers.start_microsocks(tmp)
-    chain = f"socks5h://{peers.HOST}:{socks.port}"
+    chain = f"socks5h://{HOST}:{socks.port}"
     server = f"https://localhost:{service.port}"
     relay = None
     try:
-        relay = peers.start_mitmdump(
+        relay = start_mitmdump(
             tmp,
             "--mode",
             f"reverse:{server}@{{port}}",
@@ -239,7 +240,7 @@ def recording(tmp_path_factory, certs: peers.Certs) -> Iterator[Recording]:
             "-w",
             str(flows),
         )
-        base = f"http://{peers.HOST}:{relay.port}/quotes"
+        base = f"http://{HOST}:{relay.port}/quotes"
         soap11, soap12 = _services(f"{base}?wsdl", base, _session())
         results = _session_calls(soap11, soap12)
         node_results = _node(base, NODE_CALLS)
@@ -272,7 +273,7 @@ def test_the_recording_went_through_the_chain_to_the_service(recording):
 
 @dataclass
 class Replay:
-    relay: peers.Proc
+    relay: Mitm
     flows: Path  # what the replaying mitmdump itself saved
     base: str  # the URL zeep calls
 
@@ -280,7 +281,7 @@ class Replay:
 def _replay(recording: Recording, name: str, *args: str, regular: bool = False) -> Replay:
     saved = recording.tmp / f"{name}.flows"
     mode = [] if regular else ["--mode", f"reverse:{recording.server}@{{port}}"]
-    relay = peers.start_mitmdump(
+    relay = start_mitmdump(
         recording.tmp,
         *mode,
         "--set",
@@ -293,7 +294,7 @@ def _replay(recording: Recording, name: str, *args: str, regular: bool = False) 
         str(saved),
         *args,
     )
-    base = "http://quotes.invalid/quotes" if regular else f"http://{peers.HOST}:{relay.port}/quotes"
+    base = "http://quotes.invalid/quotes" if regular else f"http://{HOST}:{relay.port}/quotes"
     return Replay(relay, saved, base)
 
 
@@ -398,7 +399,7 @@ def test_curl_posting_a_rewritten_envelope_is_answered(recording):
     replay = _replay(recording, "curl")
     try:
         body = _rewritten(_read(recording.flows)[1].request.content.decode())
-        url = f"http://{peers.HOST}:{replay.relay.port}/quotes"
+        url = f"http://{HOST}:{replay.relay.port}/quotes"
         status, answer = peers.curl(*CURL_HEADERS, "--data-binary", body, url)
         assert status == 200 and "<q:price>42.5</q:price>" in answer
         changed = body.replace("ACME", "ACNE")
@@ -419,13 +420,13 @@ def test_regular_mode_answers_for_a_host_that_does_not_exist(recording):
     replay = _replay(recording, "regular", regular=True)
     try:
         session = _session()
-        session.proxies = {"http": f"http://{peers.HOST}:{replay.relay.port}"}
+        session.proxies = {"http": f"http://{HOST}:{replay.relay.port}"}
         soap11, soap12 = _services(f"{replay.base}?wsdl", replay.base, session)
         assert _session_calls(soap11, soap12) == recording.results
         # HTTPS through the proxy (CONNECT, TLS with mitmproxy's CA), the host unresolvable.
         ca = recording.tmp / "mitmproxy-conf" / "mitmproxy-ca-cert.pem"
         body = _rewritten(_read(recording.flows)[1].request.content.decode())
-        proxy = f"http://{peers.HOST}:{replay.relay.port}"
+        proxy = f"http://{HOST}:{replay.relay.port}"
         status, answer = peers.curl(
             "-x", proxy, "--cacert", str(ca), *CURL_HEADERS, "--data-binary", body,
             "https://quotes.invalid/quotes",
@@ -442,7 +443,7 @@ def test_unmatched_forward_sends_to_the_server_through_the_chain(recording):
         soap11, _ = _services(f"{replay.base}?wsdl", replay.base, _session())
         assert soap11.GetQuote(symbol="ACME") == Decimal("42.5")
         body = _rewritten(_read(recording.flows)[1].request.content.decode())
-        url = f"http://{peers.HOST}:{replay.relay.port}/quotes"
+        url = f"http://{HOST}:{replay.relay.port}/quotes"
         changed = body.replace("ACME", "NOPE")
         status, answer = peers.curl(*CURL_HEADERS, "--data-binary", changed, url)
         # The chain tried the (stopped) proxy: the request was forwarded, not answered.
@@ -483,23 +484,26 @@ def test_the_readme_fixture_runs_against_a_recorded_session(recording, tmp_path)
 def test_mitmweb_shows_replays_as_such_with_secrets_masked(recording):
     """What mitmweb's API hands the browser: the replay flag (its replay icon), the comment
     column, and the SOAP view of the client's WS-Security request, masked."""
-    token = "replay-test-token"
     server_port = int(recording.server.rpartition(":")[2])  # stopped: nothing may connect to it
-    args = ["-s", str(soap_service.ADDONS / "soap_replay.py"), "--set", f"web_password={token}"]
-    args += ["--set", f"soap_replay={recording.flows}"]
-    web = soap_service.MitmProcess("mitmweb", server_port, args, recording.tmp / "mitmweb.txt")
+    web = start_mitmdump(
+        recording.tmp,
+        "--mode",
+        f"reverse:http://{HOST}:{server_port}@{{port}}",
+        "--set",
+        f"soap_replay={recording.flows}",
+        scripts=[peers.ADDONS / "soap.py", peers.ADDONS / "soap_replay.py"],
+        tool="mitmweb",
+    )
+    token = web.web_token
     try:
-        web.wait_ready()
-        base = f"http://{peers.HOST}:{web.port}/quotes"
+        base = f"http://{HOST}:{web.port}/quotes"
         soap11, _ = _services(f"{base}?wsdl", base, _session())
         assert soap11.GetQuote(symbol="ACME") == Decimal("42.5")
         api = requests.Session()
         api.trust_env = False
 
         def get(path: str):
-            response = api.get(
-                f"http://{peers.HOST}:{web.web_port}{path}?token={token}", timeout=10
-            )
+            response = api.get(f"http://{HOST}:{web.web_port}{path}?token={token}", timeout=10)
             response.raise_for_status()
             return response.json()
 

@@ -19,9 +19,9 @@ from mitmproxy import flowfilter, http
 from mitmproxy import io as flow_io
 
 zeep = pytest.importorskip("zeep")
-from zeep.transports import Transport
-from zeep.wsa import WsAddressingPlugin
-from zeep.wsse.username import UsernameToken
+from zeep.transports import Transport  # noqa: E402 (after the importorskip)
+from zeep.wsa import WsAddressingPlugin  # noqa: E402
+from zeep.wsse.username import UsernameToken  # noqa: E402
 
 SCRIPT = Path(__file__).parents[2] / "scripts" / "soap-view"
 DIGEST_SECRET = "digest-only-Pa55"
@@ -70,14 +70,9 @@ def run(tmp_path_factory) -> Run:
     wsdl.write_text(soap_service.WSDL)
     secret_file = tmp / "secret.txt"
     secret_file.write_text(XXE_MARKER)
-    service = soap_service.SoapService()
-    service.start()
     flow_file = tmp / "flows.mitm"
-    relay = soap_service.MitmProcess(
-        "mitmdump", service.port, ["--flow-detail", "3", "-w", str(flow_file)], tmp / "out.txt"
-    )
+    service, relay = soap_service.soap_relay(tmp, "--flow-detail", "3", "-w", str(flow_file))
     try:
-        relay.wait_ready()
         plain = _client(
             wsdl,
             relay.port,
@@ -127,11 +122,11 @@ def _wire_secrets(run: Run) -> set[str]:
 
 def test_mitmdump_shows_summaries_and_masks_secrets(run):
     out = run.output
-    assert re.search(r"SOAP 1\.1 request\n\s+Operation:\s+GetQuote \{urn:example:quotes\}", out)
+    assert re.search(r"SOAP 1\.1 request\n\s+Body:\s+GetQuote \{urn:example:quotes\}", out)
     assert re.search(r"SOAPAction:\s+'urn:example:quotes/GetQuote'", out)
     assert re.search(r"wsa:Action:\s+urn:example:quotes/GetQuote", out)
     assert re.search(r"Security:\s+UsernameToken user 'alice' PasswordText", out)
-    assert re.search(r"SOAP 1\.2 request\n\s+Operation:\s+GetQuote", out)
+    assert re.search(r"SOAP 1\.2 request\n\s+Body:\s+GetQuote", out)
     assert re.search(r"action:\s+'urn:example:quotes/GetQuote'", out)
     assert re.search(r"Security:\s+UsernameToken user 'bob' PasswordDigest with Nonce", out)
     assert re.search(r"FAULT:\s+e:Client: Unknown symbol FAIL", out)
@@ -183,7 +178,7 @@ def test_the_offline_script_views_the_saved_flows(run, mask):
     args = [sys.executable, str(SCRIPT), str(run.flow_file)] + ([] if mask else ["--no-mask"])
     out = subprocess.run(args, capture_output=True, text=True, timeout=60, check=True).stdout
     assert out.count("=== POST http://127.0.0.1:") == 2 * len(run.flows) == 14
-    assert re.search(r"request ===\nSOAP 1\.1 request\n\s+Operation:\s+GetQuote", out)
+    assert re.search(r"request ===\nSOAP 1\.1 request\n\s+Body:\s+GetQuote", out)
     assert re.search(r"FAULT:\s+e:Client: Unknown symbol FAIL", out)
     assert "xop:Include in <image> -> cid:logo@quotes.example" in out
     assert (h.SECRET in out) is (not mask)

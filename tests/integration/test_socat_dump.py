@@ -14,7 +14,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from peers import Proc, free_port, start_mitmdump, wait_for
+from mitmrelay.testing import Mitm, free_port, start_mitmdump, wait_for
+from peers import ADDONS
 from socat_helpers import (
     SOCAT,
     TIMEOUT,
@@ -88,7 +89,7 @@ def run_socat(
 
 def dumping_mitmdump(
     tmp_path: Path, fmt: str, server: socket.socket, scheme: str
-) -> tuple[Proc, int, Path]:
+) -> tuple[Mitm, int, Path]:
     """mitmdump in reverse:SCHEME mode to `server`, dumping to the returned path."""
     dump = tmp_path / f"mitm-{fmt}.txt"
     proc = start_mitmdump(
@@ -101,7 +102,7 @@ def dumping_mitmdump(
         f"socat_dump_format={fmt}",
         "--set",
         "ssl_insecure=true",
-        script="addons/socat_dump.py",
+        scripts=[ADDONS / "socat_dump.py"],
     )
     return proc, proc.port, dump
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 from mitmproxy.version import VERSION
-from peers import start_mitmdump
+from mitmrelay.testing import start_mitmdump
+from peers import ADDONS
 from socat_helpers import connect_when_ready, listener
 
 MITMPROXY_MAJOR = int(VERSION.split(".")[0])
@@ -61,7 +62,7 @@ def test_long_stream_keeps_memory_flat(tmp_path: Path) -> None:
             "tcp_messages_max=4",
             "--set",
             "flow_detail=0",
-            script="addons/tcp_bound.py",
+            scripts=[ADDONS / "tcp_bound.py"],
         )
         try:
             before = peak_rss(proc.proc.pid)

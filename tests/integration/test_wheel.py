@@ -15,7 +15,8 @@ import sysconfig
 from pathlib import Path
 
 import pytest
-from peers import HOST, REPO, Proc, curl, free_port
+from mitmrelay.testing import HOST, Process, free_port
+from peers import REPO, curl
 
 
 def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
@@ -68,7 +69,7 @@ def test_the_installed_package_is_not_the_checkout(installed, tmp_path):
 def test_the_installed_command_runs_a_shipped_recipe_through_microsocks(installed, peer, tmp_path):
     origin, socks = peer.https_origin(), peer.microsocks("alice", "pw-wheel")
     port = free_port()
-    relay = Proc(
+    relay = Process(
         [
             str(installed / "mitmrelay"),
             "run",
@@ -80,13 +81,12 @@ def test_the_installed_command_runs_a_shipped_recipe_through_microsocks(installe
             "--set",
             f"confdir={tmp_path / 'conf'}",
         ],
-        port,
         tmp_path / "mitmrelay.log",
         env=clean_env(PROXY_PASS="pw-wheel"),
         cwd=tmp_path,
-        ready=rf"listening at \S+:{port}",
+        ready=[rf"listening at \S+:{port}"],
     )
-    peer._keep(relay)
+    peer.keep(relay)
     code, body = curl(f"http://{HOST}:{port}/service", "--data", "<Echo>hi</Echo>")
     assert code == 200 and "<Echo>hi</Echo>" in body
     socks.wait_log(rf"connected to localhost:{origin.port}")  # remote DNS

@@ -63,8 +63,10 @@ def test_one_rule_bypass_then_routes_then_chain():
             "*.local=direct",
         ],
     )
+
     def decide(host, port=443):
         return router.decide(host, port)
+
     assert str(decide("db.internal.example")) == "direct (proxy_bypass *.internal.example)"
     assert str(decide("10.2.3.4")) == "direct (proxy_bypass 10.0.0.0/8)"
     assert str(decide("www.corp.example")) == "via http://corpproxy:3128"

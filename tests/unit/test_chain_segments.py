@@ -10,7 +10,7 @@ from mitmrelay.chain import segments
 
 
 async def _pair() -> tuple[asyncio.StreamReader, asyncio.StreamWriter, list[bytes], asyncio.Server]:
-    """A local server recording each chunk it receives, and a client connected to it with segments."""
+    """A local server recording each chunk it receives, and a client connected to it."""
     received: list[bytes] = []
     arrived = asyncio.Event()
 

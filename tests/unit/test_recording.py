@@ -93,10 +93,10 @@ def test_bad_recordings_name_file_and_line(tmp_path: Path, text: str, message: s
 def test_raw_file_shorter_than_its_blocks(tmp_path: Path) -> None:
     write(tmp_path / "x.recording", [Block(True, b"hello", 1.0)])
     (tmp_path / "x.c2s").write_bytes(b"he")
-    with pytest.raises(RecordingError, match="x.recording:2: the raw file ends 3 bytes before"):
+    with pytest.raises(RecordingError, match=r"x\.recording:2: the raw file ends 3 bytes before"):
         read(tmp_path / "x.recording")
 
 
 def test_missing_recording(tmp_path: Path) -> None:
-    with pytest.raises(RecordingError, match="Cannot read recording .*nope.recording: No such"):
+    with pytest.raises(RecordingError, match=r"Cannot read recording .*nope\.recording: No such"):
         read(tmp_path / "nope.recording")

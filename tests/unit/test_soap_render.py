@@ -36,7 +36,7 @@ def test_the_summary_comes_first():
     ).text
     assert text.splitlines()[:3] == [
         "SOAP 1.1 request",
-        "  Operation:     GetQuote {urn:example:quotes}",
+        "  Body:          GetQuote {urn:example:quotes}",
         "  SOAPAction:    'urn:example:quotes/GetQuote'",
     ]
 
@@ -95,7 +95,7 @@ def test_a_huge_body_renders_in_bounded_time_and_output():
     r = render(body, MessageInfo(), RenderOptions(max_bytes=1024 * 1024))
     assert time.monotonic() - started < 5
     assert len(r.text) < 2 * 1024 * 1024
-    assert "  Operation: Bulk {urn:bulk}" in r.text
+    assert "  Body: Bulk {urn:bulk}" in r.text
     assert re.search(
         r"NOTE: the envelope is \d+ bytes; shown as parsed from its first 1048576", r.text
     )

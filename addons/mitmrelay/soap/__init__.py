@@ -1,5 +1,15 @@
 """SOAP-aware inspection: detection by envelope namespace, summary, masking of WS-Security
-secrets, pretty-printing and MTOM/XOP, all on untrusted input and for display only.
+secrets, pretty-printing, MTOM/XOP, and the service contract (WSDL operations, schema validation),
+all on untrusted input and for display only.
+
+    _xml.py         sniffing and bounded, entity-free parsing
+    summary.py      the facts a message shows, its summary lines and flow label
+    contract.py     WSDL 1.1 catalog, operation resolution, schema validation
+    fetch.py        soap_wsdl URLs fetched through the proxy chain
+    render.py       the view; Inspector: one parse per message for label, validation and view
+    mask.py pretty.py mtom.py   secrets masked, indentation, multipart/XOP parts
+    contentview.py  the `SOAP` contentview for mitmproxy 11 and 12
+    addon.py        the SoapView addon: options, hooks, WSDLs learned from traffic
 
 The mitmproxy addon is `mitmrelay.soap.addon.SoapView`; this package's functions do not need a
 running proxy.

@@ -133,7 +133,12 @@ def one_line(text: str, limit: int = 200) -> str:
 
 def qname(element: etree._Element) -> tuple[str | None, str]:
     """(namespace, local name) of an element; comments and PIs have no name: (None, "")."""
-    if not isinstance(element.tag, str):
+    tag = element.tag
+    if not isinstance(tag, str):
         return None, ""
-    q = etree.QName(element)
-    return q.namespace, q.localname
+    if tag.startswith("{"):
+        namespace, _, local = tag[1:].partition("}")
+        return namespace, local
+    # An undeclared prefix (malformed input the parser recovered from) stays in the name, and
+    # lxml's QName refuses such a name: keep the part after the colon.
+    return None, tag.rpartition(":")[2]

@@ -1,66 +1,118 @@
-"""The SoapView addon: registers the `SOAP` contentview and labels SOAP flows.
+"""The SoapView addon: registers the `SOAP` contentview, labels SOAP flows, and learns the
+service contract (WSDL) from traffic and from `soap_wsdl` files.
 
 Usage:
     mitmdump -s addons/soap.py --flow-detail 3 --mode reverse:https://partner.example:443@5000
+    mitmdump -s addons/soap.py --set soap_wsdl=service.wsdl '~comment invalid'
     mitmweb -s addons/soap.py --set view_filter='~comment Fault'
 
-Labels go into the flow comment (`SOAP GetQuote`, `SOAP GetQuote Fault soap:Server: ...`) and
-faults are marked; both are display-side flow attributes: the forwarded bytes are never changed.
+Labels go into the flow comment (`SOAP GetQuote`, `SOAP GetQuote Fault soap:Server: ...`,
+`SOAP GetQuote invalid (...)`) and faults are marked; both are display-side flow attributes: the
+forwarded bytes are never changed, and validation never holds a message back.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import weakref
+import ssl
+from collections.abc import Sequence
+from pathlib import Path
 
-from mitmproxy import ctx, exceptions, http
+from mitmproxy import command, ctx, exceptions, http
 from mitmproxy.addonmanager import Loader
 
 from mitmrelay import options
 
+from . import contract, fetch
 from .contentview import SoapContentview, message_info, register, unregister
-from .render import RenderOptions, analyze
-from .summary import Summary, flow_label, with_label
+from .render import Inspection, RenderOptions
+from .summary import Resolution, flow_label, with_label
 
 logger = logging.getLogger(__name__)
 
 FAULT_MARKER = ":warning:"
+OPTIONS = ("soap_mask_secrets", "soap_max_bytes", "soap_validate", "soap_wsdl")
 
 
-def _summary(message: http.Message, max_bytes: int) -> Summary | None:
+def _content(message: http.Message) -> bytes | None:
     try:
         content = message.content
     except ValueError:  # unknown Content-Encoding: nothing we could show either
         return None
-    if not content:  # also None when the body was streamed past mitmproxy
-        return None
-    return analyze(content, message_info(message), max_bytes)
+    return content or None  # also None when the body was streamed past mitmproxy
 
 
 class SoapView:
     def __init__(self) -> None:
         self.view = SoapContentview()
-        # The request's summary, kept for the response hook so the body is not parsed twice.
-        # Not in flow.metadata: that is saved with the flow (`-w`) and a Summary does not serialize.
-        self._requests: weakref.WeakKeyDictionary[http.HTTPFlow, Summary] = (
-            weakref.WeakKeyDictionary()
-        )
+        self.inspector = self.view.inspector
+        self._configured: dict[str, str] = {}  # WSDL file or URL -> its log line
+        self._urls: list[str] = []
+        self._running = False
+        self._tasks: set[asyncio.Task] = set()
 
     def load(self, loader: Loader) -> None:
-        options.declare(loader, "soap_mask_secrets", "soap_max_bytes")
+        options.declare(loader, *OPTIONS)
         register(self.view)
 
     def configure(self, updated: set[str]) -> None:
-        if not {"soap_mask_secrets", "soap_max_bytes"} & updated:
+        if not set(OPTIONS) & updated:
             return
         try:
-            mask = options.use("soap_mask_secrets", ctx.options.soap_mask_secrets)
-            max_bytes = options.use("soap_max_bytes", ctx.options.soap_max_bytes)
+            values = {name: options.use(name, getattr(ctx.options, name)) for name in OPTIONS}
         except options.BadValue as e:
             raise exceptions.OptionsError(str(e)) from None
-        self.view.options = RenderOptions(mask=mask, max_bytes=max_bytes)
+        self.inspector.options = RenderOptions(
+            mask=values["soap_mask_secrets"],
+            max_bytes=values["soap_max_bytes"],
+            validate=values["soap_validate"],
+        )
+        if "soap_wsdl" in updated:
+            self._load_wsdl_files(ctx.options.soap_wsdl, values["soap_wsdl"])
+
+    def _load_wsdl_files(self, value: Sequence[str], sources: Sequence[Path | str]) -> None:
+        try:
+            paths = [p for p in sources if isinstance(p, Path)]
+            loaded = {str(p): contract.add_file(self.inspector.catalog, p) for p in paths}
+        except contract.ContractError as e:
+            raise exceptions.OptionsError(f"Cannot use soap_wsdl {list(value)!r}: {e}") from e
+        for path, found in loaded.items():
+            if self._configured.get(path) != found.describe():
+                logger.info(f"SOAP: learned {found.describe()}")
+                self._configured[path] = found.describe()
+        self._urls = [u for u in sources if isinstance(u, str)]
+        if self._running:
+            self._fetch_urls()
+
+    def _fetch_urls(self) -> None:
+        for url in self._urls:
+            if url not in self._configured:
+                self._configured[url] = "fetching"
+                task = asyncio.get_running_loop().create_task(self._fetch(url))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    async def _fetch(self, url: str) -> None:
+        """Fetch a soap_wsdl URL over the connection the proxy chain would open for its host
+        (the WSDL server is usually behind the same proxy as the service)."""
+        chain = ctx.master.addons.get("proxychain")
+        opener = chain.open_connection if chain is not None else fetch.direct
+        tls = ssl.create_default_context(cafile=ctx.options.ssl_verify_upstream_trusted_ca)
+        if ctx.options.ssl_insecure:
+            tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE
+        try:
+            found = await fetch.add_url(self.inspector.catalog, url, opener, tls)
+        except (OSError, contract.ContractError) as e:
+            logger.warning(f"SOAP: cannot use soap_wsdl {url}: {e}")
+            self._configured.pop(url, None)  # tried again when the option is set again
+            return
+        self._configured[url] = found.describe()
+        logger.info(f"SOAP: learned {found.describe()}")
 
     def running(self) -> None:
+        self._running = True
+        self._fetch_urls()
         # mitmweb shows flow comments, hence the SOAP labels, only in its optional comment
         # column: add it unless the user chose the columns.
         if "web_columns" in ctx.options and not ctx.options.has_changed("web_columns"):
@@ -69,24 +121,46 @@ class SoapView:
     def done(self) -> None:
         unregister(self.view)
 
+    @command.command("soap.wsdls")
+    def wsdls(self) -> Sequence[str]:
+        """The WSDLs known: one line each (service, ports, operation count, missing imports);
+        in mitmweb's command bar or mitmproxy's console: soap.wsdls"""
+        return [found.describe() for found in self.inspector.catalog.contracts.values()]
+
+    def _inspect(
+        self, flow: http.HTTPFlow, message: http.Message, request: Resolution | None = None
+    ) -> Inspection | None:
+        content = _content(message)
+        if content is None:
+            return None
+        found = self.inspector.inspect(
+            content, message_info(message), url=flow.request.pretty_url, request=request
+        )
+        if found is not None:
+            self.inspector.summaries[message] = found.summary
+        return found
+
     def request(self, flow: http.HTTPFlow) -> None:
-        request = _summary(flow.request, ctx.options.soap_max_bytes)
-        if request is None:
+        found = self._inspect(flow, flow.request)
+        if found is None:
             return
-        self._requests[flow] = request
-        label = flow_label(request, None)
-        assert label is not None  # request is a summary
+        label = flow_label(found.summary, None)
+        assert label is not None  # a summary was given
         flow.comment = with_label(flow.comment, label)
 
     def response(self, flow: http.HTTPFlow) -> None:
-        request = self._requests.pop(flow, None)
         if flow.response is None:
             return
-        response = _summary(flow.response, ctx.options.soap_max_bytes)
-        if response is None:
+        if self._learn(flow):
             return
+        request = self.inspector.summaries.get(flow.request)
         if request is None:  # not SOAP, or a request this addon did not see
-            request = _summary(flow.request, ctx.options.soap_max_bytes)
+            seen = self._inspect(flow, flow.request)
+            request = seen.summary if seen else None
+        found = self._inspect(flow, flow.response, request.resolution if request else None)
+        if found is None:
+            return
+        response = found.summary
         label = flow_label(request, response)
         assert label is not None  # response is a summary
         flow.comment = with_label(flow.comment, label)
@@ -96,3 +170,21 @@ class SoapView:
             logger.warning(f"{flow.request.method} {flow.request.pretty_url}: {label}")
         else:
             logger.info(f"{flow.request.method} {flow.request.pretty_url}: {label}")
+
+    def _learn(self, flow: http.HTTPFlow) -> bool:
+        """Keep a WSDL or XSD document a client fetched (`?wsdl`, `?singleWsdl`, `?xsd=N` and the
+        documents those import); log every contract it makes or completes."""
+        assert flow.response is not None
+        if flow.request.method != "GET" or flow.response.status_code != 200:
+            return False
+        content = _content(flow.response)
+        if content is None or contract.kind_of(content) is None:
+            return False
+        url = flow.request.pretty_url
+        catalog = self.inspector.catalog
+        for found in catalog.add(url, content):
+            logger.info(f"SOAP: learned {found.describe()}")
+        error = catalog.errors.get(contract.normalize_url(url))
+        if error:
+            logger.warning(f"SOAP: cannot use the WSDL {url}: {error}")
+        return True

@@ -9,8 +9,8 @@ from typing import Any
 
 from mitmproxy import contentviews, http
 
-from .render import RenderOptions, is_soap, render
-from .summary import MessageInfo
+from .render import Inspector, RenderOptions, is_soap
+from .summary import MessageInfo, Resolution
 
 NAME = "SOAP"
 # Above XML/HTML (1 for text/xml) and multipart: an envelope is more than XML.
@@ -29,15 +29,50 @@ def message_info(message: object, content_type: str | None = None) -> MessageInf
     )
 
 
+def request_resolution(inspector: Inspector, flow: object) -> Resolution | None:
+    """The operation a flow's request resolved to: a response is named after it."""
+    if not isinstance(flow, http.HTTPFlow):
+        return None
+    summary = inspector.summaries.get(flow.request)
+    if summary is None:
+        content = flow.request.get_content(strict=False)
+        if not content:
+            return None
+        found = inspector.inspect(
+            content, message_info(flow.request), url=flow.request.pretty_url, complete=False
+        )
+        summary = found.summary if found else None
+    return summary.resolution if summary else None
+
+
+def render_message(
+    inspector: Inspector, data: bytes, message: object, flow: object, content_type: str | None
+) -> tuple[str, str]:
+    """(description, text) of the view of one message."""
+    info = message_info(message, content_type)
+    url = flow.request.pretty_url if isinstance(flow, http.HTTPFlow) else None
+    request = None if info.is_request else request_resolution(inspector, flow)
+    rendering = inspector.render(data, info, url=url, request=request)
+    return rendering.description, rendering.text
+
+
 class _SoapViewCore:
-    """State shared by both API classes: the addon sets `options`, and `active` to False on unload
-    (mitmproxy 12's registry has no public way to remove a view)."""
+    """State shared by both API classes: the addon sets the inspector's options and catalog, and
+    `active` to False on unload (mitmproxy 12's registry has no public way to remove a view)."""
 
     name = NAME
 
-    def __init__(self) -> None:
-        self.options = RenderOptions()
+    def __init__(self, inspector: Inspector | None = None) -> None:
+        self.inspector = inspector if inspector is not None else Inspector()
         self.active = True
+
+    @property
+    def options(self) -> RenderOptions:
+        return self.inspector.options
+
+    @options.setter
+    def options(self, value: RenderOptions) -> None:
+        self.inspector.options = value
 
     def _priority(self, data: bytes, message: object, content_type: str | None) -> float:
         if not self.active or not data:
@@ -51,8 +86,9 @@ if hasattr(contentviews, "Contentview"):  # mitmproxy >= 12
         syntax_highlight = "xml"
 
         def prettify(self, data: bytes, metadata: contentviews.Metadata) -> str:
-            info = message_info(metadata.http_message, metadata.content_type)
-            return render(data, info, self.options).text
+            return render_message(
+                self.inspector, data, metadata.http_message, metadata.flow, metadata.content_type
+            )[1]
 
         def render_priority(self, data: bytes, metadata: contentviews.Metadata) -> float:
             return self._priority(data, metadata.http_message, metadata.content_type)
@@ -73,12 +109,13 @@ else:  # mitmproxy 11
             *,
             content_type: str | None = None,
             http_message: http.Message | None = None,
+            flow: object = None,
             **unknown_metadata: Any,
         ) -> tuple[str, Iterator[list[tuple[str, str]]]]:
-            rendering = render(data, message_info(http_message, content_type), self.options)
-            return rendering.description, iter(
-                [[("text", line)] for line in rendering.text.splitlines()]
+            description, text = render_message(
+                self.inspector, data, http_message, flow, content_type
             )
+            return description, iter([[("text", line)] for line in text.splitlines()])
 
         def render_priority(
             self,

@@ -14,6 +14,8 @@ from ._xml import qname
 from .summary import content_type_param
 
 XOP_NS = "http://www.w3.org/2004/08/xop/include"
+# A message with thousands of parts must not bury the envelope under its list.
+SHOWN_LINES = 20
 _BOUNDARY_LINE = re.compile(rb"\A(?:\r?\n)*--([^\r\n]{1,200}?)[ \t]*\r?\n")
 
 
@@ -92,20 +94,33 @@ def _cid(href: str) -> str:
     return unquote(href[4:]) if href.lower().startswith("cid:") else href
 
 
-def describe_attachments(root: etree._Element, parts: list[Part], main: Part) -> list[str]:
-    """One line per `xop:Include` (with the part it points to), then the parts nobody includes."""
+def describe_attachments(
+    root: etree._Element, parts: list[Part], main: Part | None, limit: int = SHOWN_LINES
+) -> list[str]:
+    """One line per `xop:Include` (with the part it points to), then the parts nobody includes,
+    at most `limit` lines of each kind and one saying how many more. `main` is None when the
+    body is not multipart: an include then points nowhere, which is worth saying."""
     by_id = {p.content_id: p for p in parts if p.content_id}
-    lines, used = [], set()
+    lines, used, includes = [], set(), 0
     for element in root.iter(etree.Element):
         if qname(element) != (XOP_NS, "Include"):
             continue
         cid = _cid(element.get("href", ""))
+        used.add(cid)
+        includes += 1
+        if includes > limit:
+            continue
         target = by_id.get(cid)
         parent = qname(element.getparent())[1] if element.getparent() is not None else "?"
-        found = target.describe() if target else "missing part"
+        if target is not None:
+            found = target.describe()
+        else:
+            found = "missing part" if main is not None else "not multipart: no part to point to"
         lines.append(f"xop:Include in <{parent}> -> cid:{cid}: {found}")
-        used.add(cid)
-    for part in parts:
-        if part is not main and part.content_id not in used:
-            lines.append(f"attachment {part.describe()}")
+    if includes > limit:
+        lines.append(f"… {includes - limit} more xop:Include")
+    unused = [p for p in parts if p is not main and p.content_id not in used]
+    lines += [f"attachment {part.describe()}" for part in unused[:limit]]
+    if len(unused) > limit:
+        lines.append(f"… {len(unused) - limit} more attachments")
     return lines
