@@ -8,6 +8,9 @@ Usage:
         --set soap_replay_unmatched=forward
 """
 
+from mitmrelay.chain.strategy import LazyForReverseHttp
 from mitmrelay.soap.replay_addon import SoapReplay
 
-addons = [SoapReplay()]
+# The strategy addon makes server connections lazy while replaying (unless the user chose one),
+# so that eager reverse mode does not connect to a server that is down.
+addons = [LazyForReverseHttp(), SoapReplay()]

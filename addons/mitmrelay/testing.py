@@ -60,8 +60,8 @@ __all__ = [
 
 HOST = "127.0.0.1"
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
-# addons/relay.py when this package sits in a checkout (an installed wheel has no addon scripts).
-RELAY_SCRIPT = Path(__file__).resolve().parent.parent / "relay.py"
+# Every addon of the project, as a script for -s; inside the package, so installed wheels have it.
+RELAY_SCRIPT = Path(__file__).resolve().parent / "cli" / "all_addons.py"
 
 T = TypeVar("T")
 

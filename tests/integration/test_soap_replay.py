@@ -313,7 +313,7 @@ def test_zeep_gets_every_recorded_answer_with_server_and_proxy_down(recording, r
     # Past the recorded answers, the last one repeats.
     assert soap11.GetQuote(symbol="COUNTER") == Decimal(3)
     log = reverse.relay.text()
-    assert "connection_strategy set to lazy" in log
+    assert "connection_strategy=lazy: soap_replay answers requests" in log
     assert not _connected(log)
     assert re.search(r"GET /quotes\?wsdl answered from quotes\.flows #1 \(answer 1 of 2\)", log)
     assert "POST /quotes GetQuote (SOAP 1.1) answered from quotes.flows #8 (answer 3 of 3)" in log
@@ -458,15 +458,13 @@ README = Path(__file__).parents[2] / "README.md"
 
 
 def test_the_readme_fixture_runs_against_a_recorded_session(recording, tmp_path):
-    """The README's pytest example, as a user would paste it: only FLOWS and SOAP_REPLAY edited."""
+    """The README's pytest example, as a user would paste it: only FLOWS edited."""
     section = README.read_text().split("## Mocking a SOAP service from recorded flows", 1)[1]
     code = section.split("```python\n", 1)[1].split("```", 1)[0]
-    script = peers.REPO / "addons" / "soap_replay.py"
-    edited = 0
-    for name, value in (("FLOWS", recording.flows), ("SOAP_REPLAY", script)):
-        code, n = re.subn(rf"^{name} = .*$", f"{name} = Path({str(value)!r})", code, flags=re.M)
-        edited += n
-    assert edited == 2
+    code, edited = re.subn(
+        r"^FLOWS = .*$", f"FLOWS = Path({str(recording.flows)!r})", code, flags=re.M
+    )
+    assert edited == 1
     (tmp_path / "test_partner.py").write_text(code)
     env = {**os.environ, "PATH": f"{peers.BIN}{os.pathsep}{os.environ['PATH']}"}
     run = subprocess.run(

@@ -5,6 +5,8 @@ when the client connects; if a proxy hop fails then, mitmproxy closes the client
 HTTP client never sees the 502 that names the hop. So when every listener is reverse mode to an
 http:// or https:// server and a chain is configured, this addon sets connection_strategy=lazy,
 unless the user set connection_strategy themselves (command line, config.yaml, a recipe, mitmweb).
+The same holds while `soap_replay` answers requests: a request answered from a recording must not
+need a server connection (the server or its proxy is down), so it is lazy in any mode then.
 
 The option is global, and lazy breaks server-first protocols (SMTP banners...) on the other
 listeners: a reverse:tcp or reverse:tls listener, or a regular/socks5 one that may carry raw TCP,
@@ -25,7 +27,7 @@ from mitmproxy.proxy.mode_specs import ProxyMode, ReverseMode
 
 logger = logging.getLogger(__name__)
 
-WATCHED = frozenset({"mode", "proxy_chain", "proxy_routes", "connection_strategy"})
+WATCHED = frozenset({"mode", "proxy_chain", "proxy_routes", "soap_replay", "connection_strategy"})
 
 
 def _reverse_http(text: str) -> bool | None:
@@ -37,10 +39,11 @@ def _reverse_http(text: str) -> bool | None:
     return isinstance(mode, ReverseMode) and mode.scheme in ("http", "https")
 
 
-def wants_lazy(modes: Sequence[str], chained: bool) -> bool:
-    """Whether every listener is reverse mode to an HTTP(S) server, and connections use a chain."""
+def wants_lazy(modes: Sequence[str], chained: bool, replaying: bool = False) -> bool:
+    """Whether requests are answered from recordings (soap_replay), or every listener is reverse
+    mode to an HTTP(S) server and connections use a chain."""
     kinds = [_reverse_http(text) for text in modes]
-    return chained and bool(kinds) and all(kinds)
+    return replaying or (chained and bool(kinds) and all(kinds))
 
 
 def mixed(modes: Sequence[str]) -> bool:
@@ -91,15 +94,20 @@ class LazyForReverseHttp:
         self._configured = True
         if self._user_choice:
             return
-        lazy = wants_lazy(opts.mode, bool(opts.proxy_chain or opts.proxy_routes))
+        chained = any(getattr(opts, name, None) for name in ("proxy_chain", "proxy_routes"))
+        replaying = bool(getattr(opts, "soap_replay", None))
+        lazy = wants_lazy(opts.mode, chained, replaying)
         if lazy and opts.connection_strategy == "eager":
             self._ours = "lazy"
             opts.update(connection_strategy="lazy")
-            logger.info(
-                "connection_strategy=lazy: reverse-mode HTTP clients get a 502 naming a failing "
-                "proxy hop (eager would close their connection); set connection_strategy to choose"
+            why = (
+                "soap_replay answers requests without a server connection"
+                if replaying
+                else "reverse-mode HTTP clients get a 502 naming a failing proxy hop (eager would "
+                "close their connection)"
             )
-        elif opts.proxy_chain and mixed(opts.mode) and opts.connection_strategy == "eager":
+            logger.info(f"connection_strategy=lazy: {why}; set connection_strategy to choose")
+        elif chained and mixed(opts.mode) and opts.connection_strategy == "eager":
             logger.info(
                 "connection_strategy stays eager: beside the reverse HTTP(S) listener, others may "
                 "carry server-first protocols, which lazy would stall; a dead hop then closes the "

@@ -9,10 +9,9 @@ Usage:
         --set soap_replay_unmatched=forward
 
 Answered flows are marked as replays (mitmdump prints `[replay]`, mitmweb its replay icon) and
-carry a comment line naming the recording. While `soap_replay` is set and `connection_strategy`
-is still mitmproxy's default (`eager`), it is switched to `lazy`: eager reverse mode connects to the
-server as soon as a client connects, which fails when the server or its proxy is down and would
-close the client's connection before any request could be answered.
+carry a comment line naming the recording. While `soap_replay` is set, mitmrelay.chain.strategy
+makes server connections lazy unless the user chose a strategy: eager reverse mode connects to the
+server as soon as a client connects, which fails when the server or its proxy is down.
 """
 
 from __future__ import annotations
@@ -58,7 +57,6 @@ class SoapReplay:
         self.index: replay.Index | None = None
         self.rules: tuple[replay.IgnoreRule, ...] = ()
         self.unmatched = "fault"
-        self.switched_to_lazy = False
 
     def load(self, loader: Loader) -> None:
         options.declare(loader, *OPTIONS)
@@ -85,21 +83,6 @@ class SoapReplay:
                     f"soap_replay: {len(self.index or ())} recorded exchanges from "
                     f"{', '.join(str(p) for p in files)}"
                 )
-        self._connection_strategy(bool(files))
-
-    def _connection_strategy(self, replaying: bool) -> None:
-        if "connection_strategy" not in ctx.options:  # no proxy server loaded (offline use)
-            return
-        if replaying and not ctx.options.has_changed("connection_strategy"):
-            self.switched_to_lazy = True
-            logger.info(
-                "soap_replay: connection_strategy set to lazy, so that answered requests open no "
-                "server connection"
-            )
-            ctx.options.update(connection_strategy="lazy")
-        elif not replaying and self.switched_to_lazy:
-            self.switched_to_lazy = False
-            ctx.options.update(connection_strategy="eager")
 
     def request(self, flow: http.HTTPFlow) -> None:
         if self.index is None or flow.response is not None:
