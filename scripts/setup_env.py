@@ -39,6 +39,13 @@ DEBIAN_PEERS = {
     "ssh": "openssh-client",
     "chromium": "chromium",
     "chromedriver": "chromium-driver",
+    # corporate proxies (tests/corp_peers.py): squid with its auth helpers and a loopback MIT KDC;
+    # krb5-config (libkrb5-dev) lets pip build gssapi, pyspnego's Kerberos backend.
+    "squid": "squid",
+    "krb5kdc": "krb5-kdc",
+    "kadmin.local": "krb5-admin-server",
+    "kinit": "krb5-user",
+    "krb5-config": "libkrb5-dev",
 }
 
 
@@ -65,12 +72,13 @@ def find_python(version: str) -> str:
         ):
             return candidate
     raise SystemExit(
-        f"Python {version} not found: install it or set MITMRELAY_PYTHON{version.replace('.', '')}=/path/to/python{version}"
+        f"Python {version} not found: install it or set "
+        f"MITMRELAY_PYTHON{version.replace('.', '')}=/path/to/python{version}"
     )
 
 
 def ensure_peers() -> None:
-    """Install the Debian test peers that are missing (needs root; otherwise says what to install)."""
+    """Install the Debian test peers that are missing (needs root; else says what to install)."""
     sbin = os.pathsep.join(["/usr/sbin", "/sbin", os.environ.get("PATH", "")])
     missing = sorted(
         {pkg for prog, pkg in DEBIAN_PEERS.items() if not shutil.which(prog, path=sbin)}
@@ -86,14 +94,21 @@ def ensure_peers() -> None:
         ["apt-get", "install", "-y", "-q", *missing], check=True, env=env, stdout=subprocess.DEVNULL
     )
     # Debian starts some of these as services on install; the tests start their own instances.
-    services = {"tinyproxy": "tinyproxy", "dante-server": "danted", "nginx-light": "nginx"}
+    services = {
+        "tinyproxy": "tinyproxy",
+        "dante-server": "danted",
+        "nginx-light": "nginx",
+        "squid": "squid",
+        "krb5-kdc": "krb5-kdc",
+        "krb5-admin-server": "krb5-admin-server",
+    }
     for package in missing:
         if package in services:
             subprocess.run(["service", services[package], "stop"], capture_output=True, check=False)
 
 
 def ensure_venv(target: str, extras: str = "test") -> Path:
-    """A virtualenv for the mitmproxy line `target` with this project installed; returns its bin dir."""
+    """A virtualenv for the mitmproxy line `target` with this project installed; its bin dir."""
     version, requirement = TARGETS[target]
     venv = VENVS / f"mitmproxy{target}"
     stamp = venv / ".mitmrelay-stamp"
