@@ -6,6 +6,7 @@ import asyncio
 import importlib.util
 import logging
 import socket
+import tomllib
 
 import mitmproxy_rs
 import peers
@@ -13,7 +14,8 @@ import pytest
 from mitmproxy import exceptions
 from mitmproxy.proxy import server
 from mitmproxy.test import taddons
-from mitmrelay.chain import HopError, hookpoint
+from mitmrelay.chain import Failure, HopError, hookpoint, socks
+from mitmrelay.chain.errors import UdpRefused
 
 
 def load_script(name: str):
@@ -38,7 +40,8 @@ def chain():
     [
         (
             {"proxy_chain": "sock5://127.0.0.1:1080"},
-            "Cannot use proxy_chain 'sock5://127.0.0.1:1080': unknown scheme 'sock5' (did you mean 'socks5'?)",
+            "Cannot use proxy_chain 'sock5://127.0.0.1:1080': "
+            "unknown scheme 'sock5' (did you mean 'socks5'?)",
         ),
         (
             {"proxy_chain": "socks5h://u:hunter2@h"},
@@ -48,7 +51,8 @@ def chain():
         ({"proxy_routes": ["*.corp"]}, "Cannot use proxy_routes entry 1 '*.corp': missing '='"),
         (
             {"proxy_chain": "socks5h://u:${MITMRELAY_UNSET_VAR}@h:1"},
-            "unset environment variable(s) MITMRELAY_UNSET_VAR",
+            "Cannot use proxy_chain 'socks5h://u:${MITMRELAY_UNSET_VAR}@h:1': "
+            "${MITMRELAY_UNSET_VAR} is not set in the environment: export MITMRELAY_UNSET_VAR=...",
         ),
         (
             {"proxy_connect_timeout": 0},
@@ -79,10 +83,68 @@ def test_refuses_to_load_when_mitmproxy_lacks_the_hook_point(monkeypatch):
 
     monkeypatch.setattr(server.ConnectionHandler, "open_connection", open_connection_elsewhere)
     (addon,) = load_script("chain").addons
-    with pytest.raises(RuntimeError, match="Refusing to start rather than connect directly"):
-        with taddons.context(addon):
-            pass
+    with (
+        pytest.raises(RuntimeError, match="Refusing to start rather than connect directly"),
+        taddons.context(addon),
+    ):
+        pass
     assert server.asyncio is asyncio
+
+
+@pytest.mark.parametrize(
+    "breakage,problem",
+    [
+        (
+            {"_import_error": ImportError("No module named 'python_socks._connectors'")},
+            "its private connectors are gone (No module named 'python_socks._connectors')",
+        ),
+        (
+            {"create_connector": lambda proxy_type, username, password, resolver: None},
+            "create_connector() no longer takes rdns",
+        ),
+        (
+            # python-socks 2.x's stream interface.
+            {"AsyncSocketStream": type("Old", (), {"write_all": None, "read_exact": None})},
+            "its connectors call stream methods we do not provide: read_exact, write_all",
+        ),
+    ],
+)
+def test_refuses_to_load_when_python_socks_lacks_the_private_connectors(
+    monkeypatch, breakage, problem
+):
+    for name, value in breakage.items():
+        monkeypatch.setattr(socks, name, value)
+    monkeypatch.setattr(socks.python_socks, "__version__", "3.9.0")
+    (addon,) = load_script("chain").addons
+    with pytest.raises(RuntimeError) as e, taddons.context(addon):
+        pass
+    assert str(e.value) == (
+        f"mitmrelay's proxy chain cannot drive python-socks 3.9.0: {problem}. Refusing to start "
+        "rather than fail every connection; install a supported version: "
+        f"pip install 'python-socks{socks.SUPPORTED}'"
+    )
+    assert server.asyncio is asyncio
+
+
+def test_the_installed_python_socks_passes_the_check():
+    socks.check()
+
+
+def test_pyproject_allows_exactly_the_python_socks_versions_the_check_was_made_for():
+    pyproject = tomllib.loads((peers.REPO / "pyproject.toml").read_text())
+    assert f"python-socks{socks.SUPPORTED}" in pyproject["project"]["dependencies"]
+
+
+def test_a_rejected_password_is_an_auth_error_naming_the_hop(peer, chain):
+    addon, tctx = chain
+    proxy = peer.microsocks("alice", "right")
+    tctx.configure(addon, proxy_chain=f"socks5h://alice:wrong@127.0.0.1:{proxy.port}")
+    with pytest.raises(HopError) as e:
+        asyncio.run(server.asyncio.open_connection("localhost", 1))
+    assert (e.value.kind, e.value.index, e.value.count) == (Failure.AUTH_REJECTED, 1, 1)
+    assert e.value.hop == f"socks5h://alice:***@127.0.0.1:{proxy.port}"
+    assert e.value.destination == ("localhost", 1)
+    assert "wrong" not in str(e.value)
 
 
 async def echo_request(reader, writer) -> bytes:
@@ -136,11 +198,14 @@ def test_udp_refused_when_the_route_says_proxy_and_sent_directly_when_bypassed(c
         await stream.drain()
         stream.close()
 
-    with pytest.raises(
-        HopError,
-        match=r"UDP to 127\.0\.0\.1:\d+ cannot go via socks5h://127\.0\.0\.1:1080: routes carry TCP only",
-    ):
+    with pytest.raises(UdpRefused) as refused:
         asyncio.run(send("127.0.0.1"))
+    assert refused.value.destination == ("127.0.0.1", port)
+    assert refused.value.route == "via socks5h://127.0.0.1:1080"
+    assert str(refused.value) == (
+        f"UDP to 127.0.0.1:{port} cannot go via socks5h://127.0.0.1:1080: routes carry TCP only. "
+        "Add 127.0.0.1 to proxy_bypass to send it directly."
+    )
     asyncio.run(send("127.0.0.2"))
     receiver.settimeout(5)
     assert receiver.recv(100) == b"datagram"

@@ -101,7 +101,12 @@ def test_dump_to_file(tmp_path: Path) -> None:
     ("option", "value", "message"),
     [
         ("socat_dump_format", "xv", "Cannot use socat_dump_format 'xv': choose 'v' (socat -v)"),
-        ("socat_dump", "/nonexistent/dir/d.txt", "Cannot open socat_dump '/nonexistent/dir/d.txt'"),
+        (
+            "socat_dump",
+            "/nonexistent/dir/d.txt",
+            "Cannot use socat_dump '/nonexistent/dir/d.txt': "
+            "folder '/nonexistent/dir' does not exist",
+        ),
     ],
 )
 def test_bad_options_name_option_value_and_fix(option: str, value: str, message: str) -> None:

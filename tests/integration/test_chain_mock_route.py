@@ -45,7 +45,8 @@ def test_a_destination_is_answered_from_a_recording(peer):
     )
     assert exchange(relay.port, b"QUIT\r\n") == b"220 mock.example ready\r\n221 bye\r\n"
     relay.wait_log(
-        rf"server connect mail\.example:25 answered from {recording} \(proxy_routes\[1\] mail\.example:25\)"
+        rf"server connect mail\.example:25 answered from {recording} "
+        r"\(proxy_routes\[1\] mail\.example:25\)"
     )
     relay.wait_log(r"followed the recording to its end")
 
@@ -56,7 +57,7 @@ def test_a_destination_is_answered_from_a_recording(peer):
 
 
 @pytest.mark.parametrize(
-    "content,message", [(None, "No such file"), ('{"not": "a recording"}\n', ":1:")]
+    "content,message", [(None, "does not exist"), ('{"not": "a recording"}\n', ":1:")]
 )
 def test_a_bad_recording_is_refused_at_start(tmp_path, content, message):
     path = tmp_path / "x.recording"
@@ -65,5 +66,5 @@ def test_a_bad_recording_is_refused_at_start(tmp_path, content, message):
     addon = ProxyChain()
     with taddons.context(addon) as tctx, pytest.raises(Exception) as e:
         tctx.configure(addon, proxy_routes=[f"api.example=file:{path}"])
-    assert f"Cannot use proxy_routes[1] api.example=file:{path}" in str(e.value)
+    assert f"Cannot use proxy_routes entry 1 'api.example=file:{path}'" in str(e.value)
     assert message in str(e.value)

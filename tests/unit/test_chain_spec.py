@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from mitmrelay.chain.spec import Hop, env_refs, expand, format_chain, mask, parse_chain
+from mitmrelay.chain.spec import (
+    Hop,
+    env_refs,
+    expand,
+    format_chain,
+    mask,
+    parse_chain,
+    parse_hop,
+    shown_password,
+)
 
 
 @pytest.mark.parametrize(
@@ -37,6 +46,7 @@ def test_parse(text, hops):
         ("ftp://h:1", "use one of socks4, socks4a, socks5, socks5h, http, https"),
         ("127.0.0.1:1080", "has no scheme: write it as a URL such as socks5h://127.0.0.1:1080"),
         ("socks5://h", "has no port: add one, e.g. socks5://h:1080"),
+        ("http://h", "has no port: add one, e.g. http://h:3128"),
         ("socks5://h:0", "has no port"),
         ("socks5://h:70000", "port '70000' is not a number from 1 to 65535"),
         ("socks5://h:abc", "port 'abc' is not a number"),
@@ -65,6 +75,54 @@ def test_mask_raw_text():
     assert (
         mask("socks5h://a:hunter2@h:1,http://b:${X}@c:2") == "socks5h://a:***@h:1,http://b:${X}@c:2"
     )
+
+
+@pytest.mark.parametrize(
+    "password,shown",
+    [
+        ("${A}", "${A}"),
+        ("${A}tail", "***"),  # mask() used to show this, Hop.__str__ did not
+        ("pre${A}", "***"),
+        ("${A}${B}", "***"),
+        ("hunter2", "***"),
+        ("", "***"),
+        ("$A", "***"),
+    ],
+)
+def test_one_masking_rule_for_parsed_hops_and_raw_text(password, shown):
+    spec = f"socks5h://u:{password}@h:1"
+    assert shown_password(password) == shown
+    assert str(parse_hop(spec)) == f"socks5h://u:{shown}@h:1"
+    assert mask(spec) == f"socks5h://u:{shown}@h:1"
+
+
+def test_mask_works_on_route_entries_and_lists_and_shows_references_as_written():
+    assert (
+        mask("*.corp=socks5h://u:${A}tail@h:1,http://v:%24%7BB%7D@p:2")
+        == "*.corp=socks5h://u:***@h:1,http://v:%24%7BB%7D@p:2"
+    )
+    assert (
+        mask("['http://a:b@h:1', 'socks4://id@h:2']") == "['http://a:***@h:1', 'socks4://id@h:2']"
+    )
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["socks5", "socks5h", "http", "https"]),
+            st.from_regex(r"[a-z]{1,5}", fullmatch=True),
+            st.one_of(
+                st.from_regex(r"[A-Za-z0-9${}_-]{0,12}", fullmatch=True),
+                st.from_regex(r"\$\{[A-Z_]{1,5}\}", fullmatch=True),
+            ),
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_masked_text_and_logged_hops_agree(hops):
+    spec = ",".join(f"{scheme}://{user}:{password}@h:1" for scheme, user, password in hops)
+    assert mask(spec) == format_chain(parse_chain(spec))
 
 
 def test_environment_is_read_when_asked():

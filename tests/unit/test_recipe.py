@@ -1,4 +1,4 @@
-"""Recipe validation: every shipped recipe is valid, and bad recipes fail with file, line, key, fix."""
+"""Recipe validation: every shipped recipe is valid; bad recipes fail with file, line, key, fix."""
 
 from __future__ import annotations
 
@@ -50,23 +50,27 @@ BAD = [
     (
         "unknown option",
         BASE + "  proxy_chian: socks5://h:1\n",
-        "r.yaml:4: At key 'options' ==> 'proxy_chian': unknown option (did you mean 'proxy_chain'?)",
+        "r.yaml:4: At key 'options' ==> 'proxy_chian': unknown option "
+        "(did you mean 'proxy_chain'?)",
     ),
     (
         "unknown top key",
         "descripton: d\noptions: {}\n",
-        "r.yaml:1: 'descripton': unknown key (did you mean 'description'?); use description, try, options",
+        "r.yaml:1: 'descripton': unknown key (did you mean 'description'?); "
+        "use description, try, options",
     ),
     ("missing key", "options: {}\n", "r.yaml: missing key 'description'"),
     (
         "bad scheme",
         BASE + "  proxy_chain: sock5://127.0.0.1:1080\n",
-        "r.yaml:4: At key 'options' ==> At key 'proxy_chain' ==> 'sock5://127.0.0.1:1080': unknown scheme 'sock5' (did you mean 'socks5'?)",
+        "r.yaml:4: At key 'options' ==> At key 'proxy_chain' ==> 'sock5://127.0.0.1:1080': "
+        "unknown scheme 'sock5' (did you mean 'socks5'?)",
     ),
     (
         "route item",
         BASE + "  proxy_routes:\n    - a.example=direct\n    - b.example\n",
-        "r.yaml:6: At key 'options' ==> At key 'proxy_routes' ==> At item 2 ==> 'b.example': missing '='",
+        "r.yaml:6: At key 'options' ==> At key 'proxy_routes' ==> At item 2 ==> 'b.example': "
+        "missing '='",
     ),
     (
         "no port",
@@ -76,7 +80,8 @@ BAD = [
     (
         "wrong type",
         BASE + "  ssl_insecure: 'yes'\n",
-        "r.yaml:4: At key 'options' ==> At key 'ssl_insecure' ==> expected true or false, got 'yes'",
+        "r.yaml:4: At key 'options' ==> At key 'ssl_insecure' ==> "
+        "expected true or false, got 'yes'",
     ),
     (
         "number for text",
@@ -87,9 +92,14 @@ BAD = [
     (
         "bad mode",
         BASE + "  mode: revers:https://x:443@5000\n",
-        "r.yaml:4: At key 'options' ==> At key 'mode' ==> 'revers:https://x:443@5000': unknown mode",
+        "r.yaml:4: At key 'options' ==> At key 'mode' ==> 'revers:https://x:443@5000': "
+        "unknown mode",
     ),
-    ("choice", BASE + "  socat_dump_format: xv\n", "'xv' is not one of v, x, vx"),
+    (
+        "choice",
+        BASE + "  socat_dump_format: xv\n",
+        "At key 'socat_dump_format' ==> 'xv': choose 'v' (socat -v), 'x' (socat -x) or 'vx'",
+    ),
     (
         "duplicate",
         BASE + "  listen_host: 127.0.0.1\n",
@@ -105,8 +115,8 @@ BAD = [
         "route to no recording",
         BASE + "  proxy_routes: ['api.example:25=file:']\n",
         (
-            "r.yaml:4: At key 'options' ==> At key 'proxy_routes' ==> At item 1 ==> 'api.example:25=file:': "
-            "file: needs the path of a recording"
+            "r.yaml:4: At key 'options' ==> At key 'proxy_routes' ==> At item 1 ==> "
+            "'api.example:25=file:': file: needs the path of a recording"
         ),
     ),
     (
@@ -130,6 +140,12 @@ def test_unset_environment_variable_names_it_and_the_fix(known):
         "environment: export NOT_SET_HERE=... before starting mitmproxy"
     ]
     assert problems_of(text, known, environ={"NOT_SET_HERE": "x"}) == []
+    # Options that do not read the environment themselves: the recipe expands the reference.
+    text = BASE.replace("127.0.0.1", "${NOT_SET_HERE}")
+    assert [p for p in problems_of(text, known, environ={}) if ": warning: " not in p] == [
+        "r.yaml:3: At key 'options' ==> At key 'listen_host' ==> ${NOT_SET_HERE} is not set in the "
+        "environment: export NOT_SET_HERE=... before starting mitmproxy"
+    ]
 
 
 def test_missing_files_are_relative_to_the_recipe(known, tmp_path):

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import ssl
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +14,12 @@ from mitmproxy import ctx, exceptions
 from mitmproxy.addonmanager import Loader
 from mitmproxy.utils import human
 
+from .. import options
 from ..streams import mock, recording
-from . import hookpoint
-from .connector import HopError, open_chain
+from . import hookpoint, socks
+from .connector import open_chain
+from .errors import UdpRefused
 from .routes import Router, build_router
-from .spec import env_refs
 
 logger = logging.getLogger(__name__)
 
@@ -39,36 +38,8 @@ class ProxyChain:
         self.proxy_tls: ssl.SSLContext | None = None
 
     def load(self, loader: Loader) -> None:
-        loader.add_option(
-            "proxy_chain",
-            str,
-            "",
-            "Proxies that server connections go through, first hop first, comma-separated: "
-            "socks4, socks4a, socks5, socks5h (remote DNS), http and https (HTTP CONNECT) URLs, "
-            "e.g. socks5h://user:${PROXY_PASS}@127.0.0.1:1080,http://proxy.corp:3128. "
-            "${NAME} is read from the environment. Empty: connect directly.",
-        )
-        loader.add_option(
-            "proxy_bypass",
-            Sequence[str],
-            [],
-            "Destinations that connect directly, checked first: host, *.glob, .domain, IP or CIDR, "
-            "each with an optional :port, e.g. *.internal.example or 10.0.0.0/8.",
-        )
-        loader.add_option(
-            "proxy_routes",
-            Sequence[str],
-            [],
-            "Per-destination chains, PATTERN=CHAIN, first match wins, checked after proxy_bypass "
-            "and before proxy_chain; CHAIN is a proxy_chain value, 'direct', or file:RECORDING to "
-            "answer from a recording (a mock server), e.g. *.corp.example=http://proxy.corp:3128",
-        )
-        loader.add_option(
-            "proxy_connect_timeout",
-            int,
-            10,
-            "Seconds allowed for setting up the whole proxy chain of a server connection.",
-        )
+        options.declare(loader, *OPTIONS)
+        socks.check()
         hookpoint.install(self.open_connection, self.open_udp_connection)
 
     def done(self) -> None:
@@ -79,34 +50,24 @@ class ProxyChain:
             return
         opts = ctx.options
         try:
-            router = build_router(opts.proxy_chain, opts.proxy_bypass, opts.proxy_routes)
-        except ValueError as e:
-            raise exceptions.OptionsError(f"Cannot use {e}") from None
+            values = {name: options.parse(name, getattr(opts, name)) for name in OPTIONS}
+            found = {
+                name: options.check_environment(name, getattr(opts, name), values[name])
+                for name in OPTIONS
+            }
+        except options.BadValue as e:
+            raise exceptions.OptionsError(str(e)) from None
+        # The values are judged: building the router parses them again and cannot fail now.
+        router = build_router(opts.proxy_chain, opts.proxy_bypass, opts.proxy_routes)
+        recordings = {
+            target: read
+            for (_, target), read in zip(values["proxy_routes"], found["proxy_routes"], strict=True)
+            if read is not None
+        }
         chains = [router.default, *(route.chain for route in router.routes)]
-        missing = sorted(
-            {name for chain in chains for name in env_refs(chain) if name not in os.environ}
-        )
-        if missing:
-            raise exceptions.OptionsError(
-                f"proxy chain credentials refer to unset environment variable(s) {', '.join(missing)}: "
-                "export them before starting mitmproxy"
-            )
-        recordings = {}
-        for route in router.routes:
-            if route.recording is not None:
-                try:
-                    recordings[route.recording] = recording.read(route.recording)
-                except (OSError, ValueError) as e:
-                    raise exceptions.OptionsError(
-                        f"Cannot use {route.source} {route.pattern.text}=file:{route.recording}: {e}"
-                    ) from None
-        if opts.proxy_connect_timeout <= 0:
-            raise exceptions.OptionsError(
-                f"proxy_connect_timeout {opts.proxy_connect_timeout}: must be a positive number of seconds"
-            )
         self.router = router
         self.recordings = recordings
-        self.timeout = float(opts.proxy_connect_timeout)
+        self.timeout = values["proxy_connect_timeout"]
         # Built here, once: loading the CA store for every connection would cost milliseconds each.
         self.proxy_tls = _proxy_tls() if any(hop.tls for chain in chains for hop in chain) else None
 
@@ -144,10 +105,7 @@ class ProxyChain:
         rather than let a datagram leave directly when the route says it must not."""
         decision = self.router.decide(host, port)
         if decision.chain or decision.recording:
-            raise HopError(
-                f"UDP to {human.format_address((host, port))} cannot go {decision}: routes carry TCP only. "
-                f"Add {host} to proxy_bypass to send it directly."
-            )
+            raise UdpRefused((host, port), str(decision))
         return await mitmproxy_rs.udp.open_udp_connection(host, port, **kwargs)
 
 

@@ -8,8 +8,8 @@ mechanism cover every mode, both connection strategies and every protocol; a lay
 that module an `asyncio` and a `mitmproxy_rs` whose openers are ours, and leave everything else of
 them untouched.
 
-`check()` verifies that the running mitmproxy still works this way: if it does not, the chain refuses
-to load rather than let connections leave directly.
+`check()` verifies that the running mitmproxy still works this way: if it does not, the chain
+refuses to load rather than let connections leave directly.
 """
 
 from __future__ import annotations

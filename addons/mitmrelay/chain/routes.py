@@ -19,7 +19,7 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 @dataclass(frozen=True)
 class Pattern:
-    """A destination pattern: `*`, `host`, `*.glob`, `.domain`, `IP`, `CIDR`, each with optional `:port`."""
+    """A destination pattern: `*`, host, `*.glob`, `.domain`, IP or CIDR; `:port` optional."""
 
     text: str
     host: str | None = None  # lower-case name or glob; None matches any host

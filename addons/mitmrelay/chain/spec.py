@@ -14,10 +14,19 @@ import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-SCHEMES = ("socks4", "socks4a", "socks5", "socks5h", "http", "https")
+from .schemes import NAMES, SCHEMES, Credentials, Scheme
 
-# A whole-field environment reference: the secret itself never has to appear in a command line.
+# An environment reference: the secret itself never has to appear in a command line.
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+MASKED = "***"
+
+
+def shown_password(password: str, as_written: str | None = None) -> str:
+    """The one masking rule, for parsed hops and raw text alike: a password that is exactly one
+    `${NAME}` reference is shown (as written); anything else, `${A}tail` included, is `***`."""
+    if _ENV_REF.fullmatch(password):
+        return password if as_written is None else as_written
+    return MASKED
 
 
 @dataclass(frozen=True)
@@ -31,23 +40,27 @@ class Hop:
     password: str | None = None
 
     @property
+    def kind(self) -> Scheme:
+        """What the scheme means (schemes.py)."""
+        return SCHEMES[self.scheme]
+
+    @property
     def remote_dns(self) -> bool:
         """Whether the proxy, not this machine, resolves the destination's hostname."""
-        return self.scheme in ("socks4a", "socks5h", "http", "https")
+        return self.kind.remote_dns
 
     @property
     def tls(self) -> bool:
         """Whether this machine speaks TLS to the proxy itself (an `https://` hop)."""
-        return self.scheme == "https"
+        return self.kind.tls
 
     def __str__(self) -> str:
-        """The hop as a URL safe to log: a literal password is shown as `***`."""
+        """The hop as a URL safe to log, masked by `shown_password`."""
         userinfo = ""
         if self.username is not None:
             userinfo = urllib.parse.quote(self.username, safe="${}")
             if self.password is not None:
-                shown = self.password if _ENV_REF.fullmatch(self.password) else "***"
-                userinfo += ":" + shown
+                userinfo += ":" + shown_password(self.password)
             userinfo += "@"
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{self.scheme}://{userinfo}{host}:{self.port}"
@@ -61,7 +74,8 @@ Chain = tuple[Hop, ...]
 
 
 def expand(value: str | None, environ: Mapping[str, str] = os.environ) -> str | None:
-    """Replace each `${NAME}` in value by that environment variable; KeyError names a missing one."""
+    """Replace each `${NAME}` in value by that environment variable; KeyError names a missing
+    one."""
     if value is None:
         return None
     return _ENV_REF.sub(lambda m: environ[m.group(1)], value)
@@ -82,9 +96,16 @@ def suggest(word: str, choices: tuple[str, ...] | list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+# `scheme://user:password@` anywhere in a text: a spec, a route entry `PATTERN=CHAIN`, a list.
+_USERINFO = re.compile(r"(://[^:/@,\s]*:)([^@,\s]*)@")
+
+
 def mask(text: str) -> str:
-    """A chain spec as the user wrote it, with literal passwords replaced by `***`."""
-    return re.sub(r"(://[^:/@,\s]*:)(?!\$\{)[^@,\s]*@", r"\1***@", text)
+    """Any text holding proxy URLs, as written, with passwords masked by `shown_password` (decided
+    on the percent-decoded password, the value a parsed hop holds)."""
+    return _USERINFO.sub(
+        lambda m: m[1] + shown_password(urllib.parse.unquote(m[2]), as_written=m[2]) + "@", text
+    )
 
 
 def parse_hop(text: str) -> Hop:
@@ -95,9 +116,10 @@ def parse_hop(text: str) -> Hop:
             f"hop {mask(text)!r} has no scheme: write it as a URL such as socks5h://{mask(text)}"
         )
     scheme = text.split("://", 1)[0].lower()
-    if scheme not in SCHEMES:
+    kind = SCHEMES.get(scheme)
+    if kind is None:
         raise ValueError(
-            f"unknown scheme {scheme!r}{suggest(scheme, SCHEMES)}; use one of {', '.join(SCHEMES)}"
+            f"unknown scheme {scheme!r}{suggest(scheme, NAMES)}; use one of {', '.join(NAMES)}"
         )
     url = urllib.parse.urlsplit(text)
     if url.path not in ("", "/") or url.query or url.fragment:
@@ -115,16 +137,20 @@ def parse_hop(text: str) -> Hop:
         ) from None
     if not port:
         raise ValueError(
-            f"hop {mask(text)!r} has no port: add one, e.g. {scheme}://{url.hostname}:1080"
+            f"hop {mask(text)!r} has no port: add one, e.g. {scheme}://{url.hostname}:{kind.port_hint}"
         )
     username = urllib.parse.unquote(url.username) if url.username is not None else None
     password = urllib.parse.unquote(url.password) if url.password is not None else None
-    if scheme.startswith("socks4") and password is not None:
+    if kind.credentials is Credentials.USER_ID and password is not None:
         raise ValueError(
-            f"hop {mask(text)!r}: SOCKS4 has a user ID but no password; "
+            f"hop {mask(text)!r}: {kind.handshake.value} has a user ID but no password; "
             f"write {scheme}://USERID@host:port or use socks5"
         )
-    if not scheme.startswith("socks4") and username is not None and password is None:
+    if (
+        kind.credentials is Credentials.USER_AND_PASSWORD
+        and username is not None
+        and password is None
+    ):
         raise ValueError(
             f"hop {mask(text)!r}: a user name needs a password (SOCKS5: RFC 1929, HTTP: Basic); "
             f"write {scheme}://user:pass@host:port"

@@ -19,6 +19,8 @@ from mitmproxy import ctx, exceptions
 from mitmproxy.addonmanager import Loader
 from mitmproxy.proxy.mode_specs import ProxyMode
 
+from mitmrelay import options
+
 from .catalog import catalog
 from .validate import parse, resolve, validate
 
@@ -39,16 +41,10 @@ class Recipe:
         self._restart: asyncio.Task | None = None
 
     def load(self, loader: Loader) -> None:
-        loader.add_option(
-            "recipe",
-            str,
-            "",
-            "A recipe: a YAML file of options for one setup, validated before traffic flows, "
-            "e.g. recipes/soap-over-socks5.yaml. Options given explicitly win over the recipe.",
-        )
-        options = loader.master.options
-        explicit = {name for name, option in options.items() if option.has_changed()}
-        self._explicit = frozenset(explicit | set(options.deferred)) - {"recipe"}
+        options.declare(loader, "recipe")
+        manager = loader.master.options
+        explicit = {name for name, option in manager.items() if option.has_changed()}
+        self._explicit = frozenset(explicit | set(manager.deferred)) - {"recipe"}
 
     async def running(self) -> None:
         # With Python 3.12's eager tasks, mitmproxy starts its listeners before scripts load, so a
@@ -64,6 +60,10 @@ class Recipe:
         if not path:
             self._apply(path, {})
             return
+        try:
+            options.use("recipe", path)
+        except options.BadValue as e:
+            raise exceptions.OptionsError(str(e)) from None
         file = Path(path).expanduser()
         try:
             text = file.read_text(encoding="utf-8")

@@ -1,8 +1,9 @@
-"""Load a recipe (YAML) and judge it before any traffic flows: every problem with file, line and key.
+"""Load a recipe (YAML) and judge it before traffic flows: every problem with file, line and key.
 
-    recipes/x.yaml:7: At key 'options' ==> 'proxy_chian': unknown option (did you mean 'proxy_chain'?)
+    recipes/x.yaml:7: At key 'options' ==> 'proxy_chian': unknown option (did you mean ...?)
 
-Pure: the known options (a catalog), the environment and the recipe's folder are passed in.
+Pure: the known options (a catalog), the environment and the recipe's folder are passed in. Each
+option's value is judged by its check in mitmrelay.options, the one `--set` goes through.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from typing import Any
 import yaml
 from mitmproxy.proxy.mode_specs import ProxyMode
 
+from mitmrelay import options
 from mitmrelay.chain.spec import expand, mask, suggest
-from mitmrelay.streams.recording import RecordingError, read
+from mitmrelay.safety import is_loopback
 
 from . import schema
 
@@ -27,7 +29,7 @@ Lines = dict[tuple[Crumb, ...], int]
 
 @dataclass(frozen=True)
 class OptionInfo:
-    """What validation needs to know about one option: its kind, whether None is allowed, choices."""
+    """What validation needs to know of one option: its kind, whether None is allowed, choices."""
 
     kind: str  # "str", "int", "bool", "list" (of str) or "any"
     optional: bool = False
@@ -69,7 +71,8 @@ def parse(text: str, file: str) -> tuple[Recipe, list[Problem]]:
                     file,
                     alias.start_mark.line + 1,
                     (),
-                    "YAML anchors and aliases (&name, *name) are not supported in recipes: write the value out",
+                    "YAML anchors and aliases (&name, *name) are not supported in recipes: "
+                    "write the value out",
                 )
             ]
         data = loader.construct_document(node) if node is not None else None
@@ -128,17 +131,17 @@ def _walk(
             _walk(item, (*path, n), lines, problems, file)
 
 
-def missing_env(text: str, environ: Mapping[str, str]) -> list[str]:
-    """Names of the `${NAME}` references in text that environ does not define."""
+def references(text: str) -> list[str]:
+    """Names of the `${NAME}` references in text."""
 
     class Recorder(dict):
         def __missing__(self, name: str) -> str:
-            missing.append(name)
+            found.append(name)
             return ""
 
-    missing: list[str] = []
-    expand(text, Recorder(environ))
-    return missing
+    found: list[str] = []
+    expand(text, Recorder())
+    return found
 
 
 def as_list(info: OptionInfo, value: Any) -> Any:
@@ -213,13 +216,13 @@ def validate(
     for key, spec in schema.TOP_KEYS.items():
         if spec.required and key not in data:
             judge.add((), f"missing key {key!r}: {spec.help}")
-    options = data.get("options")
-    if isinstance(options, dict):
-        for name, value in options.items():
+    given = data.get("options")
+    if isinstance(given, dict):
+        for name, value in given.items():
             if name in skip:
                 continue
             _check_option(judge, catalog, str(name), value, environ, base_dir)
-        _check_safety(judge, options)
+        _check_safety(judge, given)
     return judge.problems
 
 
@@ -231,6 +234,7 @@ def _check_option(
     environ: Mapping[str, str] | None,
     base_dir: Path | None,
 ) -> None:
+    """Judge one option as `--set` would, item by item so that each problem has its line."""
     path = ("options", name)
     if name not in catalog:
         judge.add(
@@ -243,90 +247,67 @@ def _check_option(
     if error := _type_error(info, value):
         judge.add(path, error)
         return
+    check = options.CHECKS.get(name)
+    place = recipe_place(base_dir) if base_dir is not None else None
     items = value if isinstance(value, list) else [value]
     for n, item in enumerate(items):
         item_path = (*path, n) if written_as_list else path
-        if not isinstance(item, str):
-            continue
-        if info.choices and item not in info.choices:
+        if item is None:
+            continue  # an optional option left unset
+        # This project's options are judged by their own check, which knows their choices.
+        if name not in options.OPTIONS and info.choices and item not in info.choices:
             judge.add(
                 item_path,
                 f"{item!r} is not one of {', '.join(info.choices)}"
                 f"{suggest(item, list(info.choices))}",
             )
-        missing = missing_env(item, environ) if environ is not None else []
-        for var in missing:
-            judge.add(
-                item_path,
-                f"${{{var}}} is not set in the environment: export {var}=... "
-                "before starting mitmproxy",
-            )
-        if check := schema.VALUE_CHECKS.get(name):
+        if isinstance(item, str) and not (check and check.keeps_references):
+            # The recipe expands `${NAME}` before the option is set: judge what will be set.
+            names = references(item)
+            if names and environ is None:
+                continue  # its value is only known where the recipe runs
             try:
-                check(item)
+                options.require_env(names, environ or {})
             except ValueError as e:
-                shown = mask(item) if name in schema.ENV_AWARE else item
-                judge.add(item_path, f"{shown!r}: {e}")
-        if name in schema.INPUT_FILES and base_dir is not None and not missing:
-            _check_file(judge, item_path, name, input_path(item, base_dir, environ or {}))
-        recording = schema.route_recording(item) if name == "proxy_routes" else None
-        if recording is not None and base_dir is not None and not missing:
-            _check_recording(judge, item_path, input_path(str(recording), base_dir, environ or {}))
+                judge.add(item_path, str(e))
+                continue
+            item = expand(item, environ or {})
+        if check is None:
+            continue
+        try:
+            parsed = options.judge(name, item)
+        except options.BadValue as e:
+            judge.add(item_path, f"{e.shown!r}: {e.reason}")
+            continue
+        try:
+            options.judge_environment(name, item, parsed, environ, place)
+        except options.BadValue as e:
+            judge.add(item_path, e.reason)
 
 
-def _check_file(judge: _Judge, path: tuple[Crumb, ...], name: str, file: Path) -> None:
-    wanted = schema.INPUT_FILES[name]
-    if (wanted == "dir" and file.is_dir()) or (wanted == "file" and file.is_file()):
-        return
-    if wanted == "file or dir" and file.exists():
-        return
-    judge.add(
-        path,
-        f"{wanted} {str(file)!r} does not exist: fix the path (relative paths are "
-        "relative to the recipe file)",
-    )
-
-
-def _check_recording(judge: _Judge, path: tuple[Crumb, ...], file: Path) -> None:
-    """Read it now, as the chain addon will at start, so a bad recording is reported with the line."""
-    if not file.is_file():
-        judge.add(
-            path,
-            f"recording {str(file)!r} does not exist: fix the path after file: (relative "
-            "paths are relative to the recipe file; record_dir writes NAME.recording)",
-        )
-        return
-    try:
-        read(file)
-    except RecordingError as e:
-        judge.add(
-            path, f"{e}: give a .recording written by record_dir, or see README, Recording streams"
-        )
-
-
-def _check_safety(judge: _Judge, options: dict[str, Any]) -> None:
+def _check_safety(judge: _Judge, given: dict[str, Any]) -> None:
     """Warnings for what the design forbids by default: open listeners, no verification, secrets."""
-    if options.get("ssl_insecure") is True:
+    if given.get("ssl_insecure") is True:
         judge.add(
             ("options", "ssl_insecure"),
             "server certificates are not verified (like socat's "
             "verify=0): remove this line to verify them",
             "warning",
         )
-    if "mode" in options or "listen_host" in options:
-        default_host = options.get("listen_host", "")
-        modes = options.get("mode", ["regular"])
+    if "mode" in given or "listen_host" in given:
+        default_host = given.get("listen_host", "")
+        modes = given.get("mode", ["regular"])
         for mode in modes if isinstance(modes, list) else [modes]:
             host = _listen_host(mode, default_host)
-            if host is not None and host not in schema.LOOPBACK:
+            if host is not None and not is_loopback(host):
                 judge.add(
-                    ("options", "mode" if "mode" in options else "listen_host"),
+                    ("options", "mode" if "mode" in given else "listen_host"),
                     f"{mode!r} listens on {host or 'every interface'}: add listen_host: "
                     "127.0.0.1 unless others must reach it",
                     "warning",
                 )
-    for name in schema.ENV_AWARE:
-        values = options.get(name)
+    for name in [name for name, check in options.CHECKS.items() if check.masked]:
+        values = given.get(name)
         for text in values if isinstance(values, list) else [values]:
             if isinstance(text, str) and mask(text) != text:
                 judge.add(
@@ -344,9 +325,9 @@ def _listen_host(mode: Any, default: Any) -> str | None:
         return None  # reported by the value check
 
 
-def input_path(text: str, base_dir: Path, environ: Mapping[str, str]) -> Path:
-    """An input file's path: `${NAME}` and `~` expanded, relative to the recipe's folder."""
-    return base_dir / Path(expand(text, environ) or "").expanduser()
+def recipe_place(base_dir: Path) -> options.Place:
+    """Where a recipe's relative input paths start: its own folder."""
+    return options.Place(base_dir, "the recipe file")
 
 
 def resolve(
@@ -357,26 +338,21 @@ def resolve(
 ) -> dict[str, Any]:
     """The option values to set, from a recipe without errors: `${NAME}` expanded (except where the
     option reads the environment itself), list options as lists, input paths absolute."""
+    place = recipe_place(base_dir)
     values: dict[str, Any] = {}
     for name, value in recipe.data["options"].items():
         value = as_list(catalog[name], value)
-        if name not in schema.ENV_AWARE:
+        check = options.CHECKS.get(name)
+        if check is None or not check.keeps_references:
             value = _expand(value, environ)
-        if name in schema.INPUT_FILES and isinstance(value, str):
-            value = str(input_path(value, base_dir, environ))
-        if name == "proxy_routes" and isinstance(value, list):
-            value = [_absolute_recording(route, base_dir, environ) for route in value]
+        if check is not None and check.absolute is not None:
+            absolute = check.absolute
+            if isinstance(value, list):
+                value = [absolute(v, place) if isinstance(v, str) else v for v in value]
+            elif isinstance(value, str):
+                value = absolute(value, place)
         values[name] = value
     return values
-
-
-def _absolute_recording(route: str, base_dir: Path, environ: Mapping[str, str]) -> str:
-    """A `PATTERN=file:RECORDING` route with its path taken from the recipe's folder, as for other
-    input files (the chain addon would take it from the current directory); others unchanged."""
-    recording = schema.route_recording(route)
-    if recording is None:
-        return route
-    return f"{route.partition('=')[0]}=file:{input_path(str(recording), base_dir, environ)}"
 
 
 def _expand(value: Any, environ: Mapping[str, str]) -> Any:

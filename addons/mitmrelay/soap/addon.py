@@ -14,15 +14,17 @@ import logging
 import weakref
 
 from mitmproxy import ctx, exceptions, http
+from mitmproxy.addonmanager import Loader
+
+from mitmrelay import options
 
 from .contentview import SoapContentview, message_info, register, unregister
-from .render import DEFAULT_MAX_BYTES, RenderOptions, analyze
+from .render import RenderOptions, analyze
 from .summary import Summary, flow_label, with_label
 
 logger = logging.getLogger(__name__)
 
 FAULT_MARKER = ":warning:"
-MIN_MAX_BYTES = 1024
 
 
 def _summary(message: http.Message, max_bytes: int) -> Summary | None:
@@ -44,34 +46,19 @@ class SoapView:
             weakref.WeakKeyDictionary()
         )
 
-    def load(self, loader) -> None:
-        loader.add_option(
-            "soap_mask_secrets",
-            bool,
-            True,
-            "Mask WS-Security secrets (Password, Nonce, BinarySecurityToken, BinarySecret, "
-            "SignatureValue, CipherValue) in the SOAP view. Display only: the forwarded bytes "
-            "are never changed. Turn off to debug your own credentials.",
-        )
-        loader.add_option(
-            "soap_max_bytes",
-            int,
-            DEFAULT_MAX_BYTES,
-            "Parse at most this many bytes of a SOAP body for the view and labels; a longer body "
-            "shows what its first soap_max_bytes hold. Example: --set soap_max_bytes=16777216",
-        )
+    def load(self, loader: Loader) -> None:
+        options.declare(loader, "soap_mask_secrets", "soap_max_bytes")
         register(self.view)
 
     def configure(self, updated: set[str]) -> None:
         if not {"soap_mask_secrets", "soap_max_bytes"} & updated:
             return
-        if ctx.options.soap_max_bytes < MIN_MAX_BYTES:
-            raise exceptions.OptionsError(
-                f"soap_max_bytes must be at least {MIN_MAX_BYTES}, not {ctx.options.soap_max_bytes}"
-            )
-        self.view.options = RenderOptions(
-            mask=ctx.options.soap_mask_secrets, max_bytes=ctx.options.soap_max_bytes
-        )
+        try:
+            mask = options.use("soap_mask_secrets", ctx.options.soap_mask_secrets)
+            max_bytes = options.use("soap_max_bytes", ctx.options.soap_max_bytes)
+        except options.BadValue as e:
+            raise exceptions.OptionsError(str(e)) from None
+        self.view.options = RenderOptions(mask=mask, max_bytes=max_bytes)
 
     def running(self) -> None:
         # mitmweb shows flow comments, hence the SOAP labels, only in its optional comment

@@ -5,9 +5,9 @@ Usage:
     scripts/mock-server rec/20261125-061704-3f2a9c1b.recording --listen 127.0.0.1:5001
 
 Per client connection: `NAME.recording` (metadata and read blocks), `NAME.c2s` and `NAME.s2c`
-(the raw bytes, as socat's -r/-R write them); the format is in mitmrelay.streams.recording.
-HTTP/1 flows are recorded as their re-assembled messages (see mitmrelay.streams.wire), HTTP/2 and
-HTTP/3 are not.
+(the raw bytes, as socat's -r/-R write them); the format is in mitmrelay.streams.recording. HTTP/1
+flows are recorded as their re-assembled messages (see mitmrelay.streams.wire), HTTP/2 and HTTP/3
+are not.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ import time
 from pathlib import Path
 
 from mitmproxy import connection, ctx, exceptions
+from mitmproxy.addonmanager import Loader
 
+from mitmrelay import options
 from mitmrelay.streams.block import Block
 from mitmrelay.streams.recording import SUFFIX, Writer
 from mitmrelay.streams.taps import BlockTap, Flow, address, destination
@@ -46,31 +48,27 @@ class Recorder(BlockTap):
         self._dir: Path | None = None
         self._writers: dict[str, Writer] = {}
 
-    def load(self, loader) -> None:
-        loader.add_option(
-            "record_dir",
-            str,
-            "",
-            "Record each connection's bytes in both directions to files in this directory, "
-            "replayable with scripts/mock-server, e.g. --set record_dir=recordings/. Empty: off.",
-        )
+    def load(self, loader: Loader) -> None:
+        options.declare(loader, "record_dir")
 
     def configure(self, updated: set[str]) -> None:
         if "record_dir" not in updated:
             return
-        self.done()
         value = ctx.options.record_dir
+        try:
+            options.use("record_dir", value)
+        except options.BadValue as e:
+            raise exceptions.OptionsError(str(e)) from None
+        self.done()
         if not value:
             self._dir = None
             return
         path = Path(value).expanduser()
         try:
             path.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise exceptions.OptionsError(
-                f"Cannot use record_dir {value!r}: {e.strerror}. Give a directory this user can "
-                "create and write, or '' to turn recording off."
-            ) from e
+        except OSError as e:  # judged creatable a moment ago; the file system may disagree
+            refused = options.BadValue("record_dir", value, f"{e.strerror}: {options.RECORD_FIX}")
+            raise exceptions.OptionsError(str(refused)) from e
         self._dir = path
 
     def done(self) -> None:

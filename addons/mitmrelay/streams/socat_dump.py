@@ -22,10 +22,13 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TextIO
 
 from mitmproxy import connection, ctx, exceptions
+from mitmproxy.addonmanager import Loader
 
+from mitmrelay import options
 from mitmrelay.streams import socat_format
 from mitmrelay.streams.block import Block
 from mitmrelay.streams.taps import BlockTap, Flow, address, destination
@@ -54,32 +57,17 @@ class SocatDump(BlockTap):
         self._current: str | None = None
         self._count = 0
 
-    def load(self, loader) -> None:
-        loader.add_option(
-            "socat_dump",
-            str,
-            "",
-            "Dump every connection's plaintext in socat's format: '-' for stderr, or a file "
-            "path (truncated at start), e.g. --set socat_dump=/tmp/dump.txt. Empty: off.",
-        )
-        loader.add_option(
-            "socat_dump_format",
-            str,
-            "v",
-            "socat_dump format: 'v' like socat -v (text), 'x' like socat -x (hex), "
-            "'vx' like socat -v -x (hex and text columns).",
-            choices=socat_format.FORMATS,
-        )
+    def load(self, loader: Loader) -> None:
+        options.declare(loader, "socat_dump", "socat_dump_format")
 
     def configure(self, updated: set[str]) -> None:
-        if "socat_dump_format" in updated:
-            fmt = ctx.options.socat_dump_format
-            if fmt not in socat_format.FORMATS:
-                raise exceptions.OptionsError(
-                    f"Cannot use socat_dump_format {fmt!r}: choose 'v' (socat -v), "
-                    "'x' (socat -x) or 'vx' (socat -v -x)."
-                )
-            self._format = fmt
+        try:
+            if "socat_dump_format" in updated:
+                self._format = options.use("socat_dump_format", ctx.options.socat_dump_format)
+            if "socat_dump" in updated:
+                options.use("socat_dump", ctx.options.socat_dump)
+        except options.BadValue as e:
+            raise exceptions.OptionsError(str(e)) from None
         if "socat_dump" in updated:
             self._reopen(ctx.options.socat_dump)
 
@@ -92,15 +80,17 @@ class SocatDump(BlockTap):
                 # A large buffer and one flush per block: one write call per block, where
                 # socat -v makes about one per byte. Blocks are ASCII; a host name in a
                 # connection line may not be. Open until done(): no `with` can span the hooks.
-                self._out = open(  # noqa: SIM115
-                    target, "w", encoding="utf-8", errors="backslashreplace", buffering=1 << 16
+                self._out = (
+                    Path(target)
+                    .expanduser()
+                    .open("w", encoding="utf-8", errors="backslashreplace", buffering=1 << 16)
                 )
                 self._owns_out = True
-            except OSError as e:
-                raise exceptions.OptionsError(
-                    f"Cannot open socat_dump {target!r}: {e.strerror}. Give a writable file "
-                    "path, '-' for stderr, or '' to turn dumps off."
-                ) from e
+            except OSError as e:  # judged writable a moment ago; the file system may disagree
+                refused = options.BadValue(
+                    "socat_dump", target, f"{e.strerror}: {options.DUMP_FIX}"
+                )
+                raise exceptions.OptionsError(str(refused)) from e
 
     def done(self) -> None:
         if self._out is not None and self._owns_out:

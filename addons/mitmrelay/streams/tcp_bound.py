@@ -13,24 +13,22 @@ Usage:
 from __future__ import annotations
 
 from mitmproxy import ctx, exceptions, tcp
+from mitmproxy.addonmanager import Loader
+
+from mitmrelay import options
 
 
 class TcpMessageBound:
-    def load(self, loader) -> None:
-        loader.add_option(
-            "tcp_messages_max",
-            int,
-            0,
-            "Keep at most this many of the newest messages in each TCP flow, dropping older ones "
-            "to bound memory on long streams, e.g. --set tcp_messages_max=16. 0: keep all.",
-        )
+    def load(self, loader: Loader) -> None:
+        options.declare(loader, "tcp_messages_max")
 
     def configure(self, updated: set[str]) -> None:
-        if "tcp_messages_max" in updated and ctx.options.tcp_messages_max < 0:
-            raise exceptions.OptionsError(
-                f"Cannot use tcp_messages_max {ctx.options.tcp_messages_max}: give the number "
-                "of newest messages to keep per TCP flow (at least 1), or 0 to keep all."
-            )
+        if "tcp_messages_max" not in updated:
+            return
+        try:
+            options.use("tcp_messages_max", ctx.options.tcp_messages_max)
+        except options.BadValue as e:
+            raise exceptions.OptionsError(str(e)) from None
 
     def tcp_message(self, flow: tcp.TCPFlow) -> None:
         keep = ctx.options.tcp_messages_max

@@ -1,0 +1,514 @@
+"""Every option of mitmrelay, declared once: name, type, default, help, and the check of a value.
+
+One entry serves the addon's `load()` (the declaration), its `configure()` (the check, raised as
+OptionsError) and the recipe validator (the same check, reported with the file and line), so a
+recipe is judged exactly as `--set` is. mitmproxy declares its own options; the checks known for
+some of them are entries of the same kind, in MITMPROXY.
+
+A check has up to three parts, each one function:
+
+- check(value) -> parsed: the value alone, pure; for a list option, one item.
+- environ(parsed, environ): the environment variables the option reads itself (the `${NAME}` of
+  proxy credentials, read at each connection).
+- files(parsed, place) -> found: the file system (input files that must exist, output paths that
+  must be writable); returns what it read (a route's recording), or None.
+
+Each raises ValueError with the exact fault and the fix; the functions below raise BadValue,
+which names the option, the entry of a list and the value (passwords masked).
+
+Usage, in an addon:
+
+    def load(self, loader: Loader) -> None:
+        options.declare(loader, "tcp_messages_max")
+
+    def configure(self, updated: set[str]) -> None:
+        try:
+            keep = options.use("tcp_messages_max", ctx.options.tcp_messages_max)
+        except options.BadValue as e:
+            raise exceptions.OptionsError(str(e)) from None
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mitmproxy.addonmanager import Loader
+from mitmproxy.proxy.mode_specs import ProxyMode
+from mitmproxy.utils import human
+
+from mitmrelay.chain import schemes
+from mitmrelay.chain.routes import Pattern, parse_pattern, parse_route
+from mitmrelay.chain.spec import Chain, env_refs, mask, parse_chain
+from mitmrelay.soap.render import DEFAULT_MAX_BYTES
+from mitmrelay.streams import recording, socat_format
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where relative input paths start, and the words a message uses for it."""
+
+    folder: Path
+    name: str
+
+    def path(self, text: str) -> Path:
+        return self.folder / Path(text).expanduser()
+
+
+# --set and config.yaml take paths as given: relative to the directory mitmproxy runs in.
+CWD = Place(Path(), "the directory mitmproxy started in")
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class Check:
+    """How a value of one option is judged. Which parts exist decides what the validator does."""
+
+    name: str
+    check: Callable[[Any], Any] = _as_is
+    # Set for options that read `${NAME}` themselves: a recipe keeps the reference as written.
+    environ: Callable[[Any, Mapping[str, str]], None] | None = None
+    files: Callable[[Any, Place], Any] | None = None
+    # The value with the input path in it taken from a place (a recipe's folder), for resolve.
+    absolute: Callable[[str, Place], str] | None = None
+    # Values may hold proxy credentials: shown masked, a literal password warned about in recipes.
+    masked: bool = False
+
+    @property
+    def keeps_references(self) -> bool:
+        return self.environ is not None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Option(Check):
+    """One option of this project: its declaration and its check."""
+
+    typespec: Any
+    default: Any
+    help: str
+    choices: Sequence[str] | None = None
+
+    @property
+    def is_list(self) -> bool:
+        return self.typespec == Sequence[str]
+
+
+class BadValue(ValueError):
+    """A value an option refuses: which option, which entry of a list, the value, and why."""
+
+    def __init__(self, option: str, value: Any, reason: str, entry: int | None = None) -> None:
+        super().__init__(reason)
+        self.option = option
+        self.value = value
+        self.reason = reason
+        self.entry = entry  # 1-based, for list options
+
+    @property
+    def shown(self) -> Any:
+        """The value as it may be printed: literal passwords of proxy URLs as `***`."""
+        check = CHECKS.get(self.option)
+        if check is not None and check.masked and isinstance(self.value, str):
+            return mask(self.value)
+        return self.value
+
+    def at(self, entry: int) -> BadValue:
+        return BadValue(self.option, self.value, self.reason, entry)
+
+    def __str__(self) -> str:
+        where = self.option if self.entry is None else f"{self.option} entry {self.entry}"
+        return f"Cannot use {where} {self.shown!r}: {self.reason}"
+
+
+# --- the checks: pure functions of the value, then of the environment and the file system ---
+
+
+def require_env(names: Sequence[str], environ: Mapping[str, str]) -> None:
+    """ValueError naming every variable of names that environ does not define."""
+    missing = sorted({name for name in names if name not in environ})
+    if not missing:
+        return
+    refs = ", ".join(f"${{{name}}}" for name in missing)
+    verb = "is" if len(missing) == 1 else "are"
+    exports = " ".join(f"{name}=..." for name in missing)
+    raise ValueError(
+        f"{refs} {verb} not set in the environment: export {exports} before starting mitmproxy"
+    )
+
+
+def _chain_env(chain: Chain, environ: Mapping[str, str]) -> None:
+    require_env(env_refs(chain), environ)
+
+
+def _route_env(route: tuple[Pattern, Chain | Path], environ: Mapping[str, str]) -> None:
+    target = route[1]
+    if not isinstance(target, Path):
+        _chain_env(target, environ)
+
+
+def _route_recording(
+    route: tuple[Pattern, Chain | Path], place: Place
+) -> recording.Recording | None:
+    """The recording a `PATTERN=file:RECORDING` route answers from, read now, so a bad one is
+    refused before traffic flows; None for routes to a chain."""
+    target = route[1]
+    if not isinstance(target, Path):
+        return None
+    file = place.path(str(target))
+    if not file.is_file():
+        raise ValueError(
+            f"recording {str(file)!r} does not exist: fix the path after file: (relative paths "
+            f"are relative to {place.name}; record_dir writes NAME.recording)"
+        )
+    try:
+        return recording.read(file)
+    except recording.RecordingError as e:
+        raise ValueError(
+            f"{e}: give a .recording written by record_dir, or see README, Recording streams"
+        ) from None
+
+
+def _absolute_recording(route: str, place: Place) -> str:
+    """A `PATTERN=file:RECORDING` route with its recording's path taken from place; others as is."""
+    try:
+        target = parse_route(route)[1]
+    except ValueError:
+        return route  # refused by the check
+    if not isinstance(target, Path):
+        return route
+    return f"{route.partition('=')[0]}=file:{place.path(str(target))}"
+
+
+def _positive_seconds(value: int) -> float:
+    if value <= 0:
+        raise ValueError("must be a positive number of seconds, e.g. 10")
+    return float(value)
+
+
+MIN_SOAP_BYTES = 1024
+
+
+def _soap_bytes(value: int) -> int:
+    if value < MIN_SOAP_BYTES:
+        raise ValueError(
+            f"must be at least {MIN_SOAP_BYTES} bytes; the default is {DEFAULT_MAX_BYTES} (4 MiB)"
+        )
+    return value
+
+
+def _socat_format(value: str) -> socat_format.Format:
+    for fmt in socat_format.FORMATS:
+        if value == fmt:
+            return fmt
+    raise ValueError("choose 'v' (socat -v), 'x' (socat -x) or 'vx' (socat -v -x).")
+
+
+# The fixes, also for the addons' own errors when opening or creating fails after all.
+DUMP_FIX = "give a writable file path, '-' for stderr, or '' to turn dumps off"
+RECORD_FIX = "give a directory this user can create and write, or '' to turn recording off"
+
+
+def _dump_file(value: str, place: Place) -> None:
+    """socat_dump's file can be written (without touching it: the addon truncates it at start).
+    An output path: relative to the directory mitmproxy runs in, as on the command line."""
+    if value in ("", "-"):
+        return
+    file = Path(value).expanduser()
+    if file.is_dir():
+        raise ValueError(f"{str(file)!r} is a directory: {DUMP_FIX}")
+    folder = file.parent
+    if not folder.is_dir():
+        raise ValueError(f"folder {str(folder)!r} does not exist: create it, or {DUMP_FIX}")
+    if not os.access(file if file.exists() else folder, os.W_OK):
+        raise ValueError(f"{str(file)!r} is not writable by this user: {DUMP_FIX}")
+
+
+def _record_folder(value: str, place: Place) -> None:
+    """record_dir exists as a writable directory, or can be created (without creating it)."""
+    if not value:
+        return
+    folder = Path(value).expanduser()
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), Path())
+    if not existing.is_dir():
+        raise ValueError(f"{str(existing)!r} is not a directory: {RECORD_FIX}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{str(existing)!r} is not writable by this user: {RECORD_FIX}")
+
+
+def _tcp_messages(value: int) -> int:
+    if value < 0:
+        raise ValueError(
+            "give the number of newest messages to keep per TCP flow (at least 1), "
+            "or 0 to keep all."
+        )
+    return value
+
+
+def _input(kind: str) -> Callable[[str, Place], None]:
+    """A check that an input file ("file", "dir" or "file or dir") exists."""
+
+    def exists(value: str, place: Place) -> None:
+        file = place.path(value)
+        found = {"file": file.is_file(), "dir": file.is_dir(), "file or dir": file.exists()}
+        if not found[kind]:
+            raise ValueError(
+                f"{kind} {str(file)!r} does not exist: fix the path (relative paths are "
+                f"relative to {place.name})"
+            )
+
+    return exists
+
+
+def _recipe_file(value: str, place: Place) -> None:
+    if value:  # empty: no recipe
+        _input("file")(value, place)
+
+
+def _absolute_input(value: str, place: Place) -> str:
+    return str(place.path(value))
+
+
+def _size(value: str) -> int | None:
+    try:
+        return human.parse_size(value)
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not a size: write bytes or a number with k, m or g, e.g. 1m"
+        ) from None
+
+
+# --- the table ---
+
+
+def _remote_dns_schemes() -> str:
+    return ", ".join(name for name, scheme in schemes.SCHEMES.items() if scheme.remote_dns)
+
+
+_OPTIONS = (
+    Option(
+        name="proxy_chain",
+        typespec=str,
+        default="",
+        help="Proxies that server connections go through, first hop first, comma-separated: "
+        f"{', '.join(schemes.NAMES)} URLs (remote DNS: {_remote_dns_schemes()}), "
+        "e.g. socks5h://user:${PROXY_PASS}@127.0.0.1:1080,http://proxy.corp:3128. "
+        "${NAME} is read from the environment. Empty: connect directly.",
+        check=parse_chain,
+        environ=_chain_env,
+        masked=True,
+    ),
+    Option(
+        name="proxy_bypass",
+        typespec=Sequence[str],
+        default=[],
+        help="Destinations that connect directly, checked first: host, *.glob, .domain, IP or "
+        "CIDR, each with an optional :port, e.g. *.internal.example or 10.0.0.0/8.",
+        check=parse_pattern,
+    ),
+    Option(
+        name="proxy_routes",
+        typespec=Sequence[str],
+        default=[],
+        help="Per-destination chains, PATTERN=CHAIN, first match wins, checked after "
+        "proxy_bypass and before proxy_chain; CHAIN is a proxy_chain value, 'direct', or "
+        "file:RECORDING to answer from a recording (a mock server), "
+        "e.g. *.corp.example=http://proxy.corp:3128",
+        check=parse_route,
+        environ=_route_env,
+        files=_route_recording,
+        absolute=_absolute_recording,
+        masked=True,
+    ),
+    Option(
+        name="proxy_connect_timeout",
+        typespec=int,
+        default=10,
+        help="Seconds allowed for setting up the whole proxy chain of a server connection, "
+        "e.g. --set proxy_connect_timeout=5",
+        check=_positive_seconds,
+    ),
+    Option(
+        name="soap_mask_secrets",
+        typespec=bool,
+        default=True,
+        help="Mask WS-Security secrets (Password, Nonce, BinarySecurityToken, BinarySecret, "
+        "SignatureValue, CipherValue) in the SOAP view. Display only: the forwarded bytes "
+        "are never changed. Turn off to debug your own credentials: "
+        "--set soap_mask_secrets=false",
+    ),
+    Option(
+        name="soap_max_bytes",
+        typespec=int,
+        default=DEFAULT_MAX_BYTES,
+        help="Parse at most this many bytes of a SOAP body for the view and labels; a longer "
+        "body shows what its first soap_max_bytes hold. Example: --set soap_max_bytes=16777216",
+        check=_soap_bytes,
+    ),
+    Option(
+        name="socat_dump",
+        typespec=str,
+        default="",
+        help="Dump every connection's plaintext in socat's format: '-' for stderr, or a file "
+        "path (truncated at start), e.g. --set socat_dump=/tmp/dump.txt. Empty: off.",
+        files=_dump_file,
+    ),
+    Option(
+        name="socat_dump_format",
+        typespec=str,
+        default="v",
+        help="socat_dump format: 'v' like socat -v (text), 'x' like socat -x (hex), "
+        "'vx' like socat -v -x (hex and text columns), e.g. --set socat_dump_format=vx",
+        choices=socat_format.FORMATS,
+        check=_socat_format,
+    ),
+    Option(
+        name="record_dir",
+        typespec=str,
+        default="",
+        help="Record each connection's bytes in both directions to files in this directory, "
+        "replayable with scripts/mock-server, e.g. --set record_dir=recordings/. Empty: off.",
+        files=_record_folder,
+    ),
+    Option(
+        name="tcp_messages_max",
+        typespec=int,
+        default=0,
+        help="Keep at most this many of the newest messages in each TCP flow, dropping older "
+        "ones to bound memory on long streams, e.g. --set tcp_messages_max=16. 0: keep all.",
+        check=_tcp_messages,
+    ),
+    Option(
+        name="recipe",
+        typespec=str,
+        default="",
+        help="A recipe: a YAML file of options for one setup, validated before traffic flows, "
+        "e.g. recipes/soap-over-socks5.yaml. Options given explicitly win over the recipe.",
+        files=_recipe_file,
+        absolute=_absolute_input,
+    ),
+)
+
+# mitmproxy's own options with a check: mitmproxy declares them; recipes are judged by these.
+_MITMPROXY = (
+    Check(name="mode", check=ProxyMode.parse),
+    Check(name="stream_large_bodies", check=_size),
+    Check(name="body_size_limit", check=_size),
+    # Input files: a relative path in a recipe is relative to the recipe file, so a recipe can
+    # ship with its certificates. Output paths (record_dir, socat_dump) stay relative to the
+    # directory mitmproxy runs in, as on the command line.
+    Check(name="ssl_verify_upstream_trusted_ca", files=_input("file"), absolute=_absolute_input),
+    Check(
+        name="ssl_verify_upstream_trusted_confdir", files=_input("dir"), absolute=_absolute_input
+    ),
+    Check(name="client_certs", files=_input("file or dir"), absolute=_absolute_input),
+    Check(name="rfile", files=_input("file"), absolute=_absolute_input),
+    Check(name="server_replay", files=_input("file"), absolute=_absolute_input),
+)
+
+OPTIONS: dict[str, Option] = {option.name: option for option in _OPTIONS}
+MITMPROXY: dict[str, Check] = {check.name: check for check in _MITMPROXY}
+CHECKS: dict[str, Check] = {**MITMPROXY, **OPTIONS}
+
+
+# --- what load(), configure() and the validator call ---
+
+
+def declare(loader: Loader, *names: str) -> None:
+    """Declare options of this project, for an addon's load()."""
+    for name in names:
+        option = OPTIONS[name]
+        loader.add_option(option.name, option.typespec, option.default, option.help, option.choices)
+
+
+def judge(name: str, value: Any) -> Any:
+    """One value (one item, for a list option) judged alone: what the check parses it to."""
+    try:
+        return CHECKS[name].check(value)
+    except ValueError as e:
+        raise BadValue(name, value, str(e)) from None
+
+
+def judge_environment(
+    name: str,
+    value: Any,
+    parsed: Any,
+    environ: Mapping[str, str] | None,
+    place: Place | None,
+) -> Any:
+    """One value (one item) judged against the environment and the file system; environ=None or
+    place=None skips that part (recipes checked as shipped). Returns what the files check read."""
+    check = CHECKS[name]
+    try:
+        if check.environ is not None and environ is not None:
+            check.environ(parsed, environ)
+        if check.files is not None and place is not None:
+            return check.files(parsed, place)
+    except ValueError as e:
+        raise BadValue(name, value, str(e)) from None
+    return None
+
+
+def parse(name: str, value: Any) -> Any:
+    """An option's value parsed by its check; a list option item by item, into a tuple."""
+    if not OPTIONS[name].is_list:
+        return judge(name, value)
+    parsed = []
+    for n, item in enumerate(value, start=1):
+        try:
+            parsed.append(judge(name, item))
+        except BadValue as e:
+            raise e.at(n) from None
+    return tuple(parsed)
+
+
+def check_environment(
+    name: str,
+    value: Any,
+    parsed: Any,
+    environ: Mapping[str, str] = os.environ,
+    place: Place = CWD,
+) -> Any:
+    """An option's parsed value judged against the environment and the file system: what the
+    files check read (a list of it, for a list option)."""
+    if not OPTIONS[name].is_list:
+        return judge_environment(name, value, parsed, environ, place)
+    found = []
+    for n, (item, item_parsed) in enumerate(zip(value, parsed, strict=True), start=1):
+        try:
+            found.append(judge_environment(name, item, item_parsed, environ, place))
+        except BadValue as e:
+            raise e.at(n) from None
+    return found
+
+
+def use(name: str, value: Any, environ: Mapping[str, str] = os.environ, place: Place = CWD) -> Any:
+    """What configure() uses: the value parsed and checked against the environment and files."""
+    parsed = parse(name, value)
+    check_environment(name, value, parsed, environ, place)
+    return parsed
+
+
+__all__ = [
+    "CHECKS",
+    "CWD",
+    "DUMP_FIX",
+    "MITMPROXY",
+    "OPTIONS",
+    "RECORD_FIX",
+    "BadValue",
+    "Check",
+    "Option",
+    "Place",
+    "check_environment",
+    "declare",
+    "judge",
+    "judge_environment",
+    "parse",
+    "require_env",
+    "use",
+]
