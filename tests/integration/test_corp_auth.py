@@ -114,7 +114,9 @@ def test_kerberos_only_proxy_without_a_ticket(kdc, origin, kerberos_env):
     finally:
         squid.stop()
     assert error.kind == "auth_unsupported"
-    assert str(error).startswith("no supported authentication scheme: offered Negotiate")
+    assert str(error).startswith(
+        "407 Proxy Authentication Required: no supported authentication scheme: offered Negotiate"
+    )
     assert "we have no Kerberos ticket" in str(error)
 
 
@@ -146,7 +148,8 @@ def test_no_credentials_for_a_password_proxy(squid_passwords, origin):
     error = fail_through(squid_passwords, origin)
     assert error.kind == "auth_unsupported"
     assert str(error) == (
-        "no supported authentication scheme: offered Digest, Basic; "
+        "407 Proxy Authentication Required: no supported authentication scheme: "
+        "offered Digest, Basic; "
         "Digest: the hop has no user:password@; Basic: the hop has no user:password@"
     )
 

@@ -99,6 +99,16 @@ async def _read_reply(conn: h11.Connection, reader: asyncio.StreamReader) -> _Re
             response = event
             if conn.their_state is h11.SWITCHED_PROTOCOL:
                 break
+            names = {name for name, _ in event.headers}
+            if event.status_code != 407 or not names & {b"content-length", b"transfer-encoding"}:
+                # No further request on this connection (a refusal), or an error page that
+                # ends only when the proxy closes: its body is not waited for.
+                return _Reply(
+                    event.status_code,
+                    event.reason.decode("latin-1", "replace"),
+                    [(k.decode("latin-1"), v.decode("latin-1")) for k, v in event.headers],
+                    reusable=False,
+                )
             continue
         if isinstance(event, h11.Data):
             body += len(event.data)
@@ -218,13 +228,17 @@ async def connect(
             after = f" after {tried}" if tried else ""
             raise ConnectFailed(
                 "refused",
-                f"refused CONNECT {target}{after}: {reply.line}",
+                f"{reply.line}{after}",
                 status=reply.status,
                 scheme=tried,
             )
         challenges = proxyauth.parse_challenges(reply.header("proxy-authenticate"))
         if authenticator is None:
-            authenticator, value = await _choose(challenges, credentials, target, pinned)
+            try:
+                authenticator, value = await _choose(challenges, credentials, target, pinned)
+            except ConnectFailed as e:
+                e.reason = f"{reply.line}: {e.reason}"
+                raise
         else:
             same = [c for c in challenges if c.scheme == authenticator.scheme]
             if pinned and not same:
