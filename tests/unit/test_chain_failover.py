@@ -26,7 +26,7 @@ def test_parse_alternatives():
         (
             f"{A} | http://u:secret@b.test",
             "alternative 2 'http://u:***@b.test': hop 'http://u:***@b.test' has no port: "
-            "add one, e.g. http://b.test:1080",
+            "add one, e.g. http://b.test:3128",
         ),
     ],
 )
