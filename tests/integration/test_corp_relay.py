@@ -4,12 +4,15 @@ with a ticket from a real KDC); and a failing hop named with the scheme tried an
 
 from __future__ import annotations
 
+import functools
+import http.server
+import threading
 from collections.abc import Iterator
 
 import corp_peers
 import pytest
 from corp_peers import REALM, USER, USER_PASSWORD
-from peers import HOST, curl
+from peers import HOST, curl, free_port
 
 NTLM_PASSWORD = "ntlm-secret-R5"
 
@@ -32,8 +35,9 @@ def kdc() -> Iterator[corp_peers.Kdc]:
     started.stop()
 
 
-def relay_through(peer, origin, chain: str, env: dict | None = None):
+def relay_through(peer, origin, chain: str, env: dict | None = None, extra: tuple = ()):
     return peer.mitmdump(
+        *extra,
         "--mode",
         f"reverse:https://localhost:{origin.port}@{{port}}",
         "--set",
@@ -105,3 +109,70 @@ def test_kerberos_squid_without_a_ticket_is_named_in_the_502(peer, kdc, tmp_path
         in body
     )
     assert "we have no Kerberos ticket" in body
+
+
+def test_pac_file_with_a_dead_first_proxy(peer):
+    origin = peer.https_origin()
+    live = peer.tinyproxy()
+    dead = free_port()
+    script = peer.tmp / "proxy.pac"
+    script.write_text(
+        "function FindProxyForURL(url, host) {\n"
+        '  if (dnsDomainIs(host, "intranet.test")) return "DIRECT";\n'
+        f'  return "PROXY {HOST}:{dead}; PROXY {HOST}:{live.port}; DIRECT";\n'
+        "}\n"
+    )
+    relay = relay_through(peer, origin, "", extra=("--set", f"proxy_pac={script}"))
+    for _ in range(2):
+        code, body = soap_call(relay.port)
+        assert code == 200 and "<Echo>hi</Echo>" in body
+    live.wait_log(rf"CONNECT localhost:{origin.port}")
+    relay.wait_log(
+        rf"server connect localhost:{origin.port} via http://{HOST}:{dead} \| "
+        rf"http://{HOST}:{live.port} \| direct \(\d+ ms, carried by alternative 2/3\)"
+    )
+    down = f"proxy alternative http://{HOST}:{dead} is down"
+    assert relay.text().count(down) == 1  # the second connection skipped it, silently
+
+
+def test_pac_from_a_url(peer):
+    origin = peer.https_origin()
+    live = peer.tinyproxy()
+    (peer.tmp / "wpad.dat").write_text(
+        f'function FindProxyForURL(url, host) {{ return "PROXY {HOST}:{live.port}"; }}\n'
+    )
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(peer.tmp))
+    server = http.server.ThreadingHTTPServer((HOST, 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://{HOST}:{server.server_address[1]}/wpad.dat"
+        relay = relay_through(peer, origin, "", extra=("--set", f"proxy_pac={url}"))
+        assert soap_call(relay.port)[0] == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+    live.wait_log(rf"CONNECT localhost:{origin.port}")
+    relay.wait_log(rf"server connect localhost:{origin.port} via http://{HOST}:{live.port}")
+
+
+def test_https_proxy_from_the_environment_and_no_proxy(peer):
+    origin = peer.https_origin()
+    live = peer.tinyproxy()
+    env = {"HTTPS_PROXY": f"http://{HOST}:{live.port}", "NO_PROXY": "intranet.test"}
+    relay = relay_through(peer, origin, "", env=env, extra=("--set", "proxy_from_env=true"))
+    assert soap_call(relay.port)[0] == 200
+    live.wait_log(rf"CONNECT localhost:{origin.port}")
+    relay.wait_log(
+        rf"server connect localhost:{origin.port} via http://{HOST}:{live.port} \(\d+ ms\)"
+    )
+    # NO_PROXY: the same relay with localhost listed goes direct.
+    bypassing = relay_through(
+        peer,
+        origin,
+        "",
+        env={**env, "NO_PROXY": "localhost"},
+        extra=("--set", "proxy_from_env=true"),
+    )
+    assert soap_call(bypassing.port)[0] == 200
+    bypassing.wait_log(rf"server connect localhost:{origin.port} direct \(NO_PROXY\)")

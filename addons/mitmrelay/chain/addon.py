@@ -98,7 +98,7 @@ class ProxyChain:
                 self.pac.close()
             self.pac = script
         alternatives = [router.default, *(route.chain for route in router.routes)]
-        alternatives += [c for c in (env.http, env.https, env.all) if c is not None]
+        alternatives += [(c,) for c in (env.http, env.https, env.all) if c is not None]
         chains = [chain for alts in alternatives for chain in alts]
         self.env = env
         self.router = router

@@ -18,19 +18,22 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures
 import json
 import logging
 import socket
 import urllib.request
 from collections import OrderedDict
 from pathlib import Path
+from typing import Any
 
 from .failover import Alternatives
 from .spec import parse_hop
 
 logger = logging.getLogger(__name__)
 
-CALL_TIMEOUT_MS = 200  # per FindProxyForURL call (and for running the script once at load)
+CALL_TIMEOUT_MS = 500  # per FindProxyForURL call (2 cores shared: not tighter)
+LOAD_TIMEOUT_MS = 3000  # running the script once at load, V8 warming up included
 DNS_TIMEOUT = 2.0  # per name the script asks for
 MAX_PASSES = 4  # calls per answer when the script keeps asking for new names
 CACHE_SIZE = 4096
@@ -93,17 +96,18 @@ class Pac:
 
         self.name = name
         self.timeout = call_timeout_ms
-        self._context = MiniRacer()
         # An open context keeps the interpreter from exiting; close it at the latest there.
         atexit.register(self.close)
         self._cache: OrderedDict[tuple[str, int], Alternatives | None] = OrderedDict()
         self._dns: dict[str, str] = {}
         self._failed = False
+        # mini-racer applies a time bound only outside a running event loop: every call into the
+        # engine runs on this one thread (which also keeps V8 on a single thread).
+        # mini-racer ties a context to the event loop of the thread that made it: made there too.
+        self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="pac")
+        self._context: Any = self._thread.submit(MiniRacer).result()
         try:
-            self._context.eval(HELPERS)
-            self._context.eval(f"__mitmrelay_my_ip = {json.dumps(_my_ip())}")
-            self._context.eval(source, timeout=call_timeout_ms)
-            kind = self._context.eval("typeof FindProxyForURL")
+            kind = self._thread.submit(self._load, source).result()
         except Exception as e:
             self.close()
             raise ValueError(f"PAC {name}: the script does not run: {_js_error(e)}") from None
@@ -111,10 +115,25 @@ class Pac:
             self.close()
             raise ValueError(f"PAC {name}: the script defines no function FindProxyForURL")
 
+    def _load(self, source: str) -> str:
+        assert self._context is not None
+        self._context.eval(HELPERS)
+        self._context.eval(f"__mitmrelay_my_ip = {json.dumps(_my_ip())}")
+        self._context.eval(source, timeout=max(self.timeout, LOAD_TIMEOUT_MS))
+        return str(self._context.eval("typeof FindProxyForURL"))
+
+    def _call(self, url: str, host: str, dns: dict[str, str]) -> tuple[str, list[str]]:
+        """One FindProxyForURL call: its answer and the names it asked for but we did not know."""
+        assert self._context is not None, "PAC used after close()"
+        self._context.eval(f"__mitmrelay_dns = {json.dumps(dns)}; __mitmrelay_wanted = [];")
+        answer = self._context.call("FindProxyForURL", url, host, timeout=self.timeout)
+        return str(answer), [str(name) for name in self._context.eval("__mitmrelay_wanted")]
+
     def close(self) -> None:
         if self._context is not None:
-            self._context.close()
-            self._context = None
+            context, self._context = self._context, None
+            self._thread.submit(context.close).result()
+            self._thread.shutdown()
         atexit.unregister(self.close)
 
     async def find(self, host: str, port: int) -> Alternatives | None:
@@ -141,22 +160,18 @@ class Pac:
 
     async def _ask(self, host: str, port: int) -> str:
         url = _url(host, port)
+        loop = asyncio.get_running_loop()
         for _ in range(MAX_PASSES):
-            assert self._context is not None, "PAC used after close()"
             try:
-                self._context.eval(
-                    f"__mitmrelay_dns = {json.dumps(self._dns)}; __mitmrelay_wanted = [];"
+                answer, wanted = await loop.run_in_executor(
+                    self._thread, self._call, url, host.strip("[]"), dict(self._dns)
                 )
-                answer = self._context.call(
-                    "FindProxyForURL", url, host.strip("[]"), timeout=self.timeout
-                )
-                wanted = self._context.eval("__mitmrelay_wanted")
             except Exception as e:
                 raise ValueError(f"FindProxyForURL failed: {_js_error(e)}") from None
             if not wanted:
-                return str(answer)
-            for name in list(wanted)[:8]:
-                self._dns[str(name)] = await _resolve(str(name))
+                return answer
+            for name in wanted[:8]:
+                self._dns[name] = await _resolve(name)
         raise ValueError(f"FindProxyForURL asked for names {MAX_PASSES} times over")
 
 
