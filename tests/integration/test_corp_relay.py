@@ -176,3 +176,27 @@ def test_https_proxy_from_the_environment_and_no_proxy(peer):
     )
     assert soap_call(bypassing.port)[0] == 200
     bypassing.wait_log(rf"server connect localhost:{origin.port} direct \(NO_PROXY\)")
+
+
+def test_ntlm_squid_as_the_second_hop_behind_socks5(peer):
+    origin = peer.https_origin()
+    socks = peer.microsocks()
+    squid = corp_peers.start_squid(("ntlm",))
+    try:
+        relay = relay_through(
+            peer,
+            origin,
+            f"socks5h://{HOST}:{socks.port},"
+            f"http://CORP%5Cbob:${{NTLM_PASS}}@localhost:{squid.port}?auth=ntlm",
+            env={"NTLM_PASS": NTLM_PASSWORD},
+        )
+        code, body = soap_call(relay.port)
+        assert code == 200 and "<Echo>hi</Echo>" in body
+        assert corp_peers.tunnel_user(squid, origin.port) == "C\\\\b"
+        socks.wait_log(rf"connected to localhost:{squid.port}")
+    finally:
+        squid.stop()
+    text = relay.text()
+    # Neither the password nor an NTLM message (base64 "NTLMSSP") nor the header is ever logged.
+    for secret in (NTLM_PASSWORD, "TlRMTVNT", "Proxy-Authorization", "NTLM "):
+        assert secret not in text
