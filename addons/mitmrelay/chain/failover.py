@@ -108,7 +108,8 @@ class Failover:
             if left <= 0:
                 errors[index] = TimeoutError("no time left (proxy_connect_timeout)")
                 continue
-            share = left / (len(order) - position)
+            # The first share from the timeout itself: one alternative gets exactly all of it.
+            share = timeout / len(order) if position == 0 else left / (len(order) - position)
             try:
                 result = await attempt(alternatives[index], share)
             except OSError as e:
