@@ -96,8 +96,6 @@ class Pac:
 
         self.name = name
         self.timeout = call_timeout_ms
-        # An open context keeps the interpreter from exiting; close it at the latest there.
-        atexit.register(self.close)
         self._cache: OrderedDict[tuple[str, int], Alternatives | None] = OrderedDict()
         self._dns: dict[str, str] = {}
         self._failed = False
@@ -106,6 +104,8 @@ class Pac:
         # mini-racer ties a context to the event loop of the thread that made it: made there too.
         self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="pac")
         self._context: Any = self._thread.submit(MiniRacer).result()
+        # An open context keeps the interpreter from exiting; close it at the latest there.
+        atexit.register(self.close)
         try:
             kind = self._thread.submit(self._load, source).result()
         except Exception as e:
