@@ -43,6 +43,13 @@ DEBIAN_PEERS = {
     # SOAP stacks not written in Python (npm packages in tests/node, see ensure_node_packages).
     "node": "nodejs",
     "npm": "npm",
+    # corporate proxies (tests/corp_peers.py): squid with its auth helpers and a loopback MIT KDC;
+    # krb5-config (libkrb5-dev) lets pip build gssapi, pyspnego's Kerberos backend.
+    "squid": "squid",
+    "krb5kdc": "krb5-kdc",
+    "kadmin.local": "krb5-admin-server",
+    "kinit": "krb5-user",
+    "krb5-config": "libkrb5-dev",
 }
 # Folders of tests/ with a package.json: npm installs what they list (real non-Python peers).
 NODE_DIRS = [REPO / "tests" / "node"]
@@ -103,7 +110,14 @@ def ensure_peers(programs: Iterable[str] = DEBIAN_PEERS) -> None:
         ["apt-get", "install", "-y", "-q", *missing], check=True, env=env, stdout=subprocess.DEVNULL
     )
     # Debian starts some of these as services on install; the tests start their own instances.
-    services = {"tinyproxy": "tinyproxy", "dante-server": "danted", "nginx-light": "nginx"}
+    services = {
+        "tinyproxy": "tinyproxy",
+        "dante-server": "danted",
+        "nginx-light": "nginx",
+        "squid": "squid",
+        "krb5-kdc": "krb5-kdc",
+        "krb5-admin-server": "krb5-admin-server",
+    }
     for package in missing:
         if package in services:
             subprocess.run(["service", services[package], "stop"], capture_output=True, check=False)

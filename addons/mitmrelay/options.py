@@ -41,9 +41,10 @@ from mitmproxy.addonmanager import Loader
 from mitmproxy.proxy.mode_specs import ProxyMode
 from mitmproxy.utils import human
 
-from mitmrelay.chain import schemes
+from mitmrelay.chain import pac, schemes
+from mitmrelay.chain.failover import Alternatives, parse_alternatives
 from mitmrelay.chain.routes import Pattern, parse_pattern, parse_route
-from mitmrelay.chain.spec import Chain, env_refs, mask, parse_chain
+from mitmrelay.chain.spec import env_refs, mask
 from mitmrelay.soap import contract, replay
 from mitmrelay.soap.render import DEFAULT_MAX_BYTES
 from mitmrelay.streams import recording, socat_format
@@ -144,18 +145,39 @@ def require_env(names: Sequence[str], environ: Mapping[str, str]) -> None:
     )
 
 
-def _chain_env(chain: Chain, environ: Mapping[str, str]) -> None:
-    require_env(env_refs(chain), environ)
+def _chain_env(alternatives: Alternatives, environ: Mapping[str, str]) -> None:
+    require_env([name for chain in alternatives for name in env_refs(chain)], environ)
 
 
-def _route_env(route: tuple[Pattern, Chain | Path], environ: Mapping[str, str]) -> None:
+def _pac_location(value: str) -> str:
+    """proxy_pac: '' (none), an http(s):// URL or a file path."""
+    if value.startswith(("ftp://", "file://", "data:")):
+        raise ValueError("give a file path or an http:// or https:// URL")
+    return value
+
+
+def _pac_script(value: str, place: Place) -> None:
+    """The PAC script can be read (or fetched) and defines FindProxyForURL."""
+    if not value:
+        return
+    location = value if value.startswith(("http://", "https://")) else str(place.path(value))
+    pac.Pac(pac.load_source(location), value).close()
+
+
+def _absolute_pac(value: str, place: Place) -> str:
+    if not value or value.startswith(("http://", "https://")):
+        return value
+    return str(place.path(value))
+
+
+def _route_env(route: tuple[Pattern, Alternatives | Path], environ: Mapping[str, str]) -> None:
     target = route[1]
     if not isinstance(target, Path):
         _chain_env(target, environ)
 
 
 def _route_recording(
-    route: tuple[Pattern, Chain | Path], place: Place
+    route: tuple[Pattern, Alternatives | Path], place: Place
 ) -> recording.Recording | None:
     """The recording a `PATTERN=file:RECORDING` route answers from, read now, so a bad one is
     refused before traffic flows; None for routes to a chain."""
@@ -368,8 +390,11 @@ _OPTIONS = (
         help="Proxies that server connections go through, first hop first, comma-separated: "
         f"{', '.join(schemes.NAMES)} URLs (remote DNS: {_remote_dns_schemes()}), "
         "e.g. socks5h://user:${PROXY_PASS}@127.0.0.1:1080,http://proxy.corp:3128. "
-        "${NAME} is read from the environment. Empty: connect directly.",
-        check=parse_chain,
+        "${NAME} is read from the environment. http/https hops authenticate with Basic, "
+        "Digest, NTLM or Negotiate (Kerberos), the strongest the proxy offers, or the one "
+        "pinned with ?auth=ntlm. Alternatives, tried in order: A | B | direct. "
+        "Empty: connect directly.",
+        check=parse_alternatives,
         environ=_chain_env,
         masked=True,
     ),
@@ -394,6 +419,26 @@ _OPTIONS = (
         files=_route_recording,
         absolute=_absolute_recording,
         masked=True,
+    ),
+    Option(
+        name="proxy_pac",
+        typespec=str,
+        default="",
+        help="A PAC file (path or http(s):// URL) whose FindProxyForURL picks the proxies for "
+        "destinations no proxy_bypass or proxy_routes entry matched; its answer (PROXY, HTTPS, "
+        "SOCKS, SOCKS4, SOCKS5, DIRECT) gives alternatives tried in order. A failing script "
+        "falls back to proxy_chain. e.g. --set proxy_pac=/etc/proxy.pac",
+        check=_pac_location,
+        files=_pac_script,
+        absolute=_absolute_pac,
+    ),
+    Option(
+        name="proxy_from_env",
+        typespec=bool,
+        default=False,
+        help="When proxy_chain is empty, go out as curl would in this shell: https_proxy / "
+        "HTTPS_PROXY (http_proxy for port 80), ALL_PROXY (socks5h:// too) and NO_PROXY. "
+        "e.g. --set proxy_from_env=true",
     ),
     Option(
         name="proxy_connect_timeout",

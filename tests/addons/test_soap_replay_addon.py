@@ -10,7 +10,6 @@ import soap_helpers as h
 from lxml import etree
 from mitmproxy import exceptions, io
 from mitmproxy.test import taddons, tflow
-from mitmrelay.chain.strategy import LazyForReverseHttp
 from mitmrelay.soap.render import analyze
 from mitmrelay.soap.summary import MessageInfo
 
@@ -80,7 +79,7 @@ def tctx():
         script = ctx.script(str(SCRIPT))
         ctx.master.addons.chain.append(script)
         ctx.configure(script)
-        ctx.addon = script.addons[0]
+        ctx.addon = script.addons[-1]  # after the connection_strategy addon
         yield ctx
         if script in ctx.master.addons:
             ctx.master.addons.remove(script)
@@ -165,13 +164,7 @@ def test_unmatched_forward_leaves_the_request_to_the_server(tctx, flows_file, ca
     assert "forwarded to the server" in caplog.text
 
 
-def with_strategy(tctx) -> None:
-    """The addon that owns connection_strategy (relay.py loads it with this one)."""
-    tctx.master.addons.add(LazyForReverseHttp())
-
-
 def test_the_default_eager_strategy_becomes_lazy_while_replaying(tctx, flows_file):
-    with_strategy(tctx)
     tctx.configure(tctx.addon, soap_replay=[str(flows_file)])
     assert tctx.options.connection_strategy == "lazy"
     tctx.configure(tctx.addon, soap_replay=[])
@@ -180,7 +173,6 @@ def test_the_default_eager_strategy_becomes_lazy_while_replaying(tctx, flows_fil
 
 def test_a_strategy_the_user_chose_is_kept(tctx, flows_file):
     tctx.options.connection_strategy = "lazy"
-    with_strategy(tctx)
     tctx.configure(tctx.addon, soap_replay=[str(flows_file)])
     tctx.configure(tctx.addon, soap_replay=[])
     assert tctx.options.connection_strategy == "lazy"

@@ -150,7 +150,7 @@ def socks5_reply(atyp: int, address: bytes, rep: int = 0) -> bytes:
             [b"garbage without a status line\r\n\r\n"],
             "stall",
             Failure.PROTOCOL,
-            "Invalid status code: without",
+            "the proxy's reply is not HTTP/1.1: illegal status line",
             None,
         ),
         (

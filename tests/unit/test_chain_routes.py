@@ -71,16 +71,25 @@ def test_one_rule_bypass_then_routes_then_chain():
     assert str(decide("10.2.3.4")) == "direct (proxy_bypass 10.0.0.0/8)"
     assert str(decide("www.corp.example")) == "via http://corpproxy:3128"
     assert decide("www.corp.example").rule == "proxy_routes[1] *.corp.example"
-    assert format_chain(decide("partner.example").chain) == "socks5h://a:1,http://b:2"
+    assert [format_chain(c) for c in decide("partner.example").chain] == [
+        "socks5h://a:1,http://b:2"
+    ]
     assert str(decide("partner.example", 80)) == "via socks5h://default:1080"
     assert str(decide("printer.local")) == "direct (proxy_routes[4] *.local)"
     assert decide("anything.else").rule == "proxy_chain"
 
 
+def test_alternatives_in_proxy_chain_and_routes():
+    router = build_router("http://a:1 | direct", [], ["*.x=socks5h://b:2 | http://c:3"])
+    assert str(router.decide("h.x", 443)) == "via socks5h://b:2 | http://c:3"
+    assert str(router.decide("other", 443)) == "via http://a:1 | direct"
+    assert len(router.decide("other", 443).chain) == 2
+
+
 def test_nothing_configured_is_direct_and_disabled():
     router = build_router("", [], [])
     assert not router.enabled
-    assert router.decide("a", 1).chain == ()
+    assert router.decide("a", 1).direct
     assert build_router("", [], ["*.x=socks5://h:1"]).enabled
 
 

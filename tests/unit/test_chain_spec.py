@@ -51,7 +51,7 @@ def test_parse(text, hops):
         ("socks5://h:70000", "port '70000' is not a number from 1 to 65535"),
         ("socks5://h:abc", "port 'abc' is not a number"),
         ("socks5://:1080", "has no host"),
-        ("http://h:1/path", "has a path or query"),
+        ("http://h:1/path", "has a path"),
         ("socks4://u:secret@h:1", "SOCKS4 has a user ID but no password"),
         ("socks5://u@h:1", "a user name needs a password"),
         ("socks5://h:1,,http://h:2", "hop 2 is empty"),
@@ -159,3 +159,32 @@ def test_any_text_parses_or_says_why(text):
     else:
         assert all(1 <= hop.port <= 65535 and hop.host for hop in chain)
         format_chain(chain)
+
+
+@pytest.mark.parametrize(
+    ("text", "auth"),
+    [
+        ("http://CORP%5Calice:pw@proxy:3128?auth=ntlm", "ntlm"),
+        ("https://proxy:443?auth=Negotiate", "negotiate"),
+        ("http://u:p@proxy:3128/?auth=digest", "digest"),
+        ("http://u:p@proxy:3128", None),
+    ],
+)
+def test_auth_pinned_per_hop(text, auth):
+    hop = parse_hop(text)
+    assert hop.auth == auth
+    assert str(hop).endswith(f"?auth={auth}" if auth else ":" + str(hop.port))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("http://proxy:3128?auth=ntml", "unknown auth 'ntml' (did you mean 'ntlm'?)"),
+        ("socks5h://proxy:1080?auth=ntlm", "?auth= is for http:// and https:// hops only"),
+        ("http://proxy:3128?user=x", "the only query a hop takes is ?auth=SCHEME"),
+    ],
+)
+def test_auth_query_errors(text, message):
+    with pytest.raises(ValueError) as info:
+        parse_hop(text)
+    assert message in str(info.value)

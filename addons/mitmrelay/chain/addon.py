@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import ssl
 import time
 from pathlib import Path
@@ -16,14 +17,23 @@ from mitmproxy.utils import human
 
 from .. import options
 from ..streams import mock, recording
-from . import hookpoint, socks
+from . import envproxy, hookpoint, pac, socks
 from .connector import Progress, open_chain
 from .errors import UdpRefused
-from .routes import Router, build_router
+from .failover import Failover
+from .routes import Decision, Router, build_router
+from .spec import Chain
 
 logger = logging.getLogger(__name__)
 
-OPTIONS = ("proxy_chain", "proxy_bypass", "proxy_routes", "proxy_connect_timeout")
+OPTIONS = (
+    "proxy_chain",
+    "proxy_bypass",
+    "proxy_routes",
+    "proxy_pac",
+    "proxy_from_env",
+    "proxy_connect_timeout",
+)
 # mitmproxy's own options that decide how we verify https:// hops.
 TLS_OPTIONS = ("ssl_insecure", "ssl_verify_upstream_trusted_ca")
 
@@ -36,6 +46,9 @@ class ProxyChain:
         self.timeout = 10.0
         self.recordings: dict[Path, recording.Recording] = {}
         self.proxy_tls: ssl.SSLContext | None = None
+        self.pac: pac.Pac | None = None
+        self.env = envproxy.EnvProxies()
+        self.failover = Failover()
 
     def load(self, loader: Loader) -> None:
         options.declare(loader, *OPTIONS)
@@ -44,6 +57,8 @@ class ProxyChain:
 
     def done(self) -> None:
         hookpoint.uninstall()
+        if self.pac is not None:
+            self.pac.close()
 
     def configure(self, updated: set[str]) -> None:
         if not updated & {*OPTIONS, *TLS_OPTIONS}:
@@ -64,7 +79,28 @@ class ProxyChain:
             for (_, target), read in zip(values["proxy_routes"], found["proxy_routes"], strict=True)
             if read is not None
         }
-        chains = [router.default, *(route.chain for route in router.routes)]
+        env = envproxy.EnvProxies()
+        if opts.proxy_from_env:
+            try:
+                env = envproxy.from_environ(os.environ)
+            except ValueError as e:
+                raise exceptions.OptionsError(str(e)) from None
+        script = None
+        if "proxy_pac" in updated and opts.proxy_pac:
+            try:
+                script = pac.Pac(pac.load_source(opts.proxy_pac), opts.proxy_pac)
+            except ValueError as e:
+                raise exceptions.OptionsError(
+                    f"Cannot use proxy_pac {opts.proxy_pac!r}: {e}"
+                ) from None
+        if "proxy_pac" in updated:
+            if self.pac is not None:
+                self.pac.close()
+            self.pac = script
+        alternatives = [router.default, *(route.chain for route in router.routes)]
+        alternatives += [(c,) for c in (env.http, env.https, env.all) if c is not None]
+        chains = [chain for alts in alternatives for chain in alts]
+        self.env = env
         self.router = router
         self.recordings = recordings
         self.timeout = values["proxy_connect_timeout"]
@@ -84,37 +120,66 @@ class ProxyChain:
 
         progress (chain steps, see connector.py) is for `mitmrelay check`, which connects here too
         so that it checks exactly what the relay does; mitmproxy passes none."""
-        if not self.router.enabled:
+        if not (self.router.enabled or self.pac or self.env.enabled):
             return await asyncio.open_connection(host, port, local_addr=local_addr, **kwargs)
-        decision = self.router.decide(host, port)
+        decision = await self.decide(host, port)
         start = time.monotonic()
+        carried = ""
         if decision.recording is not None:
             streams = await mock.connect(
                 self.recordings[decision.recording], name=str(decision.recording)
             )
-        elif decision.chain:
-            streams = await open_chain(
-                decision.chain,
-                host,
-                port,
-                timeout=self.timeout,
-                proxy_tls=self.proxy_tls,
-                local_addr=local_addr,
-                progress=progress,
-            )
-        else:
+        elif decision.direct:
             streams = await asyncio.open_connection(host, port, local_addr=local_addr, **kwargs)
+        else:
+
+            async def attempt(chain: Chain, seconds: float) -> Any:
+                if not chain:
+                    async with asyncio.timeout(seconds):
+                        return await asyncio.open_connection(
+                            host, port, local_addr=local_addr, **kwargs
+                        )
+                return await open_chain(
+                    chain,
+                    host,
+                    port,
+                    timeout=seconds,
+                    proxy_tls=self.proxy_tls,
+                    local_addr=local_addr,
+                    progress=progress,
+                )
+
+            streams, index = await self.failover.connect(decision.chain, attempt, self.timeout)
+            if len(decision.chain) > 1:
+                carried = f", carried by alternative {index + 1}/{len(decision.chain)}"
         elapsed = (time.monotonic() - start) * 1000
         logger.info(
-            f"server connect {human.format_address((host, port))} {decision} ({elapsed:.0f} ms)"
+            f"server connect {human.format_address((host, port))} {decision} "
+            f"({elapsed:.0f} ms{carried})"
         )
         return streams
+
+    async def decide(self, host: str, port: int) -> Decision:
+        """The one routing rule: proxy_bypass, proxy_routes, the PAC file, proxy_chain, then the
+        proxy environment (when proxy_chain is empty)."""
+        decision = self.router.decide(host, port)
+        if decision.rule not in ("proxy_chain", "no proxy_chain set"):
+            return decision
+        if self.pac is not None:
+            answer = await self.pac.find(host, port)
+            if answer is not None:
+                return Decision(answer, f"PAC {self.pac.name}")
+        if decision.rule == "no proxy_chain set" and self.env.enabled:
+            found = self.env.decide(host, port)
+            if found is not None:
+                return Decision((found[0],), found[1])
+        return decision
 
     async def open_udp_connection(self, host: str, port: int, **kwargs: Any) -> Any:
         """Stands in for mitmproxy_rs.udp.open_udp_connection: UDP cannot cross a chain, so refuse
         rather than let a datagram leave directly when the route says it must not."""
         decision = self.router.decide(host, port)
-        if decision.chain or decision.recording:
+        if not decision.direct or decision.recording:
             raise UdpRefused((host, port), str(decision))
         return await mitmproxy_rs.udp.open_udp_connection(host, port, **kwargs)
 

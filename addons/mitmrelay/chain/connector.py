@@ -17,20 +17,35 @@ from typing import cast
 
 from python_socks import ProxyConnectionError, ProxyError, ProxyTimeoutError
 
-from . import segments, socks
+from . import httpconnect, segments, socks
 from .errors import Failure, HopError
+from .proxyauth import Credentials
+from .schemes import Handshake
 from .spec import Chain
-
-__all__ = ["HopError", "Progress", "open_chain"]
 
 # Told each step as it completes: ("reached", 0) once the first hop's address answers, then
 # ("handshake", i) once hop i connected onward (to hop i+1, or to the destination for the last).
 # `mitmrelay check` reports through it; the relay passes none.
 Progress = Callable[[str, int], None]
 
+# Inner set-ups run under the caller's deadline; they need none of their own.
+_NO_LIMIT = 24 * 3600.0
+
+# What the CONNECT exchange's failures are, in the chain's terms.
+_CONNECT_FAILURES = {
+    "refused": Failure.REFUSED,
+    "auth_rejected": Failure.AUTH_REJECTED,
+    "auth_unsupported": Failure.AUTH_REJECTED,
+    "protocol": Failure.PROTOCOL,
+}
+
+__all__ = ["HopError", "Progress", "open_chain"]
+
 
 def _failure(e: Exception) -> tuple[Failure, str, int | None]:
     """What a handshake's exception means: the failure, its reason in words, the proxy's code."""
+    if isinstance(e, httpconnect.ConnectFailed):
+        return _CONNECT_FAILURES[e.kind], e.reason, e.status
     if isinstance(e, ProxyError):
         # python-socks gives SOCKS reply codes as IntEnums; the field is a plain number.
         code = int(e.error_code) if e.error_code else None
@@ -105,9 +120,18 @@ async def open_chain(
                     if stage + 1 < len(chain)
                     else (host, port)
                 )
-                await _handshake(
-                    chain, stage, stream, target, (host, port), credentials[stage], proxy_tls
+                stream = await _handshake(
+                    chain,
+                    stage,
+                    stream,
+                    target,
+                    (host, port),
+                    credentials[stage],
+                    proxy_tls,
+                    local_addr,
+                    environ,
                 )
+                reader, writer = stream.reader, stream.writer
                 if progress:
                     progress("handshake", stage)
     except TimeoutError as e:
@@ -134,15 +158,53 @@ async def _handshake(
     destination: tuple[str, int],
     credentials: tuple[str | None, str | None],
     proxy_tls: ssl.SSLContext | None,
-) -> None:
-    """Ask hop `index`, already connected on stream, to connect to target."""
+    local_addr: tuple[str, int] | None,
+    environ: Mapping[str, str],
+) -> socks.Stream:
+    """Ask hop `index`, already connected on stream, to connect to target; the tunnel's stream
+    (a new one when an HTTP proxy closed after its 407 and the first hop was dialled again)."""
     hop = chain[index]
     try:
         if hop.tls:
             await stream.writer.start_tls(
                 proxy_tls or ssl.create_default_context(), server_hostname=hop.host
             )
-        await socks.handshake(stream, hop.kind, *target, *credentials)
+        if hop.kind.handshake is not Handshake.HTTP_CONNECT:
+            await socks.handshake(stream, hop.kind, *target, *credentials)
+            return stream
+
+        async def reopen() -> httpconnect.Streams:
+            # A proxy that closes after its 407: the hops before it are set up again, under the
+            # caller's deadline.
+            if index == 0:
+                reader, writer = await segments.open_connection(
+                    hop.host, hop.port, local_addr=local_addr
+                )
+            else:
+                reader, writer = await open_chain(
+                    chain[:index],
+                    hop.host,
+                    hop.port,
+                    timeout=_NO_LIMIT,
+                    proxy_tls=proxy_tls,
+                    environ=environ,
+                    local_addr=local_addr,
+                )
+            if hop.tls:
+                await writer.start_tls(
+                    proxy_tls or ssl.create_default_context(), server_hostname=hop.host
+                )
+            return reader, writer
+
+        reader, writer = await httpconnect.connect(
+            stream.reader,
+            stream.writer,
+            *target,
+            Credentials(*credentials, proxy_host=hop.host),
+            pinned=hop.auth,
+            reopen=reopen,
+        )
+        return socks.Stream(reader, writer)
     except asyncio.CancelledError:
         raise
     except Exception as e:

@@ -1,7 +1,9 @@
-"""Pick the chain for a destination from `proxy_bypass`, `proxy_routes` and `proxy_chain`.
+"""Pick the chains for a destination from `proxy_bypass`, `proxy_routes` and `proxy_chain`.
 
 The rule: `proxy_bypass` first (direct), then `proxy_routes` in order (first match wins), then
-`proxy_chain` for everything else. Patterns never resolve hostnames: a CIDR or IP pattern matches
+(in the addon, which awaits them) the PAC file and `proxy_chain`, then the proxy environment for
+everything else. A target is a list of alternatives (`A | B | direct`, failover.py).
+Patterns never resolve hostnames: a CIDR or IP pattern matches
 a destination given as an IP address, a host pattern one given as a name.
 """
 
@@ -12,7 +14,8 @@ import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
-from .spec import Chain, format_chain, mask, parse_chain
+from .failover import Alternatives, format_alternatives, parse_alternatives
+from .spec import mask
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -82,13 +85,14 @@ def parse_pattern(text: str) -> Pattern:
 @dataclass(frozen=True)
 class Route:
     pattern: Pattern
-    chain: Chain
+    chain: Alternatives
     source: str  # where the rule came from, for logs: "proxy_routes[2]"
     recording: Path | None = None  # answer from this recording (a mock server) instead
 
 
-def parse_route(text: str) -> tuple[Pattern, Chain | Path]:
-    """Parse one `proxy_routes` entry, `PATTERN=TARGET`: a chain, `direct`, or `file:RECORDING`."""
+def parse_route(text: str) -> tuple[Pattern, Alternatives | Path]:
+    """Parse one `proxy_routes` entry, `PATTERN=TARGET`: alternatives (chains or `direct`,
+    separated by `|`), or `file:RECORDING`."""
     pattern_text, sep, chain_text = text.partition("=")
     if not sep:
         raise ValueError("missing '=': write PATTERN=CHAIN, e.g. *.corp.example=http://proxy:3128")
@@ -101,34 +105,41 @@ def parse_route(text: str) -> tuple[Pattern, Chain | Path]:
                 "file: needs the path of a recording, e.g. file:recordings/api.recording"
             )
         return parse_pattern(pattern_text), Path(chain_text[5:])
-    chain = () if chain_text.lower() == "direct" else parse_chain(chain_text)
-    return parse_pattern(pattern_text), chain
+    return parse_pattern(pattern_text), parse_alternatives(chain_text)
 
 
 @dataclass(frozen=True)
 class Decision:
-    chain: Chain
+    chain: Alternatives
     rule: str  # the rule that chose it, for the log line
     recording: Path | None = None
+
+    @property
+    def direct(self) -> bool:
+        return self.chain in ((), ((),))
 
     def __str__(self) -> str:
         if self.recording is not None:
             return f"answered from {self.recording} ({self.rule})"
-        return f"via {format_chain(self.chain)}" if self.chain else f"direct ({self.rule})"
+        if self.direct:
+            return f"direct ({self.rule})"
+        return f"via {format_alternatives(self.chain)}"
 
 
 @dataclass(frozen=True)
 class Router:
     """The parsed routing options; `decide` is a pure function of the destination."""
 
-    default: Chain = ()
+    default: Alternatives = ()
     bypass: tuple[Pattern, ...] = ()
     routes: tuple[Route, ...] = ()
 
     @property
     def enabled(self) -> bool:
         """Whether any connection can leave through a proxy."""
-        return bool(self.default) or any(route.chain or route.recording for route in self.routes)
+        return any(self.default) or any(
+            any(route.chain) or route.recording for route in self.routes
+        )
 
     def decide(self, host: str, port: int) -> Decision:
         for pattern in self.bypass:
@@ -139,7 +150,7 @@ class Router:
                 return Decision(
                     route.chain, f"{route.source} {route.pattern.text}", route.recording
                 )
-        return Decision(self.default, "proxy_chain" if self.default else "no proxy_chain set")
+        return Decision(self.default, "proxy_chain" if any(self.default) else "no proxy_chain set")
 
 
 def build_router(
@@ -147,7 +158,7 @@ def build_router(
 ) -> Router:
     """Parse all three options; ValueError names the option and entry that is wrong."""
     try:
-        default = parse_chain(chain)
+        default = parse_alternatives(chain)
     except ValueError as e:
         raise ValueError(f"proxy_chain {mask(chain)!r}: {e}") from None
     patterns = []

@@ -14,7 +14,8 @@ import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .schemes import NAMES, SCHEMES, Credentials, Scheme
+from .proxyauth import SCHEMES as AUTH_SCHEMES
+from .schemes import NAMES, SCHEMES, Credentials, Handshake, Scheme
 
 # An environment reference: the secret itself never has to appear in a command line.
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -38,6 +39,7 @@ class Hop:
     port: int
     username: str | None = None
     password: str | None = None
+    auth: str | None = None  # HTTP CONNECT hops: the one proxy auth scheme to use (`?auth=ntlm`)
 
     @property
     def kind(self) -> Scheme:
@@ -63,7 +65,8 @@ class Hop:
                 userinfo += ":" + shown_password(self.password)
             userinfo += "@"
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{self.scheme}://{userinfo}{host}:{self.port}"
+        query = f"?auth={self.auth}" if self.auth else ""
+        return f"{self.scheme}://{userinfo}{host}:{self.port}{query}"
 
     def credentials(self, environ: Mapping[str, str] = os.environ) -> tuple[str | None, str | None]:
         """Username and password with `${NAME}` references read from the environment now."""
@@ -122,10 +125,11 @@ def parse_hop(text: str) -> Hop:
             f"unknown scheme {scheme!r}{suggest(scheme, NAMES)}; use one of {', '.join(NAMES)}"
         )
     url = urllib.parse.urlsplit(text)
-    if url.path not in ("", "/") or url.query or url.fragment:
+    if url.path not in ("", "/") or url.fragment:
         raise ValueError(
-            f"hop {mask(text)!r} has a path or query; a proxy is only scheme://[user:pass@]host:port"
+            f"hop {mask(text)!r} has a path; a proxy is only scheme://[user:pass@]host:port"
         )
+    auth = _auth_query(url.query, kind, mask(text))
     if not url.hostname:
         raise ValueError(f"hop {mask(text)!r} has no host")
     try:
@@ -155,7 +159,28 @@ def parse_hop(text: str) -> Hop:
             f"hop {mask(text)!r}: a user name needs a password (SOCKS5: RFC 1929, HTTP: Basic); "
             f"write {scheme}://user:pass@host:port"
         )
-    return Hop(scheme, url.hostname, port, username, password)
+    return Hop(scheme, url.hostname, port, username, password, auth)
+
+
+def _auth_query(query: str, kind: Scheme, shown: str) -> str | None:
+    """The `?auth=SCHEME` of an HTTP CONNECT hop: the proxy auth scheme it pins, or None."""
+    if not query:
+        return None
+    fields = urllib.parse.parse_qs(query, keep_blank_values=True)
+    if set(fields) != {"auth"} or len(fields["auth"]) != 1:
+        raise ValueError(
+            f"hop {shown!r}: the only query a hop takes is ?auth=SCHEME, "
+            f"one of {', '.join(AUTH_SCHEMES)}"
+        )
+    if kind.handshake is not Handshake.HTTP_CONNECT:
+        raise ValueError(f"hop {shown!r}: ?auth= is for http:// and https:// hops only")
+    auth = fields["auth"][0].lower()
+    if auth not in AUTH_SCHEMES:
+        raise ValueError(
+            f"hop {shown!r}: unknown auth {auth!r}{suggest(auth, AUTH_SCHEMES)}; "
+            f"use one of {', '.join(AUTH_SCHEMES)}"
+        )
+    return auth
 
 
 def parse_chain(text: str) -> Chain:

@@ -1,0 +1,367 @@
+"""Proxy authentication for HTTP CONNECT hops: Basic, Digest, NTLM and Negotiate (Kerberos).
+
+The proxy says what it accepts in `407` replies (`Proxy-Authenticate`, RFC 9110 §11.7.1); we answer
+with the strongest scheme we can actually use, or with the one the hop pins (`?auth=ntlm`). NTLM and
+Negotiate tokens come from pyspnego (its own NTLM code; Kerberos through the system's GSSAPI, so a
+ticket from `kinit` in the user's cache works with no password at all). Digest is RFC 7616, computed
+here: it is a few hashes over strings, and no maintained library does the proxy side of it.
+
+Nothing here logs: tokens and passwords only ever leave as header values written to the proxy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+# Pinned names and the order we prefer offers in, strongest first.
+SCHEMES = ("negotiate", "ntlm", "digest", "basic")
+_DISPLAY = {"negotiate": "Negotiate", "ntlm": "NTLM", "digest": "Digest", "basic": "Basic"}
+
+# RFC 7616 §3.5: algorithms we compute, strongest first. `-sess` variants hash the nonce into A1.
+_DIGEST_HASHES: dict[str, Callable[[bytes], str]] = {
+    "SHA-512-256": lambda b: hashlib.new("sha512_256", b).hexdigest(),
+    "SHA-256": lambda b: hashlib.sha256(b).hexdigest(),
+    "MD5": lambda b: hashlib.md5(b, usedforsecurity=False).hexdigest(),
+}
+if "sha512_256" not in hashlib.algorithms_available:  # an OpenSSL build without it
+    del _DIGEST_HASHES["SHA-512-256"]
+
+_TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+_PARAM = re.compile(rf"({_TOKEN})\s*=\s*(\"(?:[^\"\\]|\\.)*\"|{_TOKEN})")
+
+
+def display(scheme: str) -> str:
+    """A scheme as people write it: `NTLM`, `Negotiate`."""
+    return _DISPLAY.get(scheme, scheme)
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """One challenge of a `Proxy-Authenticate` header: a scheme and a token68 or parameters."""
+
+    scheme: str  # lower-case
+    token68: str | None = None
+    params: dict[str, str] = field(default_factory=dict)
+
+
+def _split_commas(value: str) -> list[str]:
+    """Split at commas outside quoted strings."""
+    parts, current, quoted, escaped = [], [], False, False
+    for char in value:
+        if escaped:
+            escaped = False
+        elif char == "\\" and quoted:
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    parts.append("".join(current))
+    return [part.strip() for part in parts if part.strip()]
+
+
+def _unquote(value: str) -> str:
+    if value.startswith('"') and value.endswith('"') and len(value) >= 2:
+        return re.sub(r"\\(.)", r"\1", value[1:-1])
+    return value
+
+
+def parse_challenges(values: list[str]) -> list[Challenge]:
+    """Every challenge in the `Proxy-Authenticate` header values (RFC 9110 §11.6.1).
+
+    One header may hold several challenges separated by commas, and a challenge's parameters are
+    separated by commas too: an element that starts with `scheme SP` begins a new challenge.
+    Elements that fit neither form are skipped: a proxy's odd header must not stop the others.
+    """
+    challenges: list[Challenge] = []
+    for value in values:
+        for element in _split_commas(value):
+            head = re.match(rf"({_TOKEN})(?:\s+(.*))?$", element, re.S)
+            param = _PARAM.fullmatch(element)
+            if param and challenges and not (head and head.group(2)):
+                challenges[-1].params[param.group(1).lower()] = _unquote(param.group(2))
+                continue
+            if not head:
+                continue
+            scheme, rest = head.group(1).lower(), (head.group(2) or "").strip()
+            if not rest:
+                challenges.append(Challenge(scheme))
+            elif _PARAM.fullmatch(rest):
+                found = _PARAM.fullmatch(rest)
+                assert found
+                challenges.append(
+                    Challenge(scheme, params={found.group(1).lower(): _unquote(found.group(2))})
+                )
+            elif _TOKEN68.fullmatch(rest):
+                challenges.append(Challenge(scheme, token68=rest))
+    return challenges
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a hop may authenticate with; the username may carry a domain (`CORP\\alice`,
+    `alice@CORP`)."""
+
+    username: str | None
+    password: str | None
+    proxy_host: str  # the Kerberos service name is HTTP@proxy_host
+
+    @property
+    def has_password(self) -> bool:
+        return self.username is not None and self.password is not None
+
+
+class AuthUnavailable(Exception):
+    """This scheme cannot be used with what we have (no password, no ticket); text says why."""
+
+
+class Authenticator:
+    """One scheme's side of the exchange; `respond` gives the next `Proxy-Authorization` value."""
+
+    scheme = ""
+    # Whether the proxy binds this scheme's exchange to the TCP connection (all legs on one).
+    connection_bound = False
+
+    def __init__(self, credentials: Credentials) -> None:
+        self.credentials = credentials
+        self.legs = 0
+
+    async def respond(self, challenge: Challenge | None) -> str | None:
+        """The header value for the next request, or None when the proxy's answer means "no"."""
+        raise NotImplementedError
+
+
+class Basic(Authenticator):
+    scheme = "basic"
+
+    def __init__(self, credentials: Credentials) -> None:
+        if not credentials.has_password:
+            raise AuthUnavailable("the hop has no user:password@")
+        super().__init__(credentials)
+
+    async def respond(self, challenge: Challenge | None) -> str | None:
+        self.legs += 1
+        if self.legs > 1:
+            return None  # Basic is one leg: a second 407 rejects the credentials
+        pair = f"{self.credentials.username}:{self.credentials.password}".encode()
+        return "Basic " + base64.b64encode(pair).decode()
+
+
+def digest_response(
+    *,
+    username: str,
+    password: str,
+    realm: str,
+    nonce: str,
+    uri: str,
+    method: str = "CONNECT",
+    algorithm: str = "MD5",
+    qop: str | None = "auth",
+    nc: int = 1,
+    cnonce: str = "",
+    body: bytes = b"",
+) -> str:
+    """The `response` value of RFC 7616 §3.4.1 (and RFC 2069's when qop is None)."""
+    base, sess = algorithm.upper().removesuffix("-SESS"), algorithm.upper().endswith("-SESS")
+    h = _DIGEST_HASHES[base]
+    a1 = h(f"{username}:{realm}:{password}".encode())
+    if sess:
+        a1 = h(f"{a1}:{nonce}:{cnonce}".encode())
+    a2 = f"{method}:{uri}" if qop != "auth-int" else f"{method}:{uri}:{h(body)}"
+    if qop is None:
+        return h(f"{a1}:{nonce}:{h(a2.encode())}".encode())
+    return h(f"{a1}:{nonce}:{nc:08x}:{cnonce}:{qop}:{h(a2.encode())}".encode())
+
+
+def digest_algorithm(challenge: Challenge) -> str | None:
+    """The challenge's algorithm if we compute it, spelled as the proxy spelled it."""
+    algorithm = challenge.params.get("algorithm", "MD5")
+    return algorithm if algorithm.upper().removesuffix("-SESS") in _DIGEST_HASHES else None
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class Digest(Authenticator):
+    scheme = "digest"
+
+    def __init__(self, credentials: Credentials, uri: str) -> None:
+        if not credentials.has_password:
+            raise AuthUnavailable("the hop has no user:password@")
+        super().__init__(credentials)
+        self.uri = uri
+        self.nc = 0
+        self.nonce: str | None = None
+
+    async def respond(self, challenge: Challenge | None) -> str | None:
+        if challenge is None or "nonce" not in challenge.params:
+            return None  # Digest cannot go first: it needs the proxy's nonce
+        params = challenge.params
+        stale = params.get("stale", "").lower() == "true"
+        if self.nonce is not None and not (stale and params["nonce"] != self.nonce):
+            return None  # a fresh 407 on a nonce we answered: the password is wrong
+        self.legs += 1
+        algorithm = digest_algorithm(challenge)
+        if algorithm is None:
+            return None
+        qops = [q.strip() for q in params.get("qop", "").split(",") if q.strip()]
+        qop = "auth" if "auth" in qops else ("auth-int" if "auth-int" in qops else None)
+        if qops and qop is None:
+            return None
+        self.nonce, self.nc = params["nonce"], self.nc + 1
+        cnonce = os.urandom(16).hex()
+        realm = params.get("realm", "")
+        username = str(self.credentials.username)
+        user_field = ("username", _quote(username))
+        if params.get("userhash", "").lower() == "true":
+            base = algorithm.upper().removesuffix("-SESS")
+            user_field = ("username", _quote(_DIGEST_HASHES[base](f"{username}:{realm}".encode())))
+        response = digest_response(
+            username=username,
+            password=str(self.credentials.password),
+            realm=realm,
+            nonce=self.nonce,
+            uri=self.uri,
+            algorithm=algorithm,
+            qop=qop,
+            nc=self.nc,
+            cnonce=cnonce,
+        )
+        fields = [
+            user_field,
+            ("realm", _quote(realm)),
+            ("nonce", _quote(self.nonce)),
+            ("uri", _quote(self.uri)),
+            ("algorithm", algorithm),
+            ("response", _quote(response)),
+        ]
+        if qop:
+            fields += [("qop", qop), ("nc", f"{self.nc:08x}"), ("cnonce", _quote(cnonce))]
+        if "opaque" in params:
+            fields.append(("opaque", _quote(params["opaque"])))
+        if params.get("userhash", "").lower() == "true":
+            fields.append(("userhash", "true"))
+        return "Digest " + ", ".join(f"{k}={v}" for k, v in fields)
+
+
+class _Spnego(Authenticator):
+    """NTLM or Negotiate through pyspnego; each leg may block (Kerberos asks the KDC): a thread."""
+
+    protocol = ""
+    connection_bound = True
+
+    def __init__(self, credentials: Credentials) -> None:
+        super().__init__(credentials)
+        self._context = None
+
+    def _client(self):
+        import spnego
+
+        return spnego.client(
+            self.credentials.username,
+            self.credentials.password,
+            hostname=self.credentials.proxy_host,
+            service="HTTP",
+            protocol=self.protocol,
+        )
+
+    def _step(self, token: bytes | None) -> bytes | None:
+        import spnego.exceptions
+
+        try:
+            if self._context is None:
+                self._context = self._client()
+            return self._context.step(token)
+        except spnego.exceptions.SpnegoError as e:
+            raise AuthUnavailable(self._why(e)) from None
+
+    def _why(self, e: Exception) -> str:
+        return f"{display(self.scheme)} could not make a token ({type(e).__name__})"
+
+    async def first(self) -> str:
+        """The first leg's header value; AuthUnavailable if we have nothing to make it from."""
+        self.legs = 1
+        token = await asyncio.to_thread(self._step, None)
+        assert token
+        return f"{display(self.scheme)} {base64.b64encode(token).decode()}"
+
+    async def respond(self, challenge: Challenge | None) -> str | None:
+        if challenge is None:
+            return await self.first() if self.legs == 0 else None
+        if not challenge.token68 or self._context is None or self._context.complete:
+            return None  # a bare challenge after our token: the proxy rejected it
+        self.legs += 1
+        try:
+            incoming = base64.b64decode(challenge.token68, validate=True)
+        except ValueError:
+            return None
+        try:
+            token = await asyncio.to_thread(self._step, incoming)
+        except AuthUnavailable:
+            return None
+        if not token:
+            return None
+        return f"{display(self.scheme)} {base64.b64encode(token).decode()}"
+
+
+class Ntlm(_Spnego):
+    scheme = "ntlm"
+    protocol = "ntlm"
+
+    def __init__(self, credentials: Credentials) -> None:
+        if not credentials.has_password:
+            raise AuthUnavailable("the hop has no user:password@ (DOMAIN%5Cuser:pass@)")
+        super().__init__(credentials)
+
+
+class Negotiate(_Spnego):
+    """SPNEGO: Kerberos when a ticket (or a password the KDC accepts) is there, else NTLM inside."""
+
+    scheme = "negotiate"
+    protocol = "negotiate"
+
+    def _why(self, e: Exception) -> str:
+        if self.credentials.has_password:
+            return "neither Kerberos nor NTLM accepted the hop's credentials here"
+        return (
+            "we have no Kerberos ticket (run kinit, or check KRB5CCNAME) and the hop has no "
+            "user:password@ for NTLM"
+        )
+
+
+def make(scheme: str, credentials: Credentials, uri: str) -> Authenticator:
+    """An authenticator for scheme; AuthUnavailable says why we cannot use it."""
+    if scheme == "basic":
+        return Basic(credentials)
+    if scheme == "digest":
+        return Digest(credentials, uri)
+    if scheme == "ntlm":
+        return Ntlm(credentials)
+    if scheme == "negotiate":
+        return Negotiate(credentials)
+    raise AuthUnavailable("not supported")
+
+
+def rank(challenges: list[Challenge]) -> list[Challenge]:
+    """Offers we know, strongest first; Digest offers by algorithm strength."""
+    known = [c for c in challenges if c.scheme in SCHEMES]
+
+    def strength(challenge: Challenge) -> tuple[int, int]:
+        if challenge.scheme != "digest":
+            return SCHEMES.index(challenge.scheme), 0
+        algorithm = (digest_algorithm(challenge) or "").upper().removesuffix("-SESS")
+        order = list(_DIGEST_HASHES)
+        return SCHEMES.index("digest"), order.index(algorithm) if algorithm in order else 99
+
+    return sorted(known, key=strength)
