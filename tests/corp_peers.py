@@ -21,7 +21,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from peers import HOST, Proc, free_port, need, wait_for
+from mitmrelay.testing import HOST, Process, free_port, wait_for
+from peers import need
 
 REALM = "MITMRELAY.TEST"
 USER = "alice"
@@ -48,7 +49,7 @@ def _shared_dir(prefix: str) -> Path:
 class Kdc:
     dir: Path
     port: int
-    proc: Proc
+    proc: Process
     keytab: Path
     env: dict[str, str] = field(default_factory=dict)
 
@@ -126,7 +127,7 @@ def start_kdc() -> Kdc:
         shutil.rmtree(folder, ignore_errors=True)
         raise RuntimeError(f"setting up the test realm failed: {e.stderr!r}") from None
     keytab.chmod(0o644)  # squid's helper runs as squid's user
-    proc = Proc([_sbin("krb5kdc"), "-n"], port, folder / "krb5kdc.out", env=run_env)
+    proc = Process([_sbin("krb5kdc"), "-n"], folder / "krb5kdc.out", [port], env=run_env)
     return Kdc(folder, port, proc, keytab, env)
 
 
@@ -134,7 +135,7 @@ def start_kdc() -> Kdc:
 class Squid:
     dir: Path
     port: int
-    proc: Proc
+    proc: Process
     users: dict[str, str]
 
     @property
@@ -223,7 +224,9 @@ def start_squid(
     if kdc:
         env["KRB5_KTNAME"] = str(kdc.keytab)
     try:
-        proc = Proc([_sbin("squid"), "-N", "-f", str(conf)], port, folder / "squid.out", env=env)
+        proc = Process(
+            [_sbin("squid"), "-N", "-f", str(conf)], folder / "squid.out", [port], env=env
+        )
     except RuntimeError as e:
         cache_log = folder / "cache.log"
         detail = cache_log.read_text(errors="replace") if cache_log.exists() else ""

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import corp_peers
 import pytest
 from corp_peers import REALM, USER
-from peers import HOST, free_port
-from recipe_helpers import SERVER, recipe_copy, run_recipe, soap_call
+from peers import HOST, free_port, soap_call
+from recipe_helpers import SERVER, recipe_copy, run_recipe
 
 
 @pytest.fixture(scope="module")
