@@ -9,7 +9,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import peers
+from mitmrelay.testing import Certs, Process
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
 PEER = NODE_DIR / "soap_peer.js"
@@ -25,10 +25,10 @@ def node() -> str:
     return path
 
 
-def start_server(tmp: Path, wsdl: Path, certs: peers.Certs) -> peers.Proc:
+def start_server(tmp: Path, wsdl: Path, certs: Certs) -> Process:
     """node-soap serving `wsdl` at https://localhost:<port>/stock (and its ?wsdl)."""
     args = [node(), str(PEER), "server", str(wsdl), str(certs.cert), str(certs.key)]
-    proc = peers.Proc(args, 0, tmp / "node-soap-server.log", ready=r"listening \d+")
+    proc = Process(args, tmp / "node-soap-server.log", ready=[r"listening \d+"])
     proc.port = int(proc.wait_log(r"listening (\d+)").group(1))
     return proc
 

@@ -12,6 +12,7 @@ import node_peers
 import peers
 import pytest
 import wsdl_samples as w
+from mitmrelay.testing import make_certs, start_mitmdump
 
 PROXY_PASS = "node-Pr0xy-pass"
 
@@ -19,12 +20,12 @@ PROXY_PASS = "node-Pr0xy-pass"
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("node")
-    certs = peers.Certs(tmp_path_factory.mktemp("certs"))
+    certs = make_certs(tmp_path_factory.mktemp("certs"))
     wsdl = tmp / "stock.wsdl"
     wsdl.write_text(w.STOCK_QUOTE)
     server = node_peers.start_server(tmp, wsdl, certs)
     socks = peers.start_microsocks(tmp, "alice", PROXY_PASS)
-    relay = peers.start_mitmdump(
+    relay = start_mitmdump(
         tmp,
         "--mode",
         f"reverse:https://localhost:{server.port}@{{port}}",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import peers
 import wsdl_samples as w
+from mitmrelay.testing import start_mitmdump
 
 
 def test_a_recipe_names_the_wsdl(tmp_path):
@@ -16,7 +16,7 @@ def test_a_recipe_names_the_wsdl(tmp_path):
         "  listen_host: 127.0.0.1\n"
         f"  soap_wsdl: [{wsdl}]\n"
     )
-    relay = peers.start_mitmdump(
+    relay = start_mitmdump(
         tmp_path, "--mode", "reverse:http://127.0.0.1:9@{port}", "--set", f"recipe={recipe}"
     )
     try:

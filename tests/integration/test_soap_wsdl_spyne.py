@@ -12,6 +12,7 @@ from pathlib import Path
 import peers
 import pytest
 import requests
+from mitmrelay.testing import Process, make_certs, start_mitmdump
 
 zeep = pytest.importorskip("zeep")
 from zeep.transports import Transport  # noqa: E402 (after importorskip)
@@ -33,20 +34,19 @@ def python311() -> str:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("spyne")
-    certs = peers.Certs(tmp_path_factory.mktemp("certs"))
+    certs = make_certs(tmp_path_factory.mktemp("certs"))
     python = python311()
     found = subprocess.run([python, "-c", "import spyne"], capture_output=True, check=False)
     if found.returncode != 0:
         raise RuntimeError(f"spyne is not installed for {python}: run scripts/test once")
-    server = peers.Proc(
+    server = Process(
         [python, str(SERVICE), str(certs.cert), str(certs.key)],
-        0,
         tmp / "spyne.log",
-        ready=r"listening \d+",
+        ready=[r"listening \d+"],
     )
     server.port = int(server.wait_log(r"listening (\d+)").group(1))
     socks = peers.start_microsocks(tmp)
-    relay = peers.start_mitmdump(
+    relay = start_mitmdump(
         tmp,
         "--mode",
         f"reverse:https://localhost:{server.port}@{{port}}",

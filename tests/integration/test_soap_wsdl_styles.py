@@ -9,11 +9,11 @@ from __future__ import annotations
 import contextlib
 import re
 
-import peers
 import pytest
 import requests
 import wsdl_samples as w
 import wsdl_service
+from mitmrelay.testing import make_certs, start_mitmdump
 
 zeep = pytest.importorskip("zeep")
 from zeep.transports import Transport  # noqa: E402 (after importorskip)
@@ -24,9 +24,9 @@ ORDERS = "{urn:example:orders/service}"
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("styles")
-    certs = peers.Certs(tmp_path_factory.mktemp("certs"))
+    certs = make_certs(tmp_path_factory.mktemp("certs"))
     service = wsdl_service.StyleService(certs.server_context())
-    relay = peers.start_mitmdump(
+    relay = start_mitmdump(
         tmp,
         "--mode",
         f"reverse:https://localhost:{service.port}@{{port}}",

@@ -18,6 +18,7 @@ import wsdl_samples as w
 import wsdl_service
 from mitmproxy import flowfilter, http
 from mitmproxy import io as flow_io
+from mitmrelay.testing import make_certs, start_mitmdump
 
 zeep = pytest.importorskip("zeep")
 from zeep.transports import Transport  # noqa: E402 (after importorskip)
@@ -37,11 +38,11 @@ ENCRYPTED = (
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("wsdl")
-    certs = peers.Certs(tmp_path_factory.mktemp("certs"))
+    certs = make_certs(tmp_path_factory.mktemp("certs"))
     service = wsdl_service.StockService(certs.server_context())
     socks = peers.start_microsocks(tmp, "alice", PROXY_PASS)
     flow_file = tmp / "flows.mitm"
-    relay = peers.start_mitmdump(
+    relay = start_mitmdump(
         tmp,
         "--mode",
         f"reverse:https://localhost:{service.port}@{{port}}",
@@ -157,11 +158,11 @@ def test_the_offline_view_learns_the_wsdl_from_the_flow_file(run):
 
 def test_a_soap_wsdl_url_is_fetched_through_the_proxy_chain(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("wsdl-url")
-    certs = peers.Certs(tmp_path_factory.mktemp("certs"))
+    certs = make_certs(tmp_path_factory.mktemp("certs"))
     service = wsdl_service.StockService(certs.server_context())
     socks = peers.start_microsocks(tmp, "alice", PROXY_PASS)
     url = f"https://localhost:{service.port}/stock?wsdl"
-    relay = peers.start_mitmdump(
+    relay = start_mitmdump(
         tmp,
         "--mode",
         f"reverse:https://localhost:{service.port}@{{port}}",

@@ -9,12 +9,12 @@ from __future__ import annotations
 import datetime
 import re
 
-import peers
 import pytest
 import requests
 import wsdl_samples as w
 import wsdl_service
 from lxml import etree
+from mitmrelay.testing import make_certs, start_mitmdump
 
 zeep = pytest.importorskip("zeep")
 xmlsec = pytest.importorskip("xmlsec")
@@ -95,10 +95,10 @@ def signing_pair(folder) -> tuple[str, str]:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("wssec")
-    certs = peers.Certs(tmp_path_factory.mktemp("certs"))
+    certs = make_certs(tmp_path_factory.mktemp("certs"))
     key_file, cert_file = signing_pair(tmp)
     service = wsdl_service.StockService(certs.server_context())
-    relay = peers.start_mitmdump(
+    relay = start_mitmdump(
         tmp,
         "--mode",
         f"reverse:https://localhost:{service.port}@{{port}}",
