@@ -260,7 +260,7 @@ async def check(addon: ProxyChain, options: Any, target: Target, say: Say) -> bo
     if decision.recording is not None:
         say(f"  ok    answered from the recording {decision.recording}: no connection is made")
         return True
-    progress = _Progress(target, say) if decision.chain else None
+    progress = None if decision.direct else _Progress(target, say)
     start = time.monotonic()
     writer = None
     try:
