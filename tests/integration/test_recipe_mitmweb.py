@@ -5,14 +5,12 @@ applied to new connections, the SOAP view and flow labels in the flow view; save
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
+from browser_helpers import body_text, click_text, start_chromium
 from mitmrelay.testing import HOST, free_port, wait_for
 from peers import REPO, soap_call
 from recipe_helpers import SERVER, recipe_copy, run_recipe
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
@@ -27,43 +25,9 @@ fetch("options" + location.search, {method: "PUT", credentials: "same-origin",
 
 @pytest.fixture
 def browser(tmp_path):
-    if not shutil.which("chromedriver"):
-        pytest.fail("chromium-driver is not installed: run scripts/test, which installs it")
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--no-first-run",
-        "--disable-quic",
-        f"--user-data-dir={tmp_path / 'chromium'}",
-        "--window-size=1400,900",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
+    driver = start_chromium(tmp_path)
     yield driver
     driver.quit()
-
-
-def body_text(driver) -> str:
-    return driver.find_element(By.TAG_NAME, "body").text
-
-
-def click_text(driver, text: str) -> None:
-    found = wait_for(
-        lambda: [
-            e
-            for e in driver.find_elements(
-                By.XPATH, f"//*[contains(., '{text}')][not(*[contains(., '{text}')])]"
-            )
-            if e.is_displayed()
-        ],
-        10,
-        f"{text!r} on the page: {body_text(driver)[:300]!r}",
-    )
-    driver.execute_script("arguments[0].click()", found[0])
 
 
 def test_mitmweb_options_runtime_chain_change_and_soap_view(peer, tmp_path, browser):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import ssl
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +20,14 @@ from mitmproxy.utils import human
 from .. import options
 from ..streams import mock, recording
 from . import envproxy, hookpoint, pac, socks
-from .connector import Progress, open_chain
+from .connector import open_chain
 from .errors import UdpRefused
 from .failover import Failover
 from .routes import Decision, Router, build_router
 from .spec import Chain
+
+# Told (chain tried, event, hop index): with failover alternatives the steps name the chain at work.
+ChainProgress = Callable[[Chain, str, int], None]
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +118,7 @@ class ProxyChain:
         port: int,
         *,
         local_addr: tuple[str, int] | None = None,
-        progress: Progress | None = None,
+        progress: ChainProgress | None = None,
         **kwargs: Any,
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         """Stands in for asyncio.open_connection in mitmproxy's server connection handler.
@@ -146,7 +151,7 @@ class ProxyChain:
                     timeout=seconds,
                     proxy_tls=self.proxy_tls,
                     local_addr=local_addr,
-                    progress=progress,
+                    progress=None if progress is None else functools.partial(progress, chain),
                 )
 
             streams, index = await self.failover.connect(decision.chain, attempt, self.timeout)

@@ -98,8 +98,8 @@ class Failed(Exception):
 class _Progress:
     """Turns the connector's progress events into report lines, and remembers the last step."""
 
-    def __init__(self, chain: Any, target: Target, say: Say) -> None:
-        self.chain = chain
+    def __init__(self, target: Target, say: Say) -> None:
+        self.chain: Any = ()  # the chain being tried: one of the route's failover alternatives
         self.target = target
         self.say = say
         self.start = time.monotonic()
@@ -110,8 +110,9 @@ class _Progress:
     def ok(self, text: str) -> None:
         self.say(f"  ok    {text} ({_ms(self.start)})")
 
-    def __call__(self, event: str, index: int) -> None:
-        hop = self.chain[index]
+    def __call__(self, chain: Any, event: str, index: int) -> None:
+        self.chain = chain
+        hop = chain[index]
         if event == "reached":
             self.ok(f"{self.label(index)}: address {hop.host}:{hop.port} reached")
             return
@@ -259,7 +260,7 @@ async def check(addon: ProxyChain, options: Any, target: Target, say: Say) -> bo
     if decision.recording is not None:
         say(f"  ok    answered from the recording {decision.recording}: no connection is made")
         return True
-    progress = _Progress(decision.chain, target, say) if decision.chain else None
+    progress = None if decision.direct else _Progress(target, say)
     start = time.monotonic()
     writer = None
     try:
