@@ -82,16 +82,18 @@ class Parsed:
     truncated_at: int | None = None
 
 
+# The settings every parser of untrusted XML uses: no entities, no DTD, no network, lxml's bounds.
+SAFE_PARSER = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "huge_tree": False,
+}
+
+
 def _parser() -> etree.XMLPullParser:
-    return etree.XMLPullParser(
-        events=("start", "end"),
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        strip_cdata=False,
-        huge_tree=False,
-    )
+    return etree.XMLPullParser(events=("start", "end"), strip_cdata=False, **SAFE_PARSER)
 
 
 def parse(data: bytes, limit: int, *, stop_after_operation: bool = False) -> Parsed:
