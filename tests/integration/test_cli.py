@@ -6,8 +6,6 @@ import socket
 
 import pytest
 from cli_helpers import mitmrelay, start_mitmrelay
-from mitmproxy.version import VERSION
-from mitmrelay.testing import wait_for
 from peers import HOST, curl, free_port
 
 
@@ -237,18 +235,11 @@ def test_no_false_listen_warning_when_the_recipe_sets_listen_host(peer, tmp_path
     )
     peer.keep(relay)
     relay.wait_log(r"recipe .*local.yaml: set listen_host")
-    assert curl(f"http://{HOST}:{port}/x", "--data", "a")[0] == 200
+    relay.wait_log(rf"listening at 127\.0\.0\.1:{port}\b")  # moved off the wildcard
+    assert curl(f"http://{HOST}:{port}/x", "--data", "a")[0] == 200, relay.text()
     assert "other machines can use this proxy" not in relay.text()
 
 
-MITMPROXY_MAJOR = int(VERSION.split(".")[0])
-
-
-@pytest.mark.skipif(
-    MITMPROXY_MAJOR >= 12,
-    reason="known issue: on mitmproxy 12 about one run in eight loses the listener after the "
-    "recipe applies (curl finds nothing listening for 10 s); under investigation",
-)
 def test_the_recipe_option_takes_a_shipped_recipes_name(peer, tmp_path):
     origin, port = peer.https_origin(), free_port()
     relay = start_mitmrelay(
@@ -264,13 +255,10 @@ def test_the_recipe_option_takes_a_shipped_recipes_name(peer, tmp_path):
     )
     peer.keep(relay)
     relay.wait_log(r"recipe soap-over-socks5: set .*ssl_insecure")
-    # The recipe sets listen_host, so mitmproxy 12 restarts the listener once it applied: a
-    # request in that instant finds no listener (curl's 0); the next one is answered.
-    wait_for(
-        lambda: curl(f"http://{HOST}:{port}/x", "--data", "a")[0] == 200,
-        timeout=10,
-        what="a 200 through the recipe's relay",
-    )
+    # The recipe sets listen_host: where mitmproxy 12 listened before the recipe applied, the
+    # listener moves to 127.0.0.1 (and a request in between finds none).
+    relay.wait_log(rf"listening at 127\.0\.0\.1:{port}\b")
+    assert curl(f"http://{HOST}:{port}/x", "--data", "a")[0] == 200, relay.text()
 
 
 SOAP_REQUEST = (

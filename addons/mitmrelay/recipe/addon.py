@@ -12,6 +12,7 @@ import asyncio
 import ipaddress
 import logging
 import os
+import socket
 from typing import Any
 
 from mitmproxy import ctx, exceptions
@@ -113,7 +114,55 @@ async def _restart_listeners() -> None:
     stale = {server.mode for server in servers if _outdated(server.mode, server.listen_addrs)}
     if stale:
         await servers.update([mode for mode in modes if mode not in stale])
+        for mode in stale:
+            await _until_bindable(
+                mode.listen_host(ctx.options.listen_host), mode.listen_port(ctx.options.listen_port)
+            )
     await servers.update(modes)
+
+
+async def _until_bindable(host: str, port: int | None, timeout: float = 3.0) -> None:
+    """Wait until host:port can be bound again, for TCP and for UDP.
+
+    mitmproxy closes a stopped listener without waiting for it (CPython issue 104344), and
+    mitmproxy 12 frees the UDP socket that reverse and regular modes also listen on a moment
+    later: binding the new address at once fails with "address in use", which at start-up ends
+    mitmproxy. A port of 0 (any free port) needs no wait.
+    """
+    if not port:
+        return
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host or None, port, flags=socket.AI_PASSIVE)
+    except OSError:
+        return  # mitmproxy will say what is wrong with the address
+    addresses = {(info[0], info[4]) for info in infos if info[0] in _FAMILIES}
+    deadline = loop.time() + timeout
+    while not all(_bindable(family, address) for family, address in addresses):
+        if loop.time() > deadline:
+            return  # mitmproxy tries anyway and logs why it cannot listen
+        await asyncio.sleep(0.02)
+
+
+_FAMILIES = (socket.AF_INET, socket.AF_INET6)
+
+
+def _bindable(family: socket.AddressFamily, address: tuple) -> bool:
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        try:
+            probe = socket.socket(family, kind)
+        except OSError:
+            continue  # no such family here (IPv6 off): mitmproxy will not listen on it either
+        with probe:
+            if kind == socket.SOCK_STREAM:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as asyncio does
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                probe.bind(address)
+            except OSError:
+                return False
+    return True
 
 
 def _outdated(mode: ProxyMode, bound: tuple[tuple, ...]) -> bool:
