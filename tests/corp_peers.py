@@ -21,7 +21,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mitmrelay.testing import HOST, Process, free_port, wait_for
+from mitmrelay.testing import HOST, Certs, Process, free_port, wait_for
 from peers import need
 
 REALM = "MITMRELAY.TEST"
@@ -159,7 +159,8 @@ def start_squid(
     users: dict[str, str] | None = None,
     kdc: Kdc | None = None,
 ) -> Squid:
-    """squid asking for the given schemes (basic, digest, ntlm, negotiate), offered in that order.
+    """squid asking for the given schemes (basic, digest, ntlm, negotiate), offered in that order;
+    none at all: squid lets every client through.
 
     users are the Basic and Digest accounts; NTLM accepts any password (ntlm_fake_auth);
     Negotiate needs kdc (its keytab validates the clients' tickets).
@@ -212,12 +213,15 @@ def start_squid(
             ]
         else:
             raise ValueError(f"unknown squid auth scheme {scheme!r}")
-    lines += [
-        "acl authenticated proxy_auth REQUIRED",
-        "http_access deny !authenticated",
-        "http_access allow authenticated",
-        "http_access deny all",
-    ]
+    if schemes:
+        lines += [
+            "acl authenticated proxy_auth REQUIRED",
+            "http_access deny !authenticated",
+            "http_access allow authenticated",
+        ]
+    else:
+        lines.append("http_access allow all")  # no schemes: an open proxy (on HOST only)
+    lines.append("http_access deny all")
     conf = folder / "squid.conf"
     conf.write_text("\n".join(lines) + "\n")
     env = {**os.environ, **(kdc.env if kdc else {})}
@@ -267,3 +271,15 @@ def tunnel_user(squid: Squid, port: int, timeout: float = 10.0) -> str:
 
 def wait_squid_log(squid: Squid, text: str, timeout: float = 10.0) -> None:
     wait_for(lambda: text in squid.log_text(), timeout, f"{text!r} in squid's logs")
+
+
+def tls_front(squid: Squid, certs: Certs, log: Path) -> Process:
+    """An `https://` proxy: the real socat terminating TLS (certs' localhost certificate) in front
+    of squid, one squid connection per client connection, so connection-bound NTLM and Negotiate
+    exchanges run over TLS as they would to a TLS-speaking proxy. (Debian's squid has no TLS.)"""
+    port = free_port()
+    listen = (
+        f"OPENSSL-LISTEN:{port},bind={HOST},reuseaddr,fork,"
+        f"cert={certs.cert},key={certs.key},verify=0"
+    )
+    return Process([need("socat"), listen, f"TCP:{HOST}:{squid.port}"], log, [port])

@@ -89,6 +89,31 @@ def test_headline_through_kerberos_squid_with_a_ticket_and_no_password(peer, kdc
     assert USER_PASSWORD not in relay.text()
 
 
+@pytest.mark.parametrize("scheme", ["ntlm", "negotiate"])
+def test_headline_through_an_https_hop_asking_for(scheme, peer, kdc, tmp_path):
+    """TLS to the proxy itself (`https://`), then the multi-leg exchange inside that TLS."""
+    origin = peer.https_origin()
+    squid = corp_peers.start_squid((scheme,), kdc=kdc)
+    try:
+        front = peer.keep(corp_peers.tls_front(squid, peer.certs, tmp_path / "front.log"))
+        env = {"NTLM_PASS": NTLM_PASSWORD}
+        user = "CORP%5Calice:${NTLM_PASS}@"
+        if scheme == "negotiate":
+            ccache = tmp_path / "ccache"
+            kdc.kinit(ccache)
+            env, user = {**kdc.env, "KRB5CCNAME": f"FILE:{ccache}"}, ""
+        hop = f"https://{user}localhost:{front.port}?auth={scheme}"
+        relay = relay_through(peer, origin, hop, env=env)
+        code, body = soap_call(relay.port)
+        assert code == 200 and "<Echo>hi</Echo>" in body
+        expected = "C\\\\a" if scheme == "ntlm" else f"{USER}@{REALM}"
+        assert corp_peers.tunnel_user(squid, origin.port) == expected
+        relay.wait_log(rf"server connect localhost:{origin.port} via https://")
+    finally:
+        squid.stop()
+    assert NTLM_PASSWORD not in relay.text() and USER_PASSWORD not in relay.text()
+
+
 def test_kerberos_squid_without_a_ticket_is_named_in_the_502(peer, kdc, tmp_path):
     origin = peer.http_origin()
     squid = corp_peers.start_squid(("negotiate",), kdc=kdc)
