@@ -141,8 +141,11 @@ class BannerServer(Threaded):
         class Handler(socketserver.StreamRequestHandler):
             def handle(self) -> None:
                 self.wfile.write(BannerServer.BANNER)
-                for line in self.rfile:
-                    self.wfile.write(line.upper())
+                try:
+                    for line in self.rfile:
+                        self.wfile.write(line.upper())
+                except ConnectionResetError:
+                    pass  # the client went away without a FIN: its right
 
         self.server = socketserver.ThreadingTCPServer((HOST, 0), Handler)
         self.server.daemon_threads = True

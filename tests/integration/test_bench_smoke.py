@@ -1,4 +1,4 @@
-"""bench/run --quick must keep working: run it on a few configurations and check the tables' shape.
+"""The benchmarks must keep working: each run with --quick, its tables' shape checked.
 
 Structure only, never speed: the machine is shared and a smoke run lasts a second per phase.
 """
@@ -15,24 +15,22 @@ from peers import REPO
 CONFIGS = ["direct", "socat", "proxychains", "relay-socks5"]
 
 
-def test_quick_run_prints_the_tables(tmp_path) -> None:
-    out = tmp_path / "bench.md"
+def quick(script: str, *args: str) -> subprocess.CompletedProcess:
+    """bench/SCRIPT --quick ARGS, which must succeed."""
     run = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "bench" / "run"),
-            "--quick",
-            "--only",
-            ",".join(CONFIGS),
-            "--out",
-            str(out),
-        ],
+        [sys.executable, str(REPO / "bench" / script), "--quick", *args],
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=240,
         check=False,
     )
     assert run.returncode == 0, run.stderr[-3000:]
+    return run
+
+
+def test_bench_run_prints_the_tables(tmp_path) -> None:
+    out = tmp_path / "bench.md"
+    run = quick("run", "--only", ",".join(CONFIGS), "--out", str(out))
     text = out.read_text()
     assert text in run.stdout
     tables = [block for block in text.split("\n\n") if block.startswith("|")]
@@ -55,3 +53,34 @@ def test_quick_run_prints_the_tables(tmp_path) -> None:
     pairs = {tuple(line.split("|")[1:3]) for line in ratios[2:]}
     assert (" relay-socks5 / proxychains ", " new-conn req/s ") in pairs
     assert any("relay-socks5" in line for line in setup[2:])
+
+
+def test_soap_contract_cost_prints_the_table_and_the_big_body_line() -> None:
+    run = quick("soap_contract_cost.py")
+    rows = [line for line in run.stdout.splitlines() if line.startswith("| ")]
+    assert [row.split(" | ")[0] for row in rows[1:]] == [
+        "| SOAP view, no WSDL",
+        "| WSDL known",
+        "| WSDL known + validation",
+    ]
+    assert "30 MB request, WSDL known + validation: hooks " in run.stdout
+    assert "(parsed up to soap_max_bytes: True)" in run.stdout
+
+
+def test_proxy_auth_cost_reports_every_scheme_against_basic() -> None:
+    run = quick("proxy_auth_cost.py")
+    rows = [line.split(" | ") for line in run.stdout.splitlines() if line.startswith("| ")]
+    assert [row[0] for row in rows[1:]] == [
+        "| none",
+        "| basic",
+        "| digest",
+        "| ntlm",
+        "| negotiate",
+    ]
+    for row in rows[1:]:
+        assert row[4] == "0", f"connections failed through squid asking for {row[0][2:]}"
+        assert float(row[3]) > 0
+    assert rows[2][5:] == ["1.00", "1.00 |"], "Basic is the unit of the ratios"
+    assert "PAC answer once cached: " in run.stdout
+    for secret in ("basic-secret-9x", "ntlm-secret-R5"):
+        assert secret not in run.stdout + run.stderr
