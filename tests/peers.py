@@ -132,6 +132,29 @@ class HttpOrigin(Threaded):
         self._serve()
 
 
+class FileServer(Threaded):
+    """An HTTP server for the files in a folder (PAC files, WSDLs), logging each path asked for."""
+
+    def __init__(self, folder: Path) -> None:
+        served = self
+        self.paths: list[str] = []
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *args, **kwargs) -> None:
+                super().__init__(*args, directory=str(folder), **kwargs)
+
+            def log_message(self, *args) -> None:
+                served.paths.append(self.path)
+
+        self.server = http.server.ThreadingHTTPServer((HOST, 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self._serve()
+
+    def url(self, name: str) -> str:
+        return f"http://{HOST}:{self.port}/{name}"
+
+
 class BannerServer(Threaded):
     """A raw TCP server that speaks first (like SMTP), then echoes each line upper-cased."""
 

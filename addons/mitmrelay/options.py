@@ -645,10 +645,10 @@ def check_environment(
     value: Any,
     parsed: Any,
     environ: Mapping[str, str] = os.environ,
-    place: Place = CWD,
+    place: Place | None = CWD,
 ) -> Any:
-    """An option's parsed value judged against the environment and the file system: what the
-    files check read (a list of it, for a list option)."""
+    """An option's parsed value judged against the environment and the file system (place=None:
+    not the files): what the files check read (a list of it, for a list option)."""
     if not OPTIONS[name].is_list:
         return judge_environment(name, value, parsed, environ, place)
     found = []

@@ -185,6 +185,29 @@ def test_changing_the_chain_applies_to_new_connections(peer, chain, caplog):
     assert f"server connect localhost:{origin.port} direct (proxy_bypass localhost)" in caplog.text
 
 
+def test_a_pac_url_is_fetched_directly_then_the_way_the_loaded_pac_routes_it(
+    peer, chain, tmp_path, monkeypatch, caplog
+):
+    addon, tctx = chain
+    proxy = peer.tinyproxy()
+    files = peer.keep(peers.FileServer(tmp_path))
+    (tmp_path / "first.pac").write_text(
+        f'function FindProxyForURL(url, host) {{ return "PROXY 127.0.0.1:{proxy.port}"; }}'
+    )
+    (tmp_path / "second.pac").write_text('function FindProxyForURL(u, h) { return "DIRECT"; }')
+    dead = f"http://127.0.0.1:{peers.free_port()}"
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(name, dead)  # never used for the PAC URL: proxy_from_env is off
+    caplog.set_level(logging.INFO)
+    tctx.configure(addon, proxy_pac=files.url("first.pac"))
+    assert files.paths == ["/first.pac"] and "CONNECT" not in proxy.text()
+    # On change: first.pac routes the PAC server's host through tinyproxy, so the fetch goes so.
+    tctx.configure(addon, proxy_pac=files.url("second.pac"))
+    assert files.paths == ["/first.pac", "/second.pac"]
+    proxy.wait_log(rf"CONNECT 127\.0\.0\.1:{files.port}")
+    assert f"server connect 127.0.0.1:{files.port} via http://127.0.0.1:{proxy.port}" in caplog.text
+
+
 def test_udp_refused_when_the_route_says_proxy_and_sent_directly_when_bypassed(chain):
     addon, tctx = chain
     tctx.configure(addon, proxy_chain="socks5h://127.0.0.1:1080", proxy_bypass=["127.0.0.2"])

@@ -4,12 +4,10 @@ with a ticket from a real KDC); and a failing hop named with the scheme tried an
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
 from collections.abc import Iterator
 
 import corp_peers
+import peers
 import pytest
 from corp_peers import REALM, USER, USER_PASSWORD
 from peers import HOST, curl, free_port
@@ -166,17 +164,18 @@ def test_pac_from_a_url(peer):
     (peer.tmp / "wpad.dat").write_text(
         f'function FindProxyForURL(url, host) {{ return "PROXY {HOST}:{live.port}"; }}\n'
     )
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(peer.tmp))
-    server = http.server.ThreadingHTTPServer((HOST, 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f"http://{HOST}:{server.server_address[1]}/wpad.dat"
-        relay = relay_through(peer, origin, "", extra=("--set", f"proxy_pac={url}"))
-        assert soap_call(relay.port)[0] == 200
-    finally:
-        server.shutdown()
-        server.server_close()
+    server = peer.keep(peers.FileServer(peer.tmp))
+    # Fetched directly: not through the proxy environment (dead here), which curl would use.
+    dead = f"http://{HOST}:{free_port()}"
+    relay = relay_through(
+        peer,
+        origin,
+        "",
+        env={"HTTP_PROXY": dead, "http_proxy": dead, "ALL_PROXY": dead},
+        extra=("--set", f"proxy_pac={server.url('wpad.dat')}"),
+    )
+    assert soap_call(relay.port)[0] == 200
+    assert server.paths == ["/wpad.dat"]
     live.wait_log(rf"CONNECT localhost:{origin.port}")
     relay.wait_log(rf"server connect localhost:{origin.port} via http://{HOST}:{live.port}")
 

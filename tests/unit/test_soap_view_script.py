@@ -1,13 +1,11 @@
 """scripts/soap-view with --wsdl: a message file named after its WSDL operation and validated."""
 
-import functools
 import os
 import subprocess
 import sys
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import peers
 import wsdl_samples as w
 
 SCRIPT = Path(__file__).parents[2] / "scripts" / "soap-view"
@@ -53,17 +51,14 @@ def test_a_bad_wsdl_is_an_error_naming_it(tmp_path):
 def test_a_wsdl_url_and_its_imports_from_the_same_host(tmp_path):
     for url, text in w.ORDERS_FILES.items():
         (tmp_path / url.rsplit("/", 1)[1]).write_text(text)
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = peers.FileServer(tmp_path)
     try:
         message = tmp_path / "order.xml"
         message.write_bytes(w.order_request())
-        url = f"http://127.0.0.1:{server.server_address[1]}/service.wsdl"
+        url = server.url("service.wsdl")
         done = soap_view("--wsdl", url, "--request", str(message))
     finally:
-        server.shutdown()
-        server.server_close()
+        server.stop()
     assert done.returncode == 0, done.stderr
     assert f"SOAP: learned WSDL {url}: service OrderService" in done.stderr
     assert "imports not seen yet" not in done.stderr

@@ -18,6 +18,7 @@ from mitmproxy.addonmanager import Loader
 from mitmproxy.utils import human
 
 from .. import options
+from ..http_get import Opener, upstream_tls
 from ..streams import mock, recording
 from . import envproxy, hookpoint, pac, socks
 from .connector import open_chain
@@ -71,8 +72,15 @@ class ProxyChain:
         opts = ctx.options
         try:
             values = {name: options.parse(name, getattr(opts, name)) for name in OPTIONS}
+            # proxy_pac's file check would read (or fetch) and run the script: done once, below,
+            # where a URL is fetched the way the PAC loaded so far says.
             found = {
-                name: options.check_environment(name, getattr(opts, name), values[name])
+                name: options.check_environment(
+                    name,
+                    getattr(opts, name),
+                    values[name],
+                    place=None if name == "proxy_pac" else options.CWD,
+                )
                 for name in OPTIONS
             }
         except options.BadValue as e:
@@ -90,18 +98,6 @@ class ProxyChain:
                 env = envproxy.from_environ(os.environ)
             except ValueError as e:
                 raise exceptions.OptionsError(str(e)) from None
-        script = None
-        if "proxy_pac" in updated and opts.proxy_pac:
-            try:
-                script = pac.Pac(pac.load_source(opts.proxy_pac), opts.proxy_pac)
-            except ValueError as e:
-                raise exceptions.OptionsError(
-                    f"Cannot use proxy_pac {opts.proxy_pac!r}: {e}"
-                ) from None
-        if "proxy_pac" in updated:
-            if self.pac is not None:
-                self.pac.close()
-            self.pac = script
         alternatives = [router.default, *(route.chain for route in router.routes)]
         alternatives += [(c,) for c in (env.http, env.https, env.all) if c is not None]
         chains = [chain for alts in alternatives for chain in alts]
@@ -110,7 +106,39 @@ class ProxyChain:
         self.recordings = recordings
         self.timeout = values["proxy_connect_timeout"]
         # Built here, once: loading the CA store for every connection would cost milliseconds each.
-        self.proxy_tls = _proxy_tls() if any(hop.tls for chain in chains for hop in chain) else None
+        # A PAC file can answer HTTPS proxies, and an https:// PAC URL is verified the same way.
+        tls = opts.proxy_pac or any(hop.tls for chain in chains for hop in chain)
+        self.proxy_tls = (
+            upstream_tls(opts.ssl_verify_upstream_trusted_ca, opts.ssl_insecure) if tls else None
+        )
+        if "proxy_pac" in updated:
+            script = None
+            if opts.proxy_pac:
+                try:
+                    source = pac.load_source(
+                        opts.proxy_pac, self._pac_opener(self.pac), self.proxy_tls
+                    )
+                    script = pac.Pac(source, opts.proxy_pac)
+                except ValueError as e:
+                    raise exceptions.OptionsError(
+                        f"Cannot use proxy_pac {opts.proxy_pac!r}: {e}"
+                    ) from None
+            if self.pac is not None:
+                self.pac.close()
+            self.pac = script
+
+    def _pac_opener(self, previous: pac.Pac | None) -> Opener:
+        """How a PAC URL is fetched: directly (never by the proxy environment), unless the PAC
+        file loaded so far answers a proxy for its host; then through that, as any connection."""
+
+        async def opener(host: str, port: int) -> tuple[asyncio.StreamReader, Any]:
+            answer = await previous.find(host, port) if previous is not None else None
+            if answer is None:
+                return await asyncio.open_connection(host, port)
+            assert previous is not None
+            return await self._connect(Decision(answer, f"PAC {previous.name}"), host, port)
+
+        return opener
 
     async def open_connection(
         self,
@@ -128,6 +156,18 @@ class ProxyChain:
         if not (self.router.enabled or self.pac or self.env.enabled):
             return await asyncio.open_connection(host, port, local_addr=local_addr, **kwargs)
         decision = await self.decide(host, port)
+        return await self._connect(decision, host, port, local_addr, progress, **kwargs)
+
+    async def _connect(
+        self,
+        decision: Decision,
+        host: str,
+        port: int,
+        local_addr: tuple[str, int] | None = None,
+        progress: ChainProgress | None = None,
+        **kwargs: Any,
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """Connect to host:port the way decision says; log the `server connect` line."""
         start = time.monotonic()
         carried = ""
         if decision.recording is not None:
@@ -187,12 +227,3 @@ class ProxyChain:
         if not decision.direct or decision.recording:
             raise UdpRefused((host, port), str(decision))
         return await mitmproxy_rs.udp.open_udp_connection(host, port, **kwargs)
-
-
-def _proxy_tls() -> ssl.SSLContext:
-    """The TLS client context for https:// hops, following mitmproxy's upstream TLS options."""
-    context = ssl.create_default_context(cafile=ctx.options.ssl_verify_upstream_trusted_ca)
-    if ctx.options.ssl_insecure:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context

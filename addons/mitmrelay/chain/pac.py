@@ -19,14 +19,17 @@ from __future__ import annotations
 import asyncio
 import atexit
 import concurrent.futures
+import contextlib
 import json
 import logging
 import socket
-import urllib.request
+import ssl
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
+from .. import http_get
+from ..http_get import Opener, direct
 from .failover import Alternatives
 from .spec import parse_hop
 
@@ -37,7 +40,9 @@ LOAD_TIMEOUT_MS = 3000  # running the script once at load, V8 warming up include
 DNS_TIMEOUT = 2.0  # per name the script asks for
 MAX_PASSES = 4  # calls per answer when the script keeps asking for new names
 CACHE_SIZE = 4096
+MAX_SCRIPT_BYTES = 4 << 20
 FETCH_TIMEOUT = 10.0
+ACCEPT = "application/x-ns-proxy-autoconfig, */*"
 HELPERS = (Path(__file__).parent / "pac_helpers.js").read_text()
 
 _KINDS = {"PROXY": "http", "HTTP": "http", "HTTPS": "https", "SOCKS": "socks4a"}
@@ -67,14 +72,19 @@ def parse_answer(answer: str) -> Alternatives:
     return tuple(alternatives)
 
 
-def load_source(location: str) -> str:
-    """The PAC script at a path or an http(s):// URL (fetched directly)."""
+def load_source(location: str, opener: Opener = direct, tls: ssl.SSLContext | None = None) -> str:
+    """The PAC script at a path, or at an http(s):// URL fetched over opener (directly unless
+    told otherwise). Blocks until fetched: configure() must know before traffic flows."""
     if location.startswith(("http://", "https://")):
-        try:
-            with urllib.request.urlopen(location, timeout=FETCH_TIMEOUT) as response:
-                return response.read(4 << 20).decode("utf-8", "replace")
-        except OSError as e:
-            raise ValueError(f"cannot fetch {location}: {e}") from None
+        fetch = http_get.get(
+            location, opener, tls, limit=MAX_SCRIPT_BYTES, accept=ACCEPT, timeout=FETCH_TIMEOUT
+        )
+        # On a loop of its own: configure() may run on mitmproxy's, which cannot be waited on.
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="pac-fetch") as pool:
+            try:
+                return pool.submit(asyncio.run, fetch).result().decode("utf-8", "replace")
+            except http_get.FetchError as e:
+                raise ValueError(f"cannot fetch {e}") from None
     try:
         return Path(location).read_text(errors="replace")
     except OSError as e:
@@ -132,7 +142,9 @@ class Pac:
     def close(self) -> None:
         if self._context is not None:
             context, self._context = self._context, None
-            self._thread.submit(context.close).result()
+            # At exit the executors may be shut down already: the process ends V8 anyway.
+            with contextlib.suppress(RuntimeError):
+                self._thread.submit(context.close).result()
             self._thread.shutdown()
         atexit.unregister(self.close)
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from mitmproxy import command, ctx, exceptions, http
 from mitmproxy.addonmanager import Loader
 
 from mitmrelay import options
+from mitmrelay.http_get import direct, upstream_tls
 
 from . import contract, fetch
 from .contentview import SoapContentview, message_info, register, unregister
@@ -97,10 +97,8 @@ class SoapView:
         """Fetch a soap_wsdl URL over the connection the proxy chain would open for its host
         (the WSDL server is usually behind the same proxy as the service)."""
         chain = ctx.master.addons.get("proxychain")
-        opener = chain.open_connection if chain is not None else fetch.direct
-        tls = ssl.create_default_context(cafile=ctx.options.ssl_verify_upstream_trusted_ca)
-        if ctx.options.ssl_insecure:
-            tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE
+        opener = chain.open_connection if chain is not None else direct
+        tls = upstream_tls(ctx.options.ssl_verify_upstream_trusted_ca, ctx.options.ssl_insecure)
         try:
             found = await fetch.add_url(self.inspector.catalog, url, opener, tls)
         except (OSError, contract.ContractError) as e:
