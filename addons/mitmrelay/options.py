@@ -215,6 +215,12 @@ def _positive_seconds(value: int) -> float:
     return float(value)
 
 
+def _cool_down(value: int) -> float:
+    if value < 0:
+        raise ValueError("must be 0 (always try in the written order) or more seconds, e.g. 30")
+    return float(value)
+
+
 MIN_SOAP_BYTES = 1024
 
 
@@ -447,6 +453,15 @@ _OPTIONS = (
         help="Seconds allowed for setting up the whole proxy chain of a server connection, "
         "e.g. --set proxy_connect_timeout=5",
         check=_positive_seconds,
+    ),
+    Option(
+        name="proxy_failover_cooldown",
+        typespec=int,
+        default=30,
+        help="Seconds an alternative of 'A | B | direct' that failed is tried last (logged once "
+        "when down, once when back); 0 tries them in the written order every time, "
+        "e.g. --set proxy_failover_cooldown=300",
+        check=_cool_down,
     ),
     Option(
         name="soap_mask_secrets",

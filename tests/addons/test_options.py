@@ -44,6 +44,7 @@ BAD: list[tuple[str, Any, str | None]] = [
     ("proxy_from_env", "maybe", None),
     ("proxy_connect_timeout", 0, "must be a positive number of seconds"),
     ("proxy_connect_timeout", -1, "must be a positive number of seconds"),
+    ("proxy_failover_cooldown", -1, "must be 0 (always try in the written order) or more"),
     ("soap_mask_secrets", "maybe", None),
     ("soap_max_bytes", 10, "must be at least 1024 bytes"),
     ("soap_validate", "maybe", None),

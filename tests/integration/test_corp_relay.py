@@ -4,6 +4,7 @@ with a ticket from a real KDC); and a failing hop named with the scheme tried an
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import corp_peers
@@ -156,6 +157,28 @@ def test_pac_file_with_a_dead_first_proxy(peer):
     )
     down = f"proxy alternative http://{HOST}:{dead} is down"
     assert relay.text().count(down) == 1  # the second connection skipped it, silently
+
+
+def test_failover_in_proxy_chain_dead_then_back_after_the_cool_down(peer):
+    origin = peer.https_origin()
+    live = peer.tinyproxy()
+    first = free_port()  # nothing listens here yet
+    relay = relay_through(
+        peer,
+        origin,
+        f"socks5h://{HOST}:{first} | http://{HOST}:{live.port}",
+        extra=("--set", "proxy_failover_cooldown=1"),
+    )
+    assert soap_call(relay.port)[0] == 200
+    relay.wait_log(rf"server connect localhost:{origin.port} via .* carried by alternative 2/2\)")
+    relay.wait_log(rf"proxy alternative socks5h://{HOST}:{first} is down .* for 1 s")
+    socks = peer.microsocks_on(first)
+    time.sleep(1.2)  # the cool-down passes: the first alternative is tried first again
+    assert soap_call(relay.port)[0] == 200
+    relay.wait_log(rf"proxy alternative socks5h://{HOST}:{first} is back")
+    relay.wait_log(rf"server connect localhost:{origin.port} via .* carried by alternative 1/2\)")
+    socks.wait_log(rf"connected to localhost:{origin.port}")
+    assert live.text().count("CONNECT localhost") == 1
 
 
 def test_pac_from_a_url(peer):

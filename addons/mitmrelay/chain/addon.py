@@ -39,6 +39,7 @@ OPTIONS = (
     "proxy_pac",
     "proxy_from_env",
     "proxy_connect_timeout",
+    "proxy_failover_cooldown",
 )
 # mitmproxy's own options that decide how we verify https:// hops.
 TLS_OPTIONS = ("ssl_insecure", "ssl_verify_upstream_trusted_ca")
@@ -105,6 +106,7 @@ class ProxyChain:
         self.router = router
         self.recordings = recordings
         self.timeout = values["proxy_connect_timeout"]
+        self.failover.cool_down = values["proxy_failover_cooldown"]
         # Built here, once: loading the CA store for every connection would cost milliseconds each.
         # A PAC file can answer HTTPS proxies, and an https:// PAC URL is verified the same way.
         tls = opts.proxy_pac or any(hop.tls for chain in chains for hop in chain)
