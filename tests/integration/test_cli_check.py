@@ -139,6 +139,27 @@ def test_a_recipes_chain_and_the_command_line_wins(peer, tmp_path):
     assert status == 0 and "reached directly" in out
 
 
+def test_a_dead_proxy_then_the_direct_alternative(peer):
+    origin, dead = peer.https_origin(), free_port()
+    status, out = check(
+        "--set", f"proxy_chain=http://{HOST}:{dead} | direct", f"localhost:{origin.port}"
+    )
+    assert status == 0, out
+    assert f"proxy alternative http://{HOST}:{dead} is down" in out
+    assert re.search(rf"ok    destination localhost:{origin.port} reached directly \(", out)
+
+
+def test_the_pac_file_routes_the_check_as_it_routes_the_relay(peer, tmp_path):
+    connect, origin = peer.tinyproxy(), peer.https_origin()
+    script = tmp_path / "proxy.pac"
+    script.write_text(f'function FindProxyForURL(u, h) {{ return "PROXY {HOST}:{connect.port}"; }}')
+    status, out = check("--set", f"proxy_pac={script}", f"localhost:{origin.port}")
+    assert status == 0, out
+    assert f"via http://{HOST}:{connect.port}" in out.splitlines()[0]
+    assert f"hop 1/1 http://{HOST}:{connect.port}: HTTP CONNECT handshake done" in out
+    connect.wait_log(rf"CONNECT localhost:{origin.port}")
+
+
 def test_bad_usage_exits_2_with_the_fault():
     status, out = check("ftp://x:21")
     assert status == 2 and "unknown scheme 'ftp'" in out

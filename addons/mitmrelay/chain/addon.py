@@ -183,9 +183,12 @@ class ProxyChain:
             async def attempt(chain: Chain, seconds: float) -> Any:
                 if not chain:
                     async with asyncio.timeout(seconds):
-                        return await asyncio.open_connection(
+                        streams = await asyncio.open_connection(
                             host, port, local_addr=local_addr, **kwargs
                         )
+                    if progress is not None:
+                        progress(chain, "direct", -1)
+                    return streams
                 return await open_chain(
                     chain,
                     host,

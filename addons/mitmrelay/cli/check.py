@@ -24,6 +24,7 @@ from typing import Any
 
 from mitmproxy import command, ctx, exceptions, hooks
 
+from ..chain import failover
 from ..chain.addon import ProxyChain
 from ..chain.connector import HopError
 from ..chain.errors import Failure
@@ -95,6 +96,15 @@ class Failed(Exception):
     """A step failed; its text names the step and the reason."""
 
 
+class _Said(logging.Handler):
+    def __init__(self, say: Say) -> None:
+        super().__init__(logging.INFO)
+        self.say = say
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.say(f"  note  {record.getMessage()}")
+
+
 class _Progress:
     """Turns the connector's progress events into report lines, and remembers the last step."""
 
@@ -112,6 +122,9 @@ class _Progress:
 
     def __call__(self, chain: Any, event: str, index: int) -> None:
         self.chain = chain
+        if event == "direct":  # the `direct` alternative of `A | direct` carried it
+            self.ok(f"destination {self.target.host}:{self.target.port} reached directly")
+            return
         hop = chain[index]
         if event == "reached":
             self.ok(f"{self.label(index)}: address {hop.host}:{hop.port} reached")
@@ -255,7 +268,7 @@ def _peer_der(writer: Any) -> bytes:
 
 async def check(addon: ProxyChain, options: Any, target: Target, say: Say) -> bool:
     """Connect to target as the relay would, reporting each step; True when it was reached."""
-    decision = addon.router.decide(target.host, target.port)
+    decision = await addon.decide(target.host, target.port)  # the one routing rule, PAC too
     say(f"check {target} as the relay would: {decision}, timeout {addon.timeout:g} s")
     if decision.recording is not None:
         say(f"  ok    answered from the recording {decision.recording}: no connection is made")
@@ -263,6 +276,9 @@ async def check(addon: ProxyChain, options: Any, target: Target, say: Say) -> bo
     progress = None if decision.direct else _Progress(target, say)
     start = time.monotonic()
     writer = None
+    # An alternative of `A | B | direct` that fails is logged by failover.py: said here too.
+    failover_log = _Said(say)
+    logging.getLogger(failover.__name__).addHandler(failover_log)
     try:
         try:
             _, writer = await _connect(addon, target, progress)
@@ -286,6 +302,7 @@ async def check(addon: ProxyChain, options: Any, target: Target, say: Say) -> bo
         say(f"FAILED at {e}")
         return False
     finally:
+        logging.getLogger(failover.__name__).removeHandler(failover_log)
         if writer is not None:
             writer.close()
     say(f"reached {target}")
