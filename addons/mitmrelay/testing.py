@@ -21,6 +21,7 @@ Usage:
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
 import os
@@ -273,13 +274,31 @@ class Process:
         )
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
+        """End the program and whatever it forked (its process group); return once all are gone,
+        so that their ports are free."""
+        if self.proc.poll() is None or _group_members(self.proc.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+                wait_for(lambda: not _group_members(self.proc.pid), 5, "the process group gone")
+            except (subprocess.TimeoutExpired, TimeoutError):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+
+
+def _group_members(group: int) -> list[int]:
+    """The live (not zombie) processes of a process group, from /proc (empty where none is)."""
+    members = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            state, _, pgrp = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:3]
+        except (OSError, ValueError):
+            continue
+        if int(pgrp) == group and state != "Z":
+            members.append(int(entry.name))
+    return members
 
 
 class Mitm(Process):
