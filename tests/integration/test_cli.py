@@ -131,6 +131,27 @@ def test_run_gives_the_recipe_mode_to_mitmproxy_and_the_command_line_wins(peer, 
         assert probe.connect_ex((HOST, recipe_port)) != 0
 
 
+def test_run_leaves_the_mode_to_the_users_mitmproxy_config_file(peer, tmp_path):
+    origin = peer.https_origin()
+    recipe = tmp_path / "mine.yaml"
+    recipe_port, port = free_port(), free_port()
+    recipe.write_text(
+        "description: test\noptions:\n"
+        f"  mode: reverse:https://localhost:{origin.port}@{recipe_port}\n"
+        "  listen_host: 127.0.0.1\n  ssl_insecure: true\n"
+    )
+    confdir = tmp_path / "mitmproxy-conf"  # the confdir start_mitmrelay gives mitmproxy
+    confdir.mkdir()
+    (confdir / "config.yaml").write_text(
+        f"mode: ['reverse:https://localhost:{origin.port}@{port}']\n"
+    )
+    relay = peer.keep(start_mitmrelay(tmp_path, "run", str(recipe), port=port))
+    assert curl(f"http://{HOST}:{port}/x", "--data", "a")[0] == 200
+    with socket.socket() as probe:
+        assert probe.connect_ex((HOST, recipe_port)) != 0
+    relay.wait_log(r"kept as given \(command line, config file\): .*\bmode\b")
+
+
 def test_run_names_an_unknown_recipe_and_lists_the_names():
     out = mitmrelay("run", "soap-over-sock5")
     assert out.returncode == 2

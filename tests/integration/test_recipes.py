@@ -48,7 +48,7 @@ def test_1_command_line_wins_over_the_recipe(peer, tmp_path):
     # No proxy runs and PROXY_PASS is unset: only an explicit empty proxy_chain makes this work.
     relay = run_recipe(peer, recipe, port, "--set", "proxy_chain=")
     assert soap_call(port)[0] == 200
-    relay.wait_log(r"kept from the command line: .*proxy_chain")
+    relay.wait_log(r"kept as given \(command line, config file\): .*proxy_chain")
 
 
 def test_bad_recipe_stops_mitmdump_with_file_line_and_fix(peer, tmp_path):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from mitmrelay.cli.run import given_options, listen_args, recipe_listen_options
+from mitmrelay.cli.run import config_options, given_options, listen_args, recipe_listen_options
 
 
 @pytest.mark.parametrize(
@@ -46,6 +46,17 @@ def test_the_recipe_listen_options_become_flags():
 def test_the_command_line_wins():
     options = recipe_listen_options(RECIPE)
     assert listen_args(options, ["--mode", "regular@9"]) == ["--listen-host", "127.0.0.1"]
+
+
+def test_the_mitmproxy_config_file_wins_too(tmp_path):
+    (tmp_path / "config.yaml").write_text("mode: [socks5@1086]\nssl_insecure: true\n")
+    args = ["--set", f"confdir={tmp_path}"]
+    assert config_options(args) == {"mode"}
+    options = recipe_listen_options(RECIPE)
+    assert listen_args(options, args, config_options(args)) == ["--listen-host", "127.0.0.1"]
+    assert config_options(["--set", f"confdir={tmp_path / 'none'}"]) == set()
+    (tmp_path / "config.yaml").write_text("mode: [unclosed\n")
+    assert config_options(args) == set()  # mitmproxy reports a broken config file itself
 
 
 @pytest.mark.parametrize("text", ["", "- a list", "options: 3", ": not yaml: ["])

@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 # Options read only when a listener starts: mitmproxy does not restart listeners when they change.
 LISTEN_OPTIONS = frozenset({"mode", "listen_host", "listen_port"})
+GIVEN = "command line, config file"  # where options the recipe does not override come from
 
 
 class Recipe:
@@ -103,7 +104,7 @@ class Recipe:
         if path:
             logger.info(
                 f"recipe {path}: set {', '.join(chosen) or 'nothing'}"
-                + (f"; kept from the command line: {', '.join(kept)}" if kept else "")
+                + (f"; kept as given ({GIVEN}): {', '.join(kept)}" if kept else "")
             )
 
 
