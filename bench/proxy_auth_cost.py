@@ -117,6 +117,11 @@ def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
+def ratio(value: float, unit: float) -> float:
+    """value in units of unit; NaN (printed as such) when the unit is 0."""
+    return value / unit if unit else float("nan")
+
+
 def p90(values: list[float]) -> float:
     return statistics.quantiles(values, n=10)[-1] if len(values) >= 2 else median(values)
 
@@ -191,8 +196,9 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|---:|")
     for scheme in SCHEMES:
         rows = [r[scheme] for r in results]
-        setup_ratio = median([r[scheme]["setup_ms"] / r["basic"]["setup_ms"] for r in results])
-        rate_ratio = median([r[scheme]["rate"] / r["basic"]["rate"] for r in results])
+        setup = [ratio(r[scheme]["setup_ms"], r["basic"]["setup_ms"]) for r in results]
+        setup_ratio = median(setup)
+        rate_ratio = median([ratio(r[scheme]["rate"], r["basic"]["rate"]) for r in results])
         print(
             f"| {scheme} | {median([r['setup_ms'] for r in rows]):.2f} "
             f"| {median([r['setup_p90_ms'] for r in rows]):.2f} "

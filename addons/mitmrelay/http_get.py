@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import Awaitable, Callable
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 import h11
 
 Opener = Callable[[str, int], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
 TIMEOUT = 30.0
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 class FetchError(OSError):
@@ -43,29 +44,47 @@ async def get(
     limit: int,
     accept: str = "*/*",
     timeout: float = TIMEOUT,
+    redirects: int = 0,
 ) -> bytes:
-    """The body of a 200 answer to GET url, at most limit bytes (more is a FetchError)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise FetchError(f"{url}: only http:// and https:// URLs can be fetched")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    """The body of a 200 answer to GET url, at most limit bytes (more is a FetchError).
+    Up to `redirects` redirects (to http(s) URLs) are followed, each over open_connection."""
     try:
         async with asyncio.timeout(timeout):
-            reader, writer = await open_connection(parts.hostname, port)
-            try:
-                if parts.scheme == "https":
-                    await writer.start_tls(
-                        tls or ssl.create_default_context(), server_hostname=parts.hostname
-                    )
-                return await _exchange(url, parts, reader, writer, limit, accept)
-            finally:
-                writer.close()
+            at, followed = url, 0
+            while True:
+                status, location, body = await _get_once(at, open_connection, tls, limit, accept)
+                if status == 200:
+                    return body
+                if status not in REDIRECTS or not location:
+                    raise FetchError(f"{at}: the server answered {status}")
+                if followed == redirects:
+                    more = f"more than {redirects} redirects" if redirects else "not followed"
+                    raise FetchError(f"{at}: the server answered {status} to {location} ({more})")
+                at, followed = urljoin(at, location), followed + 1
     except TimeoutError as e:
         raise FetchError(f"{url}: no complete answer within {timeout:.0f} s") from e
     except (OSError, ssl.SSLError, h11.ProtocolError) as e:
         if isinstance(e, FetchError):
             raise
         raise FetchError(f"{url}: {e}") from e
+
+
+async def _get_once(
+    url: str, open_connection: Opener, tls: ssl.SSLContext | None, limit: int, accept: str
+) -> tuple[int | None, str | None, bytes]:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FetchError(f"{url}: only http:// and https:// URLs can be fetched")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    reader, writer = await open_connection(parts.hostname, port)
+    try:
+        if parts.scheme == "https":
+            await writer.start_tls(
+                tls or ssl.create_default_context(), server_hostname=parts.hostname
+            )
+        return await _exchange(url, parts, reader, writer, limit, accept)
+    finally:
+        writer.close()
 
 
 async def _exchange(
@@ -75,7 +94,8 @@ async def _exchange(
     writer: asyncio.StreamWriter,
     limit: int,
     accept: str,
-) -> bytes:
+) -> tuple[int | None, str | None, bytes]:
+    """(status, Location, body) of one GET."""
     connection = h11.Connection(h11.CLIENT)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     host = parts.netloc.rpartition("@")[2]
@@ -86,7 +106,7 @@ async def _exchange(
     )
     writer.write(connection.send(request) + connection.send(h11.EndOfMessage()))
     await writer.drain()
-    body, status = bytearray(), None
+    body, status, location = bytearray(), None, None
     while True:
         event = connection.next_event()
         if event is h11.NEED_DATA:
@@ -94,12 +114,13 @@ async def _exchange(
             continue
         if isinstance(event, h11.Response):
             status = event.status_code
+            location = next(
+                (v.decode("latin-1") for k, v in event.headers if k == b"location"), None
+            )
         elif isinstance(event, h11.Data):
             body += event.data
             if len(body) > limit:
                 raise FetchError(f"{url}: over {limit} bytes")
         elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
             break
-    if status != 200:
-        raise FetchError(f"{url}: the server answered {status}")
-    return bytes(body)
+    return status, location, bytes(body)

@@ -244,6 +244,7 @@ class Process:
     ) -> None:
         self.ports = list(ports)
         self.port = self.ports[0] if self.ports else 0
+        self._stopped = False
         self.log = log
         # A file, not a pipe: nobody reads a pipe while the test runs, and a full one blocks it.
         with log.open("wb") as out:
@@ -275,7 +276,11 @@ class Process:
 
     def stop(self) -> None:
         """End the program and whatever it forked (its process group); return once all are gone,
-        so that their ports are free."""
+        so that their ports are free. Once stopped, stopping again does nothing (the group's
+        number may then belong to someone else)."""
+        if self._stopped:
+            return
+        self._stopped = True
         if self.proc.poll() is None or _group_members(self.proc.pid):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGTERM)

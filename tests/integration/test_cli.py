@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 from cli_helpers import mitmrelay, start_mitmrelay
@@ -107,15 +108,20 @@ def test_run_a_shipped_recipe_by_name_while_8080_is_taken(peer, tmp_path):
             busy.close()
 
 
-def test_run_gives_the_recipe_mode_to_mitmproxy_and_the_command_line_wins(peer, tmp_path):
-    origin = peer.https_origin()
-    recipe = tmp_path / "mine.yaml"
-    recipe_port, port = free_port(), free_port()
+def reverse_recipe(tmp_path, origin) -> tuple[Path, int]:
+    """A recipe listening in reverse mode to origin on a free port: (its path, that port)."""
+    recipe, recipe_port = tmp_path / "mine.yaml", free_port()
     recipe.write_text(
         "description: test\noptions:\n"
         f"  mode: reverse:https://localhost:{origin.port}@{recipe_port}\n"
         "  listen_host: 127.0.0.1\n  ssl_insecure: true\n"
     )
+    return recipe, recipe_port
+
+
+def test_run_gives_the_recipe_mode_to_mitmproxy_and_the_command_line_wins(peer, tmp_path):
+    origin = peer.https_origin()
+    (recipe, recipe_port), port = reverse_recipe(tmp_path, origin), free_port()
     # --mode on the command line replaces the recipe's listener.
     relay = start_mitmrelay(
         tmp_path,
@@ -133,13 +139,7 @@ def test_run_gives_the_recipe_mode_to_mitmproxy_and_the_command_line_wins(peer, 
 
 def test_run_leaves_the_mode_to_the_users_mitmproxy_config_file(peer, tmp_path):
     origin = peer.https_origin()
-    recipe = tmp_path / "mine.yaml"
-    recipe_port, port = free_port(), free_port()
-    recipe.write_text(
-        "description: test\noptions:\n"
-        f"  mode: reverse:https://localhost:{origin.port}@{recipe_port}\n"
-        "  listen_host: 127.0.0.1\n  ssl_insecure: true\n"
-    )
+    (recipe, recipe_port), port = reverse_recipe(tmp_path, origin), free_port()
     confdir = tmp_path / "mitmproxy-conf"  # the confdir start_mitmrelay gives mitmproxy
     confdir.mkdir()
     (confdir / "config.yaml").write_text(

@@ -110,10 +110,21 @@ class ProxyChain:
         # Built here, once: loading the CA store for every connection would cost milliseconds each.
         # A PAC file can answer HTTPS proxies, and an https:// PAC URL is verified the same way.
         tls = opts.proxy_pac or any(hop.tls for chain in chains for hop in chain)
-        self.proxy_tls = (
-            upstream_tls(opts.ssl_verify_upstream_trusted_ca, opts.ssl_insecure) if tls else None
-        )
-        if "proxy_pac" in updated:
+        try:
+            self.proxy_tls = (
+                upstream_tls(opts.ssl_verify_upstream_trusted_ca, opts.ssl_insecure)
+                if tls
+                else None
+            )
+        except (OSError, ssl.SSLError) as e:
+            raise exceptions.OptionsError(
+                f"Cannot use ssl_verify_upstream_trusted_ca {opts.ssl_verify_upstream_trusted_ca!r}"
+                f" for the proxies' TLS: {e}"
+            ) from None
+        # mitmproxy's rollback after a refused change configures again with the same `updated`:
+        # the PAC file loaded now is not read (or fetched) again.
+        loaded = self.pac is not None and self.pac.name == opts.proxy_pac
+        if "proxy_pac" in updated and not loaded:
             script = None
             if opts.proxy_pac:
                 try:

@@ -77,7 +77,13 @@ def load_source(location: str, opener: Opener = direct, tls: ssl.SSLContext | No
     told otherwise). Blocks until fetched: configure() must know before traffic flows."""
     if location.startswith(("http://", "https://")):
         fetch = http_get.get(
-            location, opener, tls, limit=MAX_SCRIPT_BYTES, accept=ACCEPT, timeout=FETCH_TIMEOUT
+            location,
+            opener,
+            tls,
+            limit=MAX_SCRIPT_BYTES,
+            accept=ACCEPT,
+            timeout=FETCH_TIMEOUT,
+            redirects=3,  # WPAD servers redirect (http to https, wpad.dat to proxy.pac)
         )
         # On a loop of its own: configure() may run on mitmproxy's, which cannot be waited on.
         with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="pac-fetch") as pool:

@@ -13,6 +13,7 @@ Usage:
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import ipaddress
 import logging
 import os
@@ -97,12 +98,21 @@ class Failed(Exception):
 
 
 class _Said(logging.Handler):
+    """Says what is logged while this check connects (in its own task: not the relay's traffic
+    that a check from mitmweb's command bar runs beside)."""
+
     def __init__(self, say: Say) -> None:
         super().__init__(logging.INFO)
         self.say = say
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.say(f"  note  {record.getMessage()}")
+        if _CHECKING.get() is self:
+            self.say(f"  note  {record.getMessage()}")
+
+
+_CHECKING: contextvars.ContextVar[_Said | None] = contextvars.ContextVar(
+    "mitmrelay_check", default=None
+)
 
 
 class _Progress:
@@ -278,6 +288,7 @@ async def check(addon: ProxyChain, options: Any, target: Target, say: Say) -> bo
     writer = None
     # An alternative of `A | B | direct` that fails is logged by failover.py: said here too.
     failover_log = _Said(say)
+    checking = _CHECKING.set(failover_log)
     logging.getLogger(failover.__name__).addHandler(failover_log)
     try:
         try:
@@ -303,6 +314,7 @@ async def check(addon: ProxyChain, options: Any, target: Target, say: Say) -> bo
         return False
     finally:
         logging.getLogger(failover.__name__).removeHandler(failover_log)
+        _CHECKING.reset(checking)
         if writer is not None:
             writer.close()
     say(f"reached {target}")

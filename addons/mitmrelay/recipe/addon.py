@@ -9,6 +9,7 @@ its value (so `--set proxy_chain=` overrides a recipe's chain with a direct conn
 from __future__ import annotations
 
 import asyncio
+import errno
 import ipaddress
 import logging
 import os
@@ -115,23 +116,27 @@ async def _restart_listeners() -> None:
     stale = {server.mode for server in servers if _outdated(server.mode, server.listen_addrs)}
     if stale:
         await servers.update([mode for mode in modes if mode not in stale])
-        for mode in stale:
-            await _until_bindable(
-                mode.listen_host(ctx.options.listen_host), mode.listen_port(ctx.options.listen_port)
-            )
+        await asyncio.gather(*(_until_bindable(mode) for mode in stale))
     await servers.update(modes)
 
 
-async def _until_bindable(host: str, port: int | None, timeout: float = 3.0) -> None:
-    """Wait until host:port can be bound again, for TCP and for UDP.
+async def _until_bindable(mode: ProxyMode, timeout: float = 3.0) -> None:
+    """Wait until the address mode now listens on can be bound, for its transports.
 
     mitmproxy closes a stopped listener without waiting for it (CPython issue 104344), and
-    mitmproxy 12 frees the UDP socket that reverse and regular modes also listen on a moment
-    later: binding the new address at once fails with "address in use", which at start-up ends
-    mitmproxy. A port of 0 (any free port) needs no wait.
+    mitmproxy 12 frees the UDP socket of a mode that listens on UDP too (reverse HTTP(S), for
+    HTTP/3) a moment later: binding the new address at once fails with "address in use", which
+    at start-up ends mitmproxy. A port of 0 (any free port) needs no wait.
     """
+    host = mode.listen_host(ctx.options.listen_host)
+    port = mode.listen_port(ctx.options.listen_port)
     if not port:
         return
+    kinds = {
+        "tcp": (socket.SOCK_STREAM,),
+        "udp": (socket.SOCK_DGRAM,),
+        "both": (socket.SOCK_STREAM, socket.SOCK_DGRAM),
+    }[mode.transport_protocol]
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host or None, port, flags=socket.AI_PASSIVE)
@@ -139,7 +144,7 @@ async def _until_bindable(host: str, port: int | None, timeout: float = 3.0) -> 
         return  # mitmproxy will say what is wrong with the address
     addresses = {(info[0], info[4]) for info in infos if info[0] in _FAMILIES}
     deadline = loop.time() + timeout
-    while not all(_bindable(family, address) for family, address in addresses):
+    while not all(_bindable(family, address, kinds) for family, address in addresses):
         if loop.time() > deadline:
             return  # mitmproxy tries anyway and logs why it cannot listen
         await asyncio.sleep(0.02)
@@ -148,8 +153,9 @@ async def _until_bindable(host: str, port: int | None, timeout: float = 3.0) -> 
 _FAMILIES = (socket.AF_INET, socket.AF_INET6)
 
 
-def _bindable(family: socket.AddressFamily, address: tuple) -> bool:
-    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+def _bindable(family: socket.AddressFamily, address: tuple, kinds: tuple[int, ...]) -> bool:
+    """False only while the address is in use; any other fault is mitmproxy's to report."""
+    for kind in kinds:
         try:
             probe = socket.socket(family, kind)
         except OSError:
@@ -161,8 +167,9 @@ def _bindable(family: socket.AddressFamily, address: tuple) -> bool:
                 probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             try:
                 probe.bind(address)
-            except OSError:
-                return False
+            except OSError as e:
+                if e.errno == errno.EADDRINUSE:
+                    return False
     return True
 
 
