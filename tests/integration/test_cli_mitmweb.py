@@ -97,6 +97,16 @@ def test_the_recipe_option_offers_the_shipped_and_the_users_recipes(web):
     assert "or a recipe's name" in recipe["help"]
 
 
+def test_a_recipe_set_by_path_is_shown_in_the_drop_down(web, tmp_path):
+    api, _ = web
+    mine = tmp_path / "elsewhere.yaml"
+    mine.write_text("description: by path\noptions:\n  proxy_connect_timeout: 7\n")
+    api.send("PUT", "/options", {"recipe": str(mine)})
+    recipe = api.get("/options")["recipe"]
+    assert recipe["value"] == str(mine) and str(mine) in recipe["choices"]
+    assert api.get("/options")["proxy_connect_timeout"]["value"] == 7
+
+
 def test_check_runs_from_mitmwebs_command_bar_on_the_running_options(web, peer):
     api, _ = web
     socks, origin = peer.microsocks(), peer.https_origin()

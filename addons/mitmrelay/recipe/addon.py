@@ -88,6 +88,7 @@ class Recipe:
             logger.warning(str(problem))
         self._source = (path, text)
         self._apply(path, resolve(recipe, known, file.parent))
+        _offer(path)
 
     def _apply(self, path: str, values: dict[str, Any]) -> None:
         chosen = {name: v for name, v in values.items() if name not in self._explicit}
@@ -186,3 +187,13 @@ def _outdated(mode: ProxyMode, bound: tuple[tuple, ...]) -> bool:
         return str(ipaddress.ip_address(host)) not in hosts
     except ValueError:
         return False  # a name: mitmproxy resolved it, nothing to compare
+
+
+def _offer(path: str) -> None:
+    """Make a recipe given by path one of the option's choices: mitmweb's Options editor shows
+    the option as a drop-down of its choices, and a value that is none of them as blank.
+    (mitmproxy keeps choices on its private option objects; without them, nothing to do.)"""
+    option = getattr(ctx.options, "_options", {}).get("recipe")
+    choices = getattr(option, "choices", None)
+    if choices is not None and path not in choices:
+        option.choices = [*choices, path]
