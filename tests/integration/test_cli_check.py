@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 
 from cli_helpers import mitmrelay
+from mitmrelay.testing import make_client_cert
 from peers import HOST, free_port
-from recipe_helpers import SERVER, recipe_copy
+from recipe_helpers import SERVER, mtls_origin, recipe_copy
 
 PASS = {"PROXY_PASS": "pw-check"}
 
@@ -158,6 +159,29 @@ def test_the_pac_file_routes_the_check_as_it_routes_the_relay(peer, tmp_path):
     assert f"via http://{HOST}:{connect.port}" in out.splitlines()[0]
     assert f"hop 1/1 http://{HOST}:{connect.port}: HTTP CONNECT handshake done" in out
     connect.wait_log(rf"CONNECT localhost:{origin.port}")
+
+
+def test_a_server_requiring_a_client_certificate(peer, tmp_path):
+    client_ca, client_pem = make_client_cert(tmp_path)
+    origin = mtls_origin(peer, client_ca)
+    trust = f"ssl_verify_upstream_trusted_ca={peer.certs.ca}"
+    status, out = check("--set", trust, f"tls://localhost:{origin.port}")
+    assert status == 1, out
+    assert "the server refused the connection after the handshake" in out
+    assert "set client_certs to the certificate" in out
+    status, out = check(
+        "--set", trust, "--set", f"client_certs={client_pem}", f"tls://localhost:{origin.port}"
+    )
+    assert status == 0, out
+    assert f"client certificate presented: {client_pem}" in out
+    # A folder of HOST.pem files, as mitmproxy takes it.
+    folder = tmp_path / "certs"
+    folder.mkdir()
+    (folder / "localhost.pem").write_bytes(client_pem.read_bytes())
+    status, out = check(
+        "--set", trust, "--set", f"client_certs={folder}", f"tls://localhost:{origin.port}"
+    )
+    assert status == 0 and f"client certificate presented: {folder / 'localhost.pem'}" in out
 
 
 def test_bad_usage_exits_2_with_the_fault():

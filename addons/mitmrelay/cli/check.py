@@ -190,9 +190,24 @@ def failed_step(e: HopError) -> str:
     return f"{hop}: handshake"
 
 
-def tls_context(options: Any, verify: bool) -> ssl.SSLContext:
-    """A client context that trusts what the relay trusts (mitmproxy's upstream TLS options)."""
+def client_cert(options: Any, host: str) -> str | None:
+    """The client certificate mitmproxy would present to host: client_certs itself when it is a
+    file, else HOST.pem in that folder, if there is one."""
+    if not options.client_certs:
+        return None
+    path = os.path.expanduser(options.client_certs)
+    if os.path.isfile(path):
+        return path
+    candidate = os.path.join(path, f"{host}.pem")
+    return candidate if os.path.isfile(candidate) else None
+
+
+def tls_context(options: Any, verify: bool, cert: str | None = None) -> ssl.SSLContext:
+    """A client context that trusts what the relay trusts (mitmproxy's upstream TLS options),
+    presenting cert (certificate and key in one PEM file, as client_certs takes them)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if cert:
+        context.load_cert_chain(cert)
     if verify:
         cafile = options.ssl_verify_upstream_trusted_ca
         capath = options.ssl_verify_upstream_trusted_confdir
@@ -234,13 +249,16 @@ async def _connect(addon: ProxyChain, target: Target, progress: Any) -> tuple[An
         return await addon.open_connection(target.host, target.port, progress=progress)
 
 
-async def _tls(addon: ProxyChain, options: Any, target: Target, say: Say, writer: Any) -> None:
+async def _tls(
+    addon: ProxyChain, options: Any, target: Target, say: Say, reader: Any, writer: Any
+) -> None:
     sni = None if _is_ip(target.host) else target.host
     verify = not options.ssl_insecure
+    cert = client_cert(options, target.host)
     start = time.monotonic()
     try:
         async with asyncio.timeout(addon.timeout):
-            await writer.start_tls(tls_context(options, verify), server_hostname=sni)
+            await writer.start_tls(tls_context(options, verify, cert), server_hostname=sni)
     except ssl.SSLCertVerificationError as e:
         say(
             f"  FAIL  TLS handshake with {target.host}: certificate not trusted: {e.verify_message}"
@@ -264,12 +282,38 @@ async def _tls(addon: ProxyChain, options: Any, target: Target, say: Say, writer
         raise Failed(f"TLS handshake with {target.host}:{target.port}: {reason}") from None
     tls = writer.get_extra_info("ssl_object")
     say(f"  ok    TLS handshake with {target.host} done: {tls.version()} ({_ms(start)})")
+    if cert:
+        say(f"        client certificate presented: {cert}")
+    await _refused_after_handshake(reader, target, cert)
     say(f"        certificate: {describe_certificate(_peer_der(writer))}")
     if verify:
         say(f"  ok    certificate verified against {trust_name(options)}")
     else:
         say("  note  certificate not verified: ssl_insecure is on")
     say(f"        ALPN: {tls.selected_alpn_protocol() or 'none (the server chose no protocol)'}")
+
+
+async def _refused_after_handshake(reader: Any, target: Target, cert: str | None) -> None:
+    """With TLS 1.3 a server refuses a client certificate (or its absence) only after the
+    handshake, in its first record: wait a moment for one. Silence is fine (HTTPS servers wait
+    for the request), and so is data (a server that speaks first); an alert or a close is not."""
+    try:
+        async with asyncio.timeout(REFUSAL_WAIT):
+            if await reader.read(1):
+                return
+        reason = "it closed the connection"
+    except TimeoutError:
+        return
+    except (ssl.SSLError, OSError) as e:
+        reason = getattr(e, "reason", None) or str(e) or type(e).__name__
+    fix = f"client_certs gave {cert}" if cert else "set client_certs to the certificate"
+    raise Failed(
+        f"TLS with {target.host}:{target.port}: the server refused the connection after the "
+        f"handshake ({reason}): does it require a client certificate? {fix}"
+    )
+
+
+REFUSAL_WAIT = 0.5  # seconds
 
 
 def _peer_der(writer: Any) -> bytes:
@@ -292,7 +336,7 @@ async def check(addon: ProxyChain, options: Any, target: Target, say: Say) -> bo
     logging.getLogger(failover.__name__).addHandler(failover_log)
     try:
         try:
-            _, writer = await _connect(addon, target, progress)
+            reader, writer = await _connect(addon, target, progress)
         except HopError as e:
             if progress and e.kind is Failure.REFUSED and e.target == e.destination:
                 progress.name_line(e.index - 1)  # the last hop was asked, and said no
@@ -308,7 +352,7 @@ async def check(addon: ProxyChain, options: Any, target: Target, say: Say) -> bo
         if progress is None:
             say(f"  ok    destination {target.host}:{target.port} reached directly ({_ms(start)})")
         if target.tls:
-            await _tls(addon, options, target, say, writer)
+            await _tls(addon, options, target, say, reader, writer)
     except Failed as e:
         say(f"FAILED at {e}")
         return False
