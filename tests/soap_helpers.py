@@ -134,3 +134,13 @@ def huge_request(size: int) -> bytes:
     item = b"<b:item><b:id>12345</b:id><b:value>some value text</b:value></b:item>\n"
     tail = b"</b:Bulk></soap:Body></soap:Envelope>"
     return head + item * (size // len(item)) + tail
+
+
+def client_session():
+    """A requests session for SOAP clients (zeep's transport) that ignores the proxy
+    environment: a proxy from the environment must not take 127.0.0.1 traffic."""
+    import requests
+
+    session = requests.Session()
+    session.trust_env = False
+    return session

@@ -9,8 +9,10 @@ import re
 import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import wsdl_samples as w
+from mitmrelay.testing import Certs, Mitm, start_mitmdump
 
 HOST = "127.0.0.1"
 # Symbols the service answers in their own way: a fault, and a price the schema does not allow.
@@ -40,6 +42,20 @@ def _fault(reason: str) -> bytes:
         f"<faultstring>{reason}</faultstring><detail><m:unknown xmlns:m='{w.STOCK_NS}'>"
         f"{reason}</m:unknown></detail></s:Fault></s:Body></s:Envelope>"
     ).encode()
+
+
+def relay_to(tmp: Path, port: int, certs: Certs, *args: str, env: dict | None = None) -> Mitm:
+    """mitmdump with every addon in reverse mode to the TLS service on port, trusting certs' CA,
+    with args added."""
+    return start_mitmdump(
+        tmp,
+        "--mode",
+        f"reverse:https://localhost:{port}@{{port}}",
+        "--set",
+        f"ssl_verify_upstream_trusted_ca={certs.ca}",
+        *args,
+        env=env,
+    )
 
 
 class StockService:

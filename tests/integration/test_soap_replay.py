@@ -142,12 +142,6 @@ class TlsQuotes:
         self.thread.join(5)
 
 
-def _session() -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False  # a proxy from the environment must not take 127.0.0.1 traffic
-    return session
-
-
 def _services(wsdl_url: str, address: str, session: requests.Session) -> tuple[object, object]:
     """(SOAP 1.1 with WS-Addressing, SOAP 1.2) services of the quotes WSDL, both with a digest."""
     client = zeep.Client(
@@ -241,7 +235,7 @@ def recording(tmp_path_factory, certs: Certs) -> Iterator[Recording]:
             str(flows),
         )
         base = f"http://{HOST}:{relay.port}/quotes"
-        soap11, soap12 = _services(f"{base}?wsdl", base, _session())
+        soap11, soap12 = _services(f"{base}?wsdl", base, h.client_session())
         results = _session_calls(soap11, soap12)
         node_results = _node(base, NODE_CALLS)
         relay.stop()  # flushes the flow file
@@ -307,7 +301,7 @@ def reverse(recording) -> Iterator[Replay]:
 
 
 def test_zeep_gets_every_recorded_answer_with_server_and_proxy_down(recording, reverse):
-    soap11, soap12 = _services(f"{reverse.base}?wsdl", reverse.base, _session())
+    soap11, soap12 = _services(f"{reverse.base}?wsdl", reverse.base, h.client_session())
     results = _session_calls(soap11, soap12)
     assert results == recording.results
     # Past the recorded answers, the last one repeats.
@@ -321,7 +315,7 @@ def test_zeep_gets_every_recorded_answer_with_server_and_proxy_down(recording, r
 
 
 def test_an_unrecorded_call_gets_a_fault_naming_the_nearest(reverse):
-    soap11, soap12 = _services(f"{reverse.base}?wsdl", reverse.base, _session())
+    soap11, soap12 = _services(f"{reverse.base}?wsdl", reverse.base, h.client_session())
     message = _fault(lambda: soap11.GetQuote(symbol="NOPE"))
     assert message == (
         "mitmrelay soap_replay: no recorded exchange matched POST /quotes GetQuote (SOAP 1.1); "
@@ -353,7 +347,7 @@ def test_node_soap_gets_its_recorded_answers_and_the_no_match_fault(recording, r
 
 
 def test_secrets_stay_masked_in_the_replay_output(recording, reverse):
-    soap11, _ = _services(f"{reverse.base}?wsdl", reverse.base, _session())
+    soap11, _ = _services(f"{reverse.base}?wsdl", reverse.base, h.client_session())
     soap11.GetQuote(symbol="ACME")
     log = reverse.relay.text()
     wire = b"".join(f.request.content or b"" for f in _read(recording.flows)).decode()
@@ -363,7 +357,7 @@ def test_secrets_stay_masked_in_the_replay_output(recording, reverse):
 
 
 def test_replayed_flows_are_labelled_and_requests_never_repeated_bytes(recording, reverse):
-    soap11, _ = _services(f"{reverse.base}?wsdl", reverse.base, _session())
+    soap11, _ = _services(f"{reverse.base}?wsdl", reverse.base, h.client_session())
     assert soap11.GetQuote(symbol="ACME") == Decimal("42.5")
     assert "[replay]" in reverse.relay.text()
     reverse.relay.stop()  # flushes its flow file
@@ -419,7 +413,7 @@ def test_curl_posting_a_rewritten_envelope_is_answered(recording):
 def test_regular_mode_answers_for_a_host_that_does_not_exist(recording):
     replay = _replay(recording, "regular", regular=True)
     try:
-        session = _session()
+        session = h.client_session()
         session.proxies = {"http": f"http://{HOST}:{replay.relay.port}"}
         soap11, soap12 = _services(f"{replay.base}?wsdl", replay.base, session)
         assert _session_calls(soap11, soap12) == recording.results
@@ -440,7 +434,7 @@ def test_regular_mode_answers_for_a_host_that_does_not_exist(recording):
 def test_unmatched_forward_sends_to_the_server_through_the_chain(recording):
     replay = _replay(recording, "forward", "--set", "soap_replay_unmatched=forward")
     try:
-        soap11, _ = _services(f"{replay.base}?wsdl", replay.base, _session())
+        soap11, _ = _services(f"{replay.base}?wsdl", replay.base, h.client_session())
         assert soap11.GetQuote(symbol="ACME") == Decimal("42.5")
         body = _rewritten(_read(recording.flows)[1].request.content.decode())
         url = f"http://{HOST}:{replay.relay.port}/quotes"
@@ -495,7 +489,7 @@ def test_mitmweb_shows_replays_as_such_with_secrets_masked(recording):
     token = web.web_token
     try:
         base = f"http://{HOST}:{web.port}/quotes"
-        soap11, _ = _services(f"{base}?wsdl", base, _session())
+        soap11, _ = _services(f"{base}?wsdl", base, h.client_session())
         assert soap11.GetQuote(symbol="ACME") == Decimal("42.5")
         api = requests.Session()
         api.trust_env = False

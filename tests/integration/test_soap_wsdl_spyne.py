@@ -11,7 +11,7 @@ from pathlib import Path
 
 import peers
 import pytest
-import requests
+import soap_helpers
 from mitmrelay.testing import Process, make_certs, start_mitmdump
 
 zeep = pytest.importorskip("zeep")
@@ -58,8 +58,7 @@ def run(tmp_path_factory):
         "3",
     )
     try:
-        session = requests.Session()
-        session.trust_env = False
+        session = soap_helpers.client_session()
         base = f"http://127.0.0.1:{relay.port}/"
         client = zeep.Client(base + "?wsdl", transport=Transport(session=session))
         greeter = client.create_service(BINDING, base)

@@ -10,10 +10,10 @@ import contextlib
 import re
 
 import pytest
-import requests
+import soap_helpers
 import wsdl_samples as w
 import wsdl_service
-from mitmrelay.testing import make_certs, start_mitmdump
+from mitmrelay.testing import make_certs
 
 zeep = pytest.importorskip("zeep")
 from zeep.transports import Transport  # noqa: E402 (after importorskip)
@@ -26,18 +26,9 @@ def run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("styles")
     certs = make_certs(tmp_path_factory.mktemp("certs"))
     service = wsdl_service.StyleService(certs.server_context())
-    relay = start_mitmdump(
-        tmp,
-        "--mode",
-        f"reverse:https://localhost:{service.port}@{{port}}",
-        "--set",
-        f"ssl_verify_upstream_trusted_ca={certs.ca}",
-        "--flow-detail",
-        "3",
-    )
+    relay = wsdl_service.relay_to(tmp, service.port, certs, "--flow-detail", "3")
     try:
-        session = requests.Session()
-        session.trust_env = False
+        session = soap_helpers.client_session()
         base = f"http://127.0.0.1:{relay.port}"
 
         def client(wsdl: str) -> zeep.Client:

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import peers
 import pytest
-import requests
+import soap_helpers
 import wsdl_samples as w
 import wsdl_service
 from mitmproxy import flowfilter, http
 from mitmproxy import io as flow_io
-from mitmrelay.testing import make_certs, start_mitmdump
+from mitmrelay.testing import make_certs
 
 zeep = pytest.importorskip("zeep")
 from zeep.transports import Transport  # noqa: E402 (after importorskip)
@@ -42,14 +42,12 @@ def run(tmp_path_factory):
     service = wsdl_service.StockService(certs.server_context())
     socks = peers.start_microsocks(tmp, "alice", PROXY_PASS)
     flow_file = tmp / "flows.mitm"
-    relay = start_mitmdump(
+    relay = wsdl_service.relay_to(
         tmp,
-        "--mode",
-        f"reverse:https://localhost:{service.port}@{{port}}",
+        service.port,
+        certs,
         "--set",
         f"proxy_chain=socks5h://alice:${{PROXY_PASS}}@127.0.0.1:{socks.port}",
-        "--set",
-        f"ssl_verify_upstream_trusted_ca={certs.ca}",
         "--flow-detail",
         "3",
         "-w",
@@ -57,8 +55,7 @@ def run(tmp_path_factory):
         env={"PROXY_PASS": PROXY_PASS},
     )
     try:
-        session = requests.Session()
-        session.trust_env = False
+        session = soap_helpers.client_session()
         base = f"http://127.0.0.1:{relay.port}/stock"
         client = zeep.Client(base + "?wsdl", transport=Transport(session=session))
         stock = client.create_service(BINDING, base)
@@ -162,14 +159,12 @@ def test_a_soap_wsdl_url_is_fetched_through_the_proxy_chain(tmp_path_factory):
     service = wsdl_service.StockService(certs.server_context())
     socks = peers.start_microsocks(tmp, "alice", PROXY_PASS)
     url = f"https://localhost:{service.port}/stock?wsdl"
-    relay = start_mitmdump(
+    relay = wsdl_service.relay_to(
         tmp,
-        "--mode",
-        f"reverse:https://localhost:{service.port}@{{port}}",
+        service.port,
+        certs,
         "--set",
         f"proxy_chain=socks5h://alice:${{PROXY_PASS}}@127.0.0.1:{socks.port}",
-        "--set",
-        f"ssl_verify_upstream_trusted_ca={certs.ca}",
         "--set",
         f"soap_wsdl={url}",
         env={"PROXY_PASS": PROXY_PASS},
@@ -182,8 +177,7 @@ def test_a_soap_wsdl_url_is_fetched_through_the_proxy_chain(tmp_path_factory):
         )
         # Both the WSDL and the schema it imports came through the SOCKS proxy.
         assert socks.text().count(f"connected to localhost:{service.port}") == 2
-        session = requests.Session()
-        session.trust_env = False
+        session = soap_helpers.client_session()
         answer = session.post(
             f"http://127.0.0.1:{relay.port}/stock",
             data=w.stock_request(),

@@ -10,11 +10,11 @@ import datetime
 import re
 
 import pytest
-import requests
+import soap_helpers
 import wsdl_samples as w
 import wsdl_service
 from lxml import etree
-from mitmrelay.testing import make_certs, start_mitmdump
+from mitmrelay.testing import make_certs
 
 zeep = pytest.importorskip("zeep")
 xmlsec = pytest.importorskip("xmlsec")
@@ -98,18 +98,9 @@ def run(tmp_path_factory):
     certs = make_certs(tmp_path_factory.mktemp("certs"))
     key_file, cert_file = signing_pair(tmp)
     service = wsdl_service.StockService(certs.server_context())
-    relay = start_mitmdump(
-        tmp,
-        "--mode",
-        f"reverse:https://localhost:{service.port}@{{port}}",
-        "--set",
-        f"ssl_verify_upstream_trusted_ca={certs.ca}",
-        "--flow-detail",
-        "3",
-    )
+    relay = wsdl_service.relay_to(tmp, service.port, certs, "--flow-detail", "3")
     try:
-        session = requests.Session()
-        session.trust_env = False
+        session = soap_helpers.client_session()
         base = f"http://127.0.0.1:{relay.port}/stock"
         client = zeep.Client(
             base + "?wsdl",
