@@ -107,6 +107,18 @@ def test_without_ticket_the_strongest_usable_offer_is_taken(squid_all, origin, k
     assert corp_peers.tunnel_user(squid_all, origin.port) == "D\\\\d"  # NTLM (see tunnel_user)
 
 
+def test_kerberos_with_user_at_realm_and_a_password_and_no_ticket(kdc, origin, kerberos_env):
+    """user@REALM:password@ in the hop: the ticket is got from the KDC with that password."""
+    squid = corp_peers.start_squid(("negotiate",), kdc=kdc)
+    try:
+        reply = get_through(squid, origin, f"{USER}@{REALM}", USER_PASSWORD, pinned="negotiate")
+        assert reply.startswith(b"HTTP/1.1 200")
+        assert corp_peers.tunnel_user(squid, origin.port) == f"{USER}@{REALM}"
+    finally:
+        squid.stop()
+    assert not kerberos_env.exists(), "the user's ticket cache was not written"
+
+
 def test_kerberos_only_proxy_without_a_ticket(kdc, origin, kerberos_env):
     squid = corp_peers.start_squid(("negotiate",), kdc=kdc)
     try:
