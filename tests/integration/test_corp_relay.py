@@ -49,15 +49,26 @@ def relay_through(peer, origin, chain: str, env: dict | None = None, extra: tupl
     )
 
 
-def test_headline_through_ntlm_squid(peer):
+# What an NTLM or Negotiate exchange with the proxy would leave if it leaked: its header, and the
+# base64 of NTLM's signature ("NTLMSSP") or of a GSS token's start.
+EXCHANGE_TRACES = ("Proxy-Authorization", "TlRMTVNT", "NTLMSSP", "Negotiate YII")
+
+
+def test_headline_through_ntlm_squid(peer, tmp_path):
     origin = peer.https_origin()
     squid = corp_peers.start_squid(("ntlm",))
+    outputs = tmp_path / "outputs"
     try:
         relay = relay_through(
             peer,
             origin,
             f"http://CORP%5Calice:${{NTLM_PASS}}@localhost:{squid.port}",
             env={"NTLM_PASS": NTLM_PASSWORD},
+            extra=(
+                *("--flow-detail", "4", "-w", str(outputs / "flows.mitm")),
+                *("--set", f"socat_dump={outputs / 'dump.txt'}"),
+                *("--set", f"record_dir={outputs / 'recordings'}"),
+            ),
         )
         code, body = soap_call(relay.port)
         assert code == 200 and "<Echo>hi</Echo>" in body
@@ -65,7 +76,13 @@ def test_headline_through_ntlm_squid(peer):
         relay.wait_log(rf"server connect localhost:{origin.port} via http://CORP%5Calice:")
     finally:
         squid.stop()
-    assert NTLM_PASSWORD not in relay.text()
+    relay.stop()  # flushes the flow file
+    written = {path: path.read_bytes() for path in outputs.rglob("*") if path.is_file()}
+    assert {path.name for path in written} >= {"flows.mitm", "dump.txt"}, written.keys()
+    assert any("recordings" in str(path) for path in written), written.keys()
+    for text in [relay.text().encode(), *written.values()]:
+        for secret in (NTLM_PASSWORD, *EXCHANGE_TRACES):
+            assert secret.encode() not in text
 
 
 def test_headline_through_kerberos_squid_with_a_ticket_and_no_password(peer, kdc, tmp_path):
