@@ -1,9 +1,7 @@
 """The SOAP addon with a contract: WSDLs from soap_wsdl files and from ?wsdl answers in traffic,
 operation labels, invalid labels, and the view's contract lines."""
 
-import asyncio
 import logging
-import threading
 from pathlib import Path
 
 import pytest
@@ -11,7 +9,6 @@ import wsdl_samples as w
 from mitmproxy import contentviews, exceptions, flowfilter
 from mitmproxy.proxy.layers import http as http_layer
 from mitmproxy.test import taddons, tflow
-from mitmrelay.soap import contract
 
 SCRIPT = Path(__file__).parents[2] / "addons" / "soap.py"
 ACTION = '"http://example.com/GetLastTradePrice"'
@@ -96,38 +93,6 @@ def test_a_wsdl_fetched_through_the_proxy_names_the_operation(tctx, caplog):
     assert response[1] == (
         "  Operation: GetLastTradePrice (document/literal, matched by its request (SOAPAction))"
     )
-
-
-def test_a_learned_schema_is_compiled_off_the_event_loop_before_any_message(tctx):
-    url = "http://example.com/stockquote?wsdl"
-
-    async def learn_while_running():
-        tctx.addon.running()
-        loop = asyncio.get_running_loop()
-        threads = []
-        original = contract.compile_schema
-
-        def compile_here(*args):
-            threads.append(threading.current_thread())
-            return original(*args)
-
-        contract.compile_schema = compile_here
-        try:
-            wsdl_fetch(tctx, url, w.STOCK_QUOTE)  # a response hook, on the loop's thread
-            learned = tctx.addon.inspector.catalog.contracts[url]
-            deadline = loop.time() + 10
-            while not learned._compiled and loop.time() < deadline:
-                await asyncio.sleep(0.01)
-        finally:
-            contract.compile_schema = original
-        return learned, threads
-
-    learned, threads = asyncio.run(learn_while_running())
-    assert learned.schema()[0] is not None, "compiled with no message seen"
-    assert threads and threads[0] is not threading.main_thread(), "compiled on the loop's thread"
-    f = exchange(tctx, w.stock_request(), w.stock_response())
-    assert "  Schema:     valid" in view(f.request, f)[1].splitlines()
-    assert len(threads) == 1, "compiled once"
 
 
 def test_a_schema_breaking_message_is_labelled_invalid_and_filterable(tctx, tmp_path):

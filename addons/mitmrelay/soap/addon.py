@@ -79,7 +79,7 @@ class SoapView:
             raise exceptions.OptionsError(f"Cannot use soap_wsdl {list(value)!r}: {e}") from e
         for path, found in loaded.items():
             if self._configured.get(path) != found.describe():
-                self._learned(found)
+                logger.info(f"SOAP: learned {found.describe()}")
                 self._configured[path] = found.describe()
         self._urls = [u for u in sources if isinstance(u, str)]
         if self._running:
@@ -106,27 +106,10 @@ class SoapView:
             self._configured.pop(url, None)  # tried again when the option is set again
             return
         self._configured[url] = found.describe()
-        self._learned(found)
-
-    def _learned(self, found: contract.Contract) -> None:
         logger.info(f"SOAP: learned {found.describe()}")
-        if self._running:
-            self._compile_soon(found)
-
-    def _compile_soon(self, found: contract.Contract) -> None:
-        """Compile a contract's schema in a worker thread now (a large WSDL's takes tens of
-        milliseconds), so that the first message validated against it does not wait on the
-        event loop, holding up every connection."""
-        if not self.inspector.options.validate or found.missing:
-            return  # not needed, or rebuilt when its imports arrive
-        task = asyncio.get_running_loop().create_task(asyncio.to_thread(found.schema))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     def running(self) -> None:
         self._running = True
-        for found in self.inspector.catalog.contracts.values():
-            self._compile_soon(found)  # the soap_wsdl files read before the loop ran
         self._fetch_urls()
         # mitmweb shows flow comments, hence the SOAP labels, only in its optional comment
         # column: add it unless the user chose the columns.
@@ -198,7 +181,7 @@ class SoapView:
         url = flow.request.pretty_url
         catalog = self.inspector.catalog
         for found in catalog.add(url, content):
-            self._learned(found)
+            logger.info(f"SOAP: learned {found.describe()}")
         error = catalog.errors.get(contract.normalize_url(url))
         if error:
             logger.warning(f"SOAP: cannot use the WSDL {url}: {error}")

@@ -18,7 +18,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import re
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,7 +93,6 @@ class Contract:
     _schema: etree.XMLSchema | None = field(default=None, repr=False)
     _schema_error: str | None = field(default=None, repr=False)
     _compiled: bool = field(default=False, repr=False)
-    _compiling: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def services(self) -> list[str]:
@@ -116,17 +114,15 @@ class Contract:
         return text
 
     def schema(self) -> tuple[etree.XMLSchema | None, str | None]:
-        """The compiled schema (cached), or the reason there is none. Thread-safe: the addon
-        compiles it in a worker thread as soon as the contract is learned."""
-        with self._compiling:
-            if not self._compiled:
-                try:
-                    self._schema = compile_schema(self.schema_documents, self.operations)
-                except (etree.XMLSchemaParseError, etree.XMLSyntaxError, ValueError) as e:
-                    self._schema_error = f"the WSDL's schema does not compile: {one_line(str(e))}"
-                if self._schema is None and self._schema_error is None:
-                    self._schema_error = "the WSDL declares no types"
-                self._compiled = True
+        """The compiled schema (cached), or the reason there is none."""
+        if not self._compiled:
+            self._compiled = True
+            try:
+                self._schema = compile_schema(self.schema_documents, self.operations)
+            except (etree.XMLSchemaParseError, etree.XMLSyntaxError, ValueError) as e:
+                self._schema_error = f"the WSDL's schema does not compile: {one_line(str(e))}"
+            if self._schema is None and self._schema_error is None:
+                self._schema_error = "the WSDL declares no types"
         return self._schema, self._schema_error
 
 
