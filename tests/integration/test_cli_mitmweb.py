@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.cookiejar
 import json
+import re
 import secrets
 import urllib.request
 
@@ -121,6 +122,25 @@ def test_check_runs_from_mitmwebs_command_bar_on_the_running_options(web, peer):
     dead = free_port()
     api.send("POST", "/commands/mitmrelay.check", {"arguments": [f"{HOST}:{dead}"]})
     wait_for(lambda: f"FAILED at destination {HOST}:{dead}" in api.log(), 15, "the failure")
+
+
+def test_a_second_check_says_which_alternative_is_cooling_down(web, peer):
+    api, _ = web
+    origin, dead = peer.https_origin(), free_port()
+    api.send("PUT", "/options", {"proxy_chain": f"http://{HOST}:{dead} | direct"})
+    target = f"localhost:{origin.port}"
+    down = f"proxy alternative http://{HOST}:{dead} is down"
+    for _ in range(2):
+        done = api.log().count(f"reached {target}")
+        api.send("POST", "/commands/mitmrelay.check", {"arguments": [target]})
+        wait_for(lambda n=done: api.log().count(f"reached {target}") > n, 15, "the check's end")
+    log = api.log()
+    assert log.count(f"note  {down}") == 1  # by the first check, where it failed
+    assert re.search(
+        rf"note  proxy alternative http://{re.escape(HOST)}:{dead} failed lately: tried last for "
+        r"\d+ s more \(proxy_failover_cooldown\)",
+        log,
+    )
 
 
 def test_a_bad_target_is_refused_with_the_fault(web):

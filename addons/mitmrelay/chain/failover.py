@@ -77,6 +77,10 @@ class Failover:
         up = [i for i, c in enumerate(alternatives) if self._down_until.get(_key(c), 0) <= now]
         return up + [i for i in range(len(alternatives)) if i not in up]
 
+    def cooling(self, chain: Chain) -> float:
+        """Seconds the alternative is still tried last after a failure (0: it is not)."""
+        return max(0.0, self._down_until.get(_key(chain), 0) - self.clock())
+
     def failed(self, chain: Chain, error: BaseException) -> None:
         key = _key(chain)
         if key not in self._down_until:

@@ -30,6 +30,7 @@ from ..chain.addon import ProxyChain
 from ..chain.connector import HopError
 from ..chain.errors import Failure
 from ..chain.schemes import Credentials
+from ..chain.spec import format_chain
 
 logger = logging.getLogger(__name__)
 
@@ -327,6 +328,13 @@ async def check(addon: ProxyChain, options: Any, target: Target, say: Say) -> bo
     if decision.recording is not None:
         say(f"  ok    answered from the recording {decision.recording}: no connection is made")
         return True
+    if len(decision.chain) > 1:
+        for alternative in decision.chain:
+            if left := addon.failover.cooling(alternative):
+                say(
+                    f"  note  proxy alternative {format_chain(alternative)} "
+                    f"failed lately: tried last for {left:.0f} s more (proxy_failover_cooldown)"
+                )
     progress = None if decision.direct else _Progress(target, say)
     start = time.monotonic()
     writer = None
