@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import re
 import ssl
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import wsdl_samples as w
 from mitmrelay.testing import Certs, Mitm, start_mitmdump
+from peers import Threaded
 
 HOST = "127.0.0.1"
 # Symbols the service answers in their own way: a fault, and a price the schema does not allow.
@@ -58,7 +58,7 @@ def relay_to(tmp: Path, port: int, certs: Certs, *args: str, env: dict | None = 
     )
 
 
-class StockService:
+class StockService(Threaded):
     def __init__(self, context: ssl.SSLContext) -> None:
         self.received: list[bytes] = []
         service = self
@@ -92,16 +92,10 @@ class StockService:
         self.server = ThreadingHTTPServer((HOST, 0), Handler)
         self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
+        self._serve()
 
 
-class StyleService:
+class StyleService(Threaded):
     """One TLS server for the other WSDL styles of wsdl_samples: rpc/literal (`/calc`), rpc/encoded
     (`/calcenc`) and the orders contract split over three files (`/orders/service.wsdl`, SOAP 1.1
     at `/orders`, SOAP 1.2 at `/orders12`). Answers are built from the request by pattern: enough
@@ -138,8 +132,7 @@ class StyleService:
         self.server = ThreadingHTTPServer((HOST, 0), Handler)
         self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self._serve()
 
     def answer(self, path: str, body: bytes) -> tuple[bytes, str]:
         if path.startswith("/calc"):
@@ -160,8 +153,3 @@ class StyleService:
             f'xmlns:o="{w.ORDERS_NS}">{order}</o:PlaceOrderResponse></s:Body></s:Envelope>'
         )
         return response.encode(), f"{content_type}; charset=utf-8"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)

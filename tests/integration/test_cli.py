@@ -239,12 +239,11 @@ def test_no_false_listen_warning_for_a_mode_with_its_own_loopback_address(peer, 
     assert "other machines can use this proxy" not in relay.text()
 
 
-def test_no_false_listen_warning_when_the_recipe_sets_listen_host(peer, tmp_path):
+def dump_with_recipe(peer, tmp_path, recipe: str, *extra: str, applied: str):
+    """`mitmrelay dump` in reverse mode to an HTTPS origin with `--set recipe=RECIPE`, once the
+    recipe's log line (the regex `applied`) is out and the listener it moved to 127.0.0.1 answers:
+    where mitmproxy 12 listened before the recipe applied, a request in between finds none."""
     origin, port = peer.https_origin(), free_port()
-    recipe = tmp_path / "local.yaml"
-    recipe.write_text(
-        "description: test\noptions:\n  listen_host: 127.0.0.1\n  ssl_insecure: true\n"
-    )
     relay = start_mitmrelay(
         tmp_path,
         "dump",
@@ -252,34 +251,36 @@ def test_no_false_listen_warning_when_the_recipe_sets_listen_host(peer, tmp_path
         f"reverse:https://localhost:{origin.port}@{port}",
         "--set",
         f"recipe={recipe}",
+        *extra,
         port=port,
     )
     peer.keep(relay)
-    relay.wait_log(r"recipe .*local.yaml: set listen_host")
-    relay.wait_log(rf"listening at 127\.0\.0\.1:{port}\b")  # moved off the wildcard
+    relay.wait_log(applied)
+    relay.wait_log(rf"listening at 127\.0\.0\.1:{port}\b")
     assert curl(f"http://{HOST}:{port}/x", "--data", "a")[0] == 200, relay.text()
+    return relay
+
+
+def test_no_false_listen_warning_when_the_recipe_sets_listen_host(peer, tmp_path):
+    recipe = tmp_path / "local.yaml"
+    recipe.write_text(
+        "description: test\noptions:\n  listen_host: 127.0.0.1\n  ssl_insecure: true\n"
+    )
+    relay = dump_with_recipe(
+        peer, tmp_path, str(recipe), applied=r"recipe .*local.yaml: set listen_host"
+    )
     assert "other machines can use this proxy" not in relay.text()
 
 
 def test_the_recipe_option_takes_a_shipped_recipes_name(peer, tmp_path):
-    origin, port = peer.https_origin(), free_port()
-    relay = start_mitmrelay(
+    dump_with_recipe(
+        peer,
         tmp_path,
-        "dump",
-        "--mode",
-        f"reverse:https://localhost:{origin.port}@{port}",
-        "--set",
-        "recipe=soap-over-socks5",
+        "soap-over-socks5",
         "--set",
         "proxy_chain=",
-        port=port,
+        applied=r"recipe soap-over-socks5: set .*ssl_insecure",
     )
-    peer.keep(relay)
-    relay.wait_log(r"recipe soap-over-socks5: set .*ssl_insecure")
-    # The recipe sets listen_host: where mitmproxy 12 listened before the recipe applied, the
-    # listener moves to 127.0.0.1 (and a request in between finds none).
-    relay.wait_log(rf"listening at 127\.0\.0\.1:{port}\b")
-    assert curl(f"http://{HOST}:{port}/x", "--data", "a")[0] == 200, relay.text()
 
 
 SOAP_REQUEST = (

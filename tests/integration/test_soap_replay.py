@@ -13,10 +13,8 @@ import hashlib
 import json
 import os
 import re
-import ssl
 import subprocess
 import sys
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -79,7 +77,7 @@ def security_fault(body: bytes) -> str | None:
     return None
 
 
-class TlsQuotes:
+class TlsQuotes(peers.Threaded):
     """The quotes service of soap_service over TLS, with its WSDL at ?wsdl, and one more symbol:
     COUNTER, priced 1, 2, 3... on successive calls (to see recorded answers replayed in order)."""
 
@@ -129,17 +127,11 @@ class TlsQuotes:
                 pass
 
         self.server = ThreadingHTTPServer((HOST, 0), Handler)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(certs.cert, certs.key)
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.server.socket = certs.server_context().wrap_socket(
+            self.server.socket, server_side=True
+        )
         self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
+        self._serve()
 
 
 def _services(wsdl_url: str, address: str, session: requests.Session) -> tuple[object, object]:
