@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """What a corporate proxy's authentication costs per new tunnel: setup time and new-connection
 rate through squid asking for no authentication, Basic, Digest, NTLM (ntlm_fake_auth: a real
-three-leg exchange) and Negotiate (Kerberos, tickets from a real MIT KDC on 127.0.0.1); and what
-a PAC answer costs once cached.
+three-leg exchange) and Negotiate (Kerberos, tickets from a real MIT KDC on 127.0.0.1). What a
+PAC file costs: bench/pac_cost.py.
 
 NTLM and Negotiate authenticate each new tunnel (squid binds them to the TCP connection), so
 they cost on every connection, not once. Two measures per scheme, in every round:
@@ -34,7 +34,6 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1] / p) for p in ("tests", 
 
 import corp_peers  # noqa: E402 (after sys.path)
 from mitmrelay.chain.connector import open_chain  # noqa: E402
-from mitmrelay.chain.pac import Pac  # noqa: E402
 from mitmrelay.chain.spec import parse_chain  # noqa: E402
 from mitmrelay.testing import HOST, start_mitmdump  # noqa: E402
 from peers import BannerServer  # noqa: E402
@@ -93,24 +92,6 @@ async def connection_rate(port: int, clients: int, seconds: float) -> tuple[floa
     start = time.monotonic()
     await asyncio.gather(*(client() for _ in range(clients)))
     return done / (time.monotonic() - start), failed
-
-
-def pac_cached_us(lookups: int) -> float:
-    """Microseconds per PAC answer for a destination already asked about (the cache's cost)."""
-    script = 'function FindProxyForURL(url, host) { return "PROXY proxy.corp:3128; DIRECT"; }'
-    pac = Pac(script, "bench.pac")
-    try:
-
-        async def run() -> float:
-            await pac.find("api.example", 443)  # the first answer runs the script
-            start = time.perf_counter()
-            for _ in range(lookups):
-                await pac.find("api.example", 443)
-            return (time.perf_counter() - start) / lookups * 1e6
-
-        return asyncio.run(run())
-    finally:
-        pac.close()
 
 
 def median(values: list[float]) -> float:
@@ -180,7 +161,6 @@ def main() -> None:
                         "failed": failed,
                     }
                 results.append(result)
-            pac_us = pac_cached_us(1000 if args.quick else 100_000)
         finally:
             for stop in reversed(stops):
                 stop()
@@ -206,7 +186,6 @@ def main() -> None:
             f"| {sum(int(r['failed']) for r in rows)} "
             f"| {setup_ratio:.2f} | {rate_ratio:.2f} |"
         )
-    print(f"\nPAC answer once cached: {pac_us:.1f} µs per connection (target ≤ 100 µs).")
 
 
 if __name__ == "__main__":

@@ -81,6 +81,18 @@ def test_proxy_auth_cost_reports_every_scheme_against_basic() -> None:
         assert row[4] == "0", f"connections failed through squid asking for {row[0][2:]}"
         assert float(row[3]) > 0
     assert rows[2][5:] == ["1.00", "1.00 |"], "Basic is the unit of the ratios"
-    assert "PAC answer once cached: " in run.stdout
     for secret in ("basic-secret-9x", "ntlm-secret-R5"):
         assert secret not in run.stdout + run.stderr
+
+
+def test_pac_cost_reports_start_first_cached_and_restart() -> None:
+    run = quick("pac_cost.py")
+    rows = [line.split(" | ") for line in run.stdout.splitlines() if line.startswith("| ")]
+    assert [row[0] for row in rows[1:]] == [
+        "| cached answer",
+        "| first answer",
+        "| worker start + load",
+        "| restart after a death",
+    ]
+    assert rows[1][2] == "1 |", "the cached answer is the unit of the ratios"
+    assert "PAC answer once cached: " in run.stdout

@@ -3,55 +3,11 @@
 
 from __future__ import annotations
 
-import http.cookiejar
-import json
 import re
-import secrets
-import urllib.request
 
 import pytest
-from cli_helpers import COMMAND, ENV
-from mitmproxy.version import VERSION
-from mitmrelay.testing import HOST, Process, free_port, wait_for
-
-MITMPROXY_MAJOR = int(VERSION.split(".")[0])  # mitmweb 12 asks for a token; 11 has none
-
-
-class Web:
-    """mitmweb's HTTP API as its front end uses it: token (mitmweb 12), then the XSRF cookie."""
-
-    def __init__(self, port: int, token: str) -> None:
-        self.base = f"http://{HOST}:{port}"
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
-        self.opener.open(f"{self.base}/?token={token}", timeout=10).read()
-
-    def get(self, path: str):
-        return json.loads(self.opener.open(self.base + path, timeout=10).read())
-
-    def send(self, method: str, path: str, body: dict):
-        xsrf = secrets.token_hex(8)
-        # tornado accepts a POST whose X-XSRFToken equals its XSRF cookie (mitmweb 12 names it
-        # _mitmproxy_xsrf, 11 _xsrf); the front end gets one from the websocket, this client
-        # sets its own.
-        for name in ("_xsrf", "_mitmproxy_xsrf"):
-            self.jar.set_cookie(
-                http.cookiejar.Cookie(
-                    0, name, xsrf, None, False, HOST, False, False, "/", True, False, None,
-                    False, None, None, {},
-                )
-            )  # fmt: skip
-        request = urllib.request.Request(
-            self.base + path,
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json", "X-XSRFToken": xsrf},
-            method=method,
-        )
-        reply = self.opener.open(request, timeout=10).read()
-        return json.loads(reply) if reply else None
-
-    def log(self) -> str:
-        return "\n".join(event["message"] for event in self.get("/events"))
+from mitmrelay.testing import HOST, free_port, wait_for
+from web_helpers import start_web
 
 
 @pytest.fixture
@@ -62,32 +18,9 @@ def web(peer, tmp_path):
     (config / "mitmrelay" / "recipes" / "my-own.yaml").write_text(
         "description: mine\noptions:\n  listen_host: 127.0.0.1\n"
     )
-    port, web_port, token = free_port(), free_port(), secrets.token_hex(8)
-    proc = Process(
-        [
-            *COMMAND,
-            "web",
-            "--listen-host",
-            HOST,
-            "--listen-port",
-            str(port),
-            "--web-host",
-            HOST,
-            "--web-port",
-            str(web_port),
-            "--no-web-open-browser",
-            "--set",
-            f"confdir={tmp_path / 'conf'}",
-            *(["--set", f"web_password={token}"] if MITMPROXY_MAJOR >= 12 else []),
-        ],
-        tmp_path / "mitmweb.log",
-        ports=[web_port],
-        env={**ENV, "XDG_CONFIG_HOME": str(config)},
-        cwd=tmp_path,
-    )
+    api, proc, _ = start_web(tmp_path, env={"XDG_CONFIG_HOME": str(config)})
     peer.keep(proc)
-    wait_for(lambda: f"listening at {HOST}:{port}" in proc.text(), 15, "mitmweb's proxy")
-    return Web(web_port, token), proc
+    return api, proc
 
 
 def test_the_recipe_option_offers_the_shipped_and_the_users_recipes(web):

@@ -1,9 +1,14 @@
-"""PAC: answers as alternatives, helper functions, time bounds, DNS via Python, one error log."""
+"""PAC: answers as alternatives, helper functions, DNS via Python, one error log; the worker
+process: its bounds, its deaths, and starts and calls from many threads and event loops."""
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
+import os
+import signal
+import threading
 import time
 
 import pytest
@@ -121,7 +126,7 @@ def test_a_looping_script_is_stopped_and_logged_once(caplog):
 @pytest.mark.parametrize(
     ("source", "message"),
     [
-        ("function (", "PAC bad.pac: the script does not run: <anonymous>:1: SyntaxError"),
+        ("function (", "PAC bad.pac: the script does not run: SyntaxError"),
         ("var x = 1;", "PAC bad.pac: the script defines no function FindProxyForURL"),
         ("while (true) {}", "PAC bad.pac: the script does not run: the script ran past its time"),
     ],
@@ -135,3 +140,122 @@ def test_bad_scripts(source, message):
 def test_load_source_errors(tmp_path):
     with pytest.raises(ValueError, match=r"cannot read .*missing\.pac: No such file"):
         pac.load_source(str(tmp_path / "missing.pac"))
+
+
+def test_the_script_runs_in_a_worker_process(script):
+    assert script.worker_pid not in (None, os.getpid())
+    os.kill(script.worker_pid, 0)  # alive
+    pid = script.worker_pid
+    script.close()
+    with pytest.raises(ProcessLookupError):  # closing ends it
+        for _ in range(100):
+            os.kill(pid, 0)
+            time.sleep(0.02)
+
+
+# Busy for a while on slow.test, so that the worker can be killed while a lookup is under way.
+SLOW = """
+function FindProxyForURL(url, host) {
+  if (host == "slow.test") { var end = Date.now() + 5000; while (Date.now() < end) {} }
+  return "PROXY " + host + ":3128";
+}
+"""
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGSEGV], ids=["SIGKILL", "SIGSEGV"])
+def test_a_worker_killed_during_a_lookup(how, caplog):
+    caplog.set_level(logging.WARNING)
+    loaded = pac.Pac(SLOW, "slow.pac", call_timeout_ms=10_000)
+    try:
+
+        async def run():
+            first = loaded.worker_pid
+            lookup = asyncio.ensure_future(loaded.find("slow.test", 443))
+            await asyncio.sleep(0.5)
+            os.kill(first, how)
+            assert await asyncio.wait_for(lookup, 5) is None  # the next rule for this one
+            assert format_alternatives(await loaded.find("a.test", 443)) == "http://a.test:3128"
+            assert loaded.worker_pid not in (None, first)  # a new worker answered
+            assert format_alternatives(await loaded.find("b.test", 443)) == "http://b.test:3128"
+
+        asyncio.run(run())
+    finally:
+        loaded.close()
+    assert [r.getMessage() for r in caplog.records] == [
+        f"PAC slow.pac: the PAC worker process died ({how.name}) (for slow.test:443); this "
+        "connection uses the next rule, proxy_chain (direct when empty), and a new worker "
+        "answers the next lookup. Logged once until the PAC answers again."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("while (true) {}", "the script ran past its time bound and was stopped"),
+        ("var a = []; while (true) { a.push('x' + a.length); }", "the script used more than"),
+        ("function r(n) { return r(n + 1) + 1; } return r(0);", "the script recursed too deep"),
+        (
+            "return 'DIRECT;' + ' '.repeat(1 << 20);",
+            "the script gave an answer longer than 256 KiB",
+        ),
+    ],
+    ids=["loop", "allocation", "recursion", "huge answer"],
+)
+def test_hostile_scripts_are_stopped_and_the_next_call_works(body, reason, caplog):
+    caplog.set_level(logging.WARNING)
+    loaded = pac.Pac(
+        "function FindProxyForURL(url, host) {\n"
+        f'  if (host == "bad.test") {{ {body} }}\n'
+        '  return "DIRECT";\n'
+        "}",
+        "hostile.pac",
+        call_timeout_ms=1000,
+    )
+    try:
+        assert asyncio.run(loaded.find("bad.test", 443)) is None
+        assert asyncio.run(loaded.find("good.test", 443)) == ((),)
+    finally:
+        loaded.close()
+    [message] = [r.getMessage() for r in caplog.records]
+    assert message.startswith(f"PAC hostile.pac: FindProxyForURL failed: {reason}")
+
+
+def test_a_worker_stuck_outside_the_engine_is_killed_from_outside(monkeypatch):
+    """The engine's own time bound aside: a worker that does not answer in time is killed."""
+    loaded = pac.Pac('function FindProxyForURL(u, h) { return "DIRECT"; }', "stuck.pac")
+    try:
+        first = loaded.worker_pid
+        os.kill(first, signal.SIGSTOP)  # neither answers nor dies
+        start = time.monotonic()
+        assert asyncio.run(loaded.find("a.test", 443)) is None
+        assert time.monotonic() - start < (pac.CALL_TIMEOUT_MS / 1000 + pac.LATE_SECONDS) + 2
+        with pytest.raises(ProcessLookupError):
+            for _ in range(100):
+                os.kill(first, 0)
+                time.sleep(0.02)
+        assert asyncio.run(loaded.find("b.test", 443)) == ((),)
+    finally:
+        loaded.close()
+
+
+def test_starts_and_calls_from_many_threads_and_event_loops():
+    """What crashed an embedded V8 on CPUs with memory protection keys: engines made and called
+    on new threads, each with an event loop of its own, again and again."""
+
+    def one(n: int) -> list[str]:
+        loaded = pac.Pac(
+            f'function FindProxyForURL(u, h) {{ return "PROXY " + h + ":{n}"; }}', f"{n}.pac"
+        )
+        try:
+            return [
+                format_alternatives(asyncio.run(loaded.find(f"h{i}.test", 443))) for i in range(3)
+            ]
+        finally:
+            loaded.close()
+
+    for round_ in range(3):
+        ports = range(1000 + round_ * 4, 1004 + round_ * 4)
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(one, ports))
+        assert answers == [[f"http://h{i}.test:{n}" for i in range(3)] for n in ports]
+    assert threading.active_count() < 10  # no thread left behind by the closed scripts

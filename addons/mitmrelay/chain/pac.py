@@ -2,10 +2,13 @@
 
     proxy_pac=/etc/corp/proxy.pac      or      proxy_pac=http://wpad.corp.example/wpad.dat
 
-The script runs in V8 (mini-racer) with the standard helper functions (pac_helpers.js). PAC code is
-untrusted: every call has a time bound (a script that loops is stopped), nothing it does reaches
-this machine but name lookups, and those are made here, asynchronously: dnsResolve answers from a
-table, names it did not know are resolved and the call is made again.
+The script runs in a worker process of its own (pac_worker.py) in QuickJS, with the standard
+helper functions (pac_helpers.js). PAC code is untrusted: whatever it does, or the engine does with
+it, stays in that process. Every call has a time bound, kept by the engine and, should it fail, by
+killing the worker from here; the engine's heap and stack are bounded, and the kernel bounds the
+whole worker. A worker that dies or is stopped is replaced at the next lookup. Nothing the script
+does reaches this machine but name lookups, and those are made here, asynchronously: dnsResolve
+answers from a table, names it did not know are resolved and the call is made again.
 
 An answer such as `PROXY a:3128; SOCKS5 b:1080; DIRECT` becomes the alternatives
 `http://a:3128 | socks5h://b:1080 | direct` (failover.py tries them in order). SOCKS and SOCKS4 are
@@ -17,13 +20,16 @@ connection falls back to the next rule (proxy_chain, or direct when it is empty)
 from __future__ import annotations
 
 import asyncio
-import atexit
 import concurrent.futures
 import contextlib
 import json
 import logging
+import signal
 import socket
 import ssl
+import subprocess
+import sys
+import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -36,11 +42,19 @@ from .spec import parse_hop
 logger = logging.getLogger(__name__)
 
 CALL_TIMEOUT_MS = 500  # per FindProxyForURL call (2 cores shared: not tighter)
-LOAD_TIMEOUT_MS = 3000  # running the script once at load, V8 warming up included
+LOAD_TIMEOUT_MS = 3000  # running the script once at load
 DNS_TIMEOUT = 2.0  # per name the script asks for
 MAX_PASSES = 4  # calls per answer when the script keeps asking for new names
 CACHE_SIZE = 4096
 MAX_SCRIPT_BYTES = 4 << 20
+# The worker process's bounds, kept by the engine (heap, stack) and the kernel (address space).
+WORKER = Path(__file__).with_name("pac_worker.py")
+MEMORY_BYTES = 64 << 20  # QuickJS's heap
+STACK_BYTES = 1 << 20  # QuickJS's stack: deep recursion stops here
+WORKER_ADDRESS_SPACE = 512 << 20  # the whole worker, Python and engine included
+WORKER_START_SECONDS = 10.0  # Python's start-up and the engine's import, on a busy machine
+LATE_SECONDS = 0.5  # past a call's time bound, the worker is killed from out here
+MAX_REPLY_BYTES = 256 << 10  # a worker's reply (an answer is a few hundred bytes)
 FETCH_TIMEOUT = 10.0
 ACCEPT = "application/x-ns-proxy-autoconfig, */*"
 HELPERS = (Path(__file__).parent / "pac_helpers.js").read_text()
@@ -104,55 +118,164 @@ def _my_ip() -> str:
         return "127.0.0.1"
 
 
+class WorkerDied(Exception):
+    """The worker process ended, or was killed for being late (`late`), before it answered."""
+
+    def __init__(self, reason: str, late: bool = False) -> None:
+        super().__init__(reason)
+        self.late = late
+
+
+class _Worker:
+    """One running pac_worker.py process; blocking calls, made on the Pac's one thread.
+
+    Every exchange has a deadline kept from out here: a worker that is late is killed, whatever
+    the engine inside it is doing."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", str(WORKER), str(WORKER_ADDRESS_SPACE)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        self.killed_late = False
+
+    def ask(self, request: dict[str, Any], deadline: float) -> dict[str, Any]:
+        """The worker's reply to request; WorkerDied when it is late (then killed) or dead."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        watchdog = threading.Timer(deadline, self._kill_late)
+        watchdog.start()
+        try:
+            self.process.stdin.write(json.dumps(request).encode() + b"\n")
+            self.process.stdin.flush()
+            line = self.process.stdout.readline(MAX_REPLY_BYTES)
+        except OSError:
+            line = b""
+        finally:
+            watchdog.cancel()
+        if not line:
+            raise WorkerDied(self._why(), self.killed_late)
+        if not line.endswith(b"\n"):  # kept out of this process: the worker goes, its answer too
+            self.process.kill()
+            self.process.wait()
+            return {"error": f"an answer longer than {MAX_REPLY_BYTES >> 10} KiB", "bound": "size"}
+        return dict(json.loads(line))
+
+    def _kill_late(self) -> None:
+        self.killed_late = True
+        self.process.kill()
+
+    def _why(self) -> str:
+        try:
+            code = self.process.wait(5)
+        except subprocess.TimeoutExpired:  # closed its output but lingers: ended from here
+            self.process.kill()
+            code = self.process.wait()
+        if self.killed_late:
+            return "the script ran past its time bound and was stopped"
+        if code < 0:
+            with contextlib.suppress(ValueError):
+                return f"the PAC worker process died ({signal.Signals(-code).name})"
+        return f"the PAC worker process died (exit status {code})"
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+
+
 class Pac:
-    """One loaded PAC script; find() answers per destination."""
+    """One loaded PAC script; find() answers per destination.
+
+    The script runs in a worker process (pac_worker.py, QuickJS), started here and again
+    whenever one dies or is stopped at a bound; mitmproxy's process never runs PAC code."""
 
     def __init__(self, source: str, name: str, call_timeout_ms: int = CALL_TIMEOUT_MS) -> None:
-        from py_mini_racer import MiniRacer
-
         self.name = name
         self.timeout = call_timeout_ms
+        self._source = source
         self._cache: OrderedDict[tuple[str, int], Alternatives | None] = OrderedDict()
         self._dns: dict[str, str] = {}
-        self._failed = False
-        # mini-racer applies a time bound only outside a running event loop: every call into the
-        # engine runs on this one thread (which also keeps V8 on a single thread).
-        # mini-racer ties a context to the event loop of the thread that made it: made there too.
+        self._failed = False  # a script error was logged (once per script)
+        self._worker_failed = False  # a worker death was logged (once until the next answer)
+        self._worker: _Worker | None = None
         self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="pac")
-        self._context: Any = self._thread.submit(MiniRacer).result()
-        # An open context keeps the interpreter from exiting; close it at the latest there.
-        atexit.register(self.close)
         try:
-            kind = self._thread.submit(self._load, source).result()
-        except Exception as e:
+            kind = self._thread.submit(self._start).result()
+        except (WorkerDied, ScriptError) as e:
             self.close()
-            raise ValueError(f"PAC {name}: the script does not run: {_js_error(e)}") from None
+            raise ValueError(f"PAC {name}: the script does not run: {e}") from None
         if kind != "function":
             self.close()
             raise ValueError(f"PAC {name}: the script defines no function FindProxyForURL")
 
-    def _load(self, source: str) -> str:
-        assert self._context is not None
-        self._context.eval(HELPERS)
-        self._context.eval(f"__mitmrelay_my_ip = {json.dumps(_my_ip())}")
-        self._context.eval(source, timeout=max(self.timeout, LOAD_TIMEOUT_MS))
-        return str(self._context.eval("typeof FindProxyForURL"))
+    @property
+    def worker_pid(self) -> int | None:
+        """The running worker's process id (None before the first start or after a death)."""
+        worker = self._worker
+        return worker.process.pid if worker is not None else None
+
+    def _start(self) -> str:
+        """A new worker with the script loaded; typeof FindProxyForURL there."""
+        self._stop_worker()
+        self._worker = _Worker()
+        load_seconds = max(self.timeout, LOAD_TIMEOUT_MS) / 1000
+        reply = self._exchange(
+            {
+                "load": self._source,
+                "helpers": HELPERS,
+                "my_ip": _my_ip(),
+                "time": load_seconds,
+                "memory": MEMORY_BYTES,
+                "stack": STACK_BYTES,
+            },
+            # Python's start-up and the import of the engine come first, then the script.
+            WORKER_START_SECONDS + load_seconds,
+        )
+        return str(reply["kind"])
+
+    def _exchange(self, request: dict[str, Any], deadline: float) -> dict[str, Any]:
+        assert self._worker is not None
+        try:
+            reply = self._worker.ask(request, deadline)
+        except WorkerDied as e:
+            self._stop_worker()
+            if e.late:  # the script's doing, as a loop stopped inside the engine would be
+                raise ScriptError(str(e)) from None
+            raise
+        if "error" in reply:
+            if reply.get("bound"):
+                self._stop_worker()  # a fresh engine for the next call: nothing of this one stays
+            raise ScriptError(_js_error(reply["error"], reply.get("bound")))
+        return reply
 
     def _call(self, url: str, host: str, dns: dict[str, str]) -> tuple[str, list[str]]:
         """One FindProxyForURL call: its answer and the names it asked for but we did not know."""
-        assert self._context is not None, "PAC used after close()"
-        self._context.eval(f"__mitmrelay_dns = {json.dumps(dns)}; __mitmrelay_wanted = [];")
-        answer = self._context.call("FindProxyForURL", url, host, timeout=self.timeout)
-        return str(answer), [str(name) for name in self._context.eval("__mitmrelay_wanted")]
+        if self._worker is None:
+            if self._thread is None:
+                raise WorkerDied("PAC used after close()")
+            self._start()
+        seconds = self.timeout / 1000
+        reply = self._exchange(
+            {"call": [url, host], "dns": dns, "time": seconds}, seconds + LATE_SECONDS
+        )
+        return str(reply["answer"]), [str(name) for name in reply["wanted"]]
+
+    def _stop_worker(self) -> None:
+        if self._worker is not None:
+            worker, self._worker = self._worker, None
+            worker.close()
 
     def close(self) -> None:
-        if self._context is not None:
-            context, self._context = self._context, None
-            # At exit the executors may be shut down already: the process ends V8 anyway.
-            with contextlib.suppress(RuntimeError):
-                self._thread.submit(context.close).result()
-            self._thread.shutdown()
-        atexit.unregister(self.close)
+        if self._thread is not None:
+            thread, self._thread = self._thread, None
+            thread.submit(self._stop_worker).result()
+            thread.shutdown()
 
     async def find(self, host: str, port: int) -> Alternatives | None:
         """The alternatives for host:port, or None when the script failed (then: the next rule)."""
@@ -163,6 +286,19 @@ class Pac:
         try:
             answer = await self._ask(host, port)
             result: Alternatives | None = parse_answer(answer)
+            self._worker_failed = False
+        except WorkerDied as e:
+            if self._thread is None:  # closed meanwhile (proxy_pac changed): nothing to report
+                return None
+            # Not the script's answer for this destination: not cached, the next lookup retries.
+            if not self._worker_failed:
+                self._worker_failed = True
+                logger.warning(
+                    f"PAC {self.name}: {e} (for {host}:{port}); this connection uses the next "
+                    "rule, proxy_chain (direct when empty), and a new worker answers the next "
+                    "lookup. Logged once until the PAC answers again."
+                )
+            return None
         except ValueError as e:
             if not self._failed:
                 self._failed = True
@@ -180,17 +316,23 @@ class Pac:
         url = _url(host, port)
         loop = asyncio.get_running_loop()
         for _ in range(MAX_PASSES):
+            if self._thread is None:
+                raise WorkerDied("PAC used after close()")
             try:
                 answer, wanted = await loop.run_in_executor(
                     self._thread, self._call, url, host.strip("[]"), dict(self._dns)
                 )
-            except Exception as e:
-                raise ValueError(f"FindProxyForURL failed: {_js_error(e)}") from None
+            except ScriptError as e:
+                raise ValueError(f"FindProxyForURL failed: {e}") from None
             if not wanted:
                 return answer
             for name in wanted[:8]:
                 self._dns[name] = await _resolve(name)
         raise ValueError(f"FindProxyForURL asked for names {MAX_PASSES} times over")
+
+
+class ScriptError(Exception):
+    """The script threw, or was stopped at one of its bounds; the text says which."""
 
 
 def _url(host: str, port: int) -> str:
@@ -213,9 +355,13 @@ async def _resolve(name: str) -> str:
     return str(infos[0][4][0]) if infos else ""
 
 
-def _js_error(e: Exception) -> str:
-    text = str(e).strip().splitlines()
-    first = text[0] if text else type(e).__name__
-    if "timeout" in first.lower():
+def _js_error(first: str, bound: str | None) -> str:
+    if bound == "time":
         return "the script ran past its time bound and was stopped"
-    return first[:300]
+    if bound == "memory":
+        return f"the script used more than {MEMORY_BYTES >> 20} MiB and was stopped"
+    if bound == "stack":
+        return "the script recursed too deep and was stopped"
+    if bound == "size":
+        return f"the script gave {first} and was stopped"
+    return first
