@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+import corp_peers
 import peers
 import pytest
 from mitmrelay.testing import RELAY_SCRIPT, Certs, Mitm, Process, make_certs, start_mitmdump
@@ -87,5 +88,13 @@ class Peers:
 @pytest.fixture
 def peer(tmp_path: Path, certs: Certs) -> Iterator[Peers]:
     started = Peers(tmp_path, certs)
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="module")
+def kdc() -> Iterator[corp_peers.Kdc]:
+    """A real MIT Kerberos KDC on 127.0.0.1 (corp_peers.start_kdc), one per test module."""
+    started = corp_peers.start_kdc()
     yield started
     started.stop()

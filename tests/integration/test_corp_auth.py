@@ -19,13 +19,6 @@ TIMEOUT = 5
 
 
 @pytest.fixture(scope="module")
-def kdc() -> Iterator[corp_peers.Kdc]:
-    started = corp_peers.start_kdc()
-    yield started
-    started.stop()
-
-
-@pytest.fixture(scope="module")
 def squid_all(kdc) -> Iterator[corp_peers.Squid]:
     """squid offering every scheme, strongest first (as corporate proxies list them)."""
     started = corp_peers.start_squid(("negotiate", "ntlm", "digest", "basic"), kdc=kdc)

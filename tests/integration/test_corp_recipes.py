@@ -3,20 +3,10 @@ NTLM and Kerberos squid, a PAC file with a dead first proxy, HTTPS_PROXY."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import corp_peers
-import pytest
 from corp_peers import REALM, USER
 from peers import HOST, free_port, soap_call
 from recipe_helpers import SERVER, recipe_copy, run_recipe
-
-
-@pytest.fixture(scope="module")
-def kdc() -> Iterator[corp_peers.Kdc]:
-    started = corp_peers.start_kdc()
-    yield started
-    started.stop()
 
 
 def test_12_ntlm_proxy(peer, tmp_path):

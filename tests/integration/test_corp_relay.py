@@ -5,7 +5,6 @@ with a ticket from a real KDC); and a failing hop named with the scheme tried an
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import corp_peers
 import peers
@@ -25,13 +24,6 @@ def soap_call(port: int) -> tuple[int, str]:
         "<Echo>hi</Echo>",
         f"http://{HOST}:{port}/service",
     )
-
-
-@pytest.fixture(scope="module")
-def kdc() -> Iterator[corp_peers.Kdc]:
-    started = corp_peers.start_kdc()
-    yield started
-    started.stop()
 
 
 def relay_through(peer, origin, chain: str, env: dict | None = None, extra: tuple = ()):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 
 import pytest
 from hypothesis import given
@@ -120,3 +121,50 @@ def test_digest_answers_once_per_nonce_and_again_when_stale():
 def test_password_schemes_need_a_password(scheme):
     with pytest.raises(proxyauth.AuthUnavailable, match="user:password@"):
         proxyauth.make(scheme, Credentials(None, None, "proxy"), "h:443")
+
+
+@pytest.fixture
+def no_gssapi(monkeypatch):
+    """pyspnego's Kerberos backend as a plain install lacks it: `import gssapi` fails."""
+    monkeypatch.setitem(sys.modules, "gssapi", None)
+
+
+def test_kerberos_is_there_with_the_extra_and_on_windows(monkeypatch):
+    assert proxyauth.kerberos_missing() is None  # the test venvs install the extra
+    monkeypatch.setitem(sys.modules, "gssapi", None)
+    assert proxyauth.kerberos_missing("win32") is None  # SSPI
+
+
+@pytest.mark.parametrize(
+    ("platform", "needs"),
+    [
+        ("linux", "libkrb5-dev gcc python3-dev on Debian/Ubuntu, krb5-devel gcc python3-devel"),
+        ("darwin", "macOS's own Kerberos: nothing else to install"),
+    ],
+)
+def test_kerberos_missing_names_the_extra_and_what_the_build_needs(no_gssapi, platform, needs):
+    text = proxyauth.kerberos_missing(platform)
+    assert text is not None
+    assert text.startswith("Kerberos support is not installed (pyspnego has no GSSAPI backend)")
+    assert "pipx install --force '.[kerberos]'" in text and "pip install '.[kerberos]'" in text
+    assert needs in text and "kinit" not in text
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "start"),
+    [
+        (None, None, "Kerberos support is not installed"),
+        ("alice@CORP.EXAMPLE", "pw", "NTLM could not use the hop's credentials here, and Kerberos"),
+    ],
+)
+def test_negotiate_without_the_backend_never_says_kinit(no_gssapi, username, password, start):
+    negotiate = proxyauth.Negotiate(Credentials(username, password, "proxy"))
+    why = negotiate._why(Exception())
+    assert why.startswith(start) and "'.[kerberos]'" in why and "kinit" not in why
+    assert negotiate.rejected_note().startswith("; only NTLM could be offered: Kerberos support")
+
+
+def test_negotiate_with_the_backend_and_no_ticket_says_kinit():
+    negotiate = proxyauth.Negotiate(Credentials(None, None, "proxy"))
+    assert negotiate._why(Exception()).startswith("we have no Kerberos ticket (run kinit")
+    assert negotiate.rejected_note() == ""

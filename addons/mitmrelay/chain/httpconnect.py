@@ -262,7 +262,8 @@ async def connect(
             if value is None:
                 raise ConnectFailed(
                     "auth_rejected",
-                    f"407 after {tried}: credentials rejected ({reply.line})",
+                    f"407 after {tried}: credentials rejected ({reply.line})"
+                    + authenticator.rejected_note(),
                     status=407,
                     scheme=tried,
                 )

@@ -16,6 +16,7 @@ import base64
 import hashlib
 import os
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -121,6 +122,36 @@ class Credentials:
         return self.username is not None and self.password is not None
 
 
+def kerberos_missing(platform: str = sys.platform) -> str | None:
+    """What to install for Kerberos when pyspnego has no backend for it here, else None.
+
+    pyspnego does Kerberos through SSPI on Windows, elsewhere only when both the `gssapi` and `krb5`
+    packages import (its `kerberos` extra), which a plain install leaves out: they are built
+    against the system's Kerberos.
+    """
+    if platform == "win32":
+        return None
+    try:
+        import gssapi  # noqa: F401
+        import krb5  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        return None
+    if platform == "darwin":
+        needs = "gssapi's wheels use macOS's own Kerberos: nothing else to install"
+    else:
+        needs = (
+            "the build needs libkrb5-dev gcc python3-dev on Debian/Ubuntu, "
+            "krb5-devel gcc python3-devel on Fedora"
+        )
+    return (
+        "Kerberos support is not installed (pyspnego has no GSSAPI backend): install mitmrelay "
+        "with its kerberos extra, in its checkout pipx install --force '.[kerberos]' or "
+        f"pip install '.[kerberos]' ({needs}; see the README's Install)"
+    )
+
+
 class AuthUnavailable(Exception):
     """This scheme cannot be used with what we have (no password, no ticket); text says why."""
 
@@ -139,6 +170,10 @@ class Authenticator:
     async def respond(self, challenge: Challenge | None) -> str | None:
         """The header value for the next request, or None when the proxy's answer means "no"."""
         raise NotImplementedError
+
+    def rejected_note(self) -> str:
+        """What to add when the proxy rejected this scheme: something the user can fix here."""
+        return ""
 
 
 class Basic(Authenticator):
@@ -332,12 +367,22 @@ class Negotiate(_Spnego):
     protocol = "negotiate"
 
     def _why(self, e: Exception) -> str:
+        missing = kerberos_missing()
         if self.credentials.has_password:
+            if missing:
+                return f"NTLM could not use the hop's credentials here, and {missing}"
             return "neither Kerberos nor NTLM accepted the hop's credentials here"
+        if missing:
+            return f"{missing}, and the hop has no user:password@ for NTLM"
         return (
             "we have no Kerberos ticket (run kinit, or check KRB5CCNAME) and the hop has no "
             "user:password@ for NTLM"
         )
+
+    def rejected_note(self) -> str:
+        # Without a Kerberos backend SPNEGO offers only NTLM, which a Kerberos-only proxy refuses.
+        missing = kerberos_missing()
+        return f"; only NTLM could be offered: {missing}" if missing else ""
 
 
 def make(scheme: str, credentials: Credentials, uri: str) -> Authenticator:
