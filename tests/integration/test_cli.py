@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import socket
+import tomllib
 from pathlib import Path
+from platform import python_version
 
 import pytest
 from cli_helpers import mitmrelay, start_mitmrelay
-from peers import HOST, curl, free_port
+from mitmproxy.version import VERSION
+from peers import HOST, REPO, curl, free_port
 
 
 @pytest.mark.parametrize(
@@ -24,6 +27,13 @@ def test_main_help_lists_the_commands():
     assert out.returncode == 0
     for command in ("dump ARGS", "web ARGS", "run RECIPE", "recipes"):
         assert command in out.stdout
+
+
+def test_version_names_mitmrelay_mitmproxy_and_python():
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    out = mitmrelay("--version")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == f"mitmrelay {declared} (mitmproxy {VERSION}, Python {python_version()})\n"
 
 
 def test_unknown_command_names_the_choices():

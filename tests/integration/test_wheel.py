@@ -9,12 +9,15 @@ checkout, without PYTHONPATH.
 from __future__ import annotations
 
 import os
+import platform
 import subprocess
 import sys
 import sysconfig
+import tomllib
 from pathlib import Path
 
 import pytest
+from mitmproxy.version import VERSION as MITMPROXY_VERSION
 from mitmrelay.testing import HOST, Process, free_port
 from peers import REPO, curl
 
@@ -63,6 +66,14 @@ def test_the_installed_package_is_not_the_checkout(installed, tmp_path):
     assert path.read_text() == (REPO / "recipes" / "soap-over-socks5.yaml").read_text()
     assert "mitmrelay = mitmrelay.cli.all_addons" in "".join(
         p.read_text() for p in installed.parent.glob("lib/*/site-packages/*/entry_points.txt")
+    )
+
+
+def test_the_installed_command_says_its_versions(installed, tmp_path):
+    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    out = run(str(installed / "mitmrelay"), "--version", cwd=tmp_path, env=clean_env(), timeout=60)
+    assert out.stdout == (
+        f"mitmrelay {version} (mitmproxy {MITMPROXY_VERSION}, Python {platform.python_version()})\n"
     )
 
 

@@ -7,6 +7,7 @@ Usage:
     mitmrelay run soap-over-socks5 --set proxy_chain=socks5h://127.0.0.1:1080
     mitmrelay check --set proxy_chain=socks5h://127.0.0.1:1080 tls://api.partner.example:443
     mitmrelay recipes
+    mitmrelay --version
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from ..recipe import shipped
 from . import run as run_recipe
 
 SCRIPT = Path(__file__).resolve().parent / "all_addons.py"
+# The checkout's root when running from one (addons/mitmrelay/cli/main.py).
+REPO = Path(__file__).resolve().parents[3]
 
 MAIN_HELP = """\
 mitmproxy with every mitmrelay addon: proxy chains (SOCKS4/4a/5/5h, HTTP CONNECT) under every
@@ -36,6 +39,7 @@ commands:
   mock-server RECORDING    answer TCP clients from a recording (from --set record_dir=...)
   recipes [list|check]     list the recipes known by name; check validates recipes offline
   script                   print the path of the addon script, for mitmdump/mitmweb -s
+  --version                mitmrelay's, mitmproxy's and Python's versions
 
 Each command has --help, with an example. Example:
   mitmrelay dump --mode reverse:https://api.partner.example:443@5000 --listen-host 127.0.0.1 \\
@@ -75,6 +79,37 @@ examples:
       --set proxy_chain='socks5h://me:${{PROXY_PASS}}@127.0.0.1:1080'
   mitmrelay run ./mine.yaml --web
 """
+
+
+def project_version() -> str:
+    """The installed distribution's version; from a checkout that is not installed, the one its
+    pyproject.toml declares."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("mitmrelay")
+    except metadata.PackageNotFoundError:
+        pass
+    import tomllib
+
+    try:
+        pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return "unknown"
+    project = pyproject.get("project", {})
+    if project.get("name") != "mitmrelay":
+        return "unknown"
+    return str(project.get("version", "unknown"))
+
+
+def version_line() -> str:
+    """`mitmrelay 0.1.0 (mitmproxy 12.3.1, Python 3.12.1)`: what a bug report needs."""
+    import platform
+
+    from mitmproxy.version import VERSION
+
+    python = platform.python_version()
+    return f"mitmrelay {project_version()} (mitmproxy {VERSION}, Python {python})"
 
 
 def _tool(name: str) -> Callable[[Sequence[str]], int | None]:
@@ -232,6 +267,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args or _wants_help(args):
         print(MAIN_HELP, end="")
         return 0 if args else 2
+    if args == ["--version"]:
+        print(version_line())
+        return 0
     command, *rest = args
     if command not in COMMANDS:
         print(
