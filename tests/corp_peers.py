@@ -273,13 +273,14 @@ def wait_squid_log(squid: Squid, text: str, timeout: float = 10.0) -> None:
     wait_for(lambda: text in squid.log_text(), timeout, f"{text!r} in squid's logs")
 
 
-def tls_front(squid: Squid, certs: Certs, log: Path) -> Process:
+def tls_front(proxy: Squid | Process, certs: Certs, log: Path) -> Process:
     """An `https://` proxy: the real socat terminating TLS (certs' localhost certificate) in front
-    of squid, one squid connection per client connection, so connection-bound NTLM and Negotiate
-    exchanges run over TLS as they would to a TLS-speaking proxy. (Debian's squid has no TLS.)"""
+    of an HTTP proxy (squid, tinyproxy), one proxy connection per client connection, so
+    connection-bound NTLM and Negotiate exchanges run over TLS as they would to a TLS-speaking
+    proxy. (Debian's squid has no TLS.)"""
     port = free_port()
     listen = (
         f"OPENSSL-LISTEN:{port},bind={HOST},reuseaddr,fork,"
         f"cert={certs.cert},key={certs.key},verify=0"
     )
-    return Process([need("socat"), listen, f"TCP:{HOST}:{squid.port}"], log, [port])
+    return Process([need("socat"), listen, f"TCP:{HOST}:{proxy.port}"], log, [port])

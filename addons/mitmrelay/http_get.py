@@ -1,7 +1,7 @@
 """One bounded HTTP/1.1 GET over a connection someone else opens (directly, or the way the proxy
 chain would for that host): what fetches WSDLs (`soap_wsdl`) and PAC files (`proxy_pac`).
 
-TLS for https:// URLs follows mitmproxy's upstream verification options (`upstream_tls`). The
+TLS for https:// URLs is verified by the one trust rule (trust.py: mitmproxy's for the server). The
 exchange is h11's (a mitmproxy dependency); the body is bounded in size and the whole GET in time.
 """
 
@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import SplitResult, urljoin, urlsplit
 
 import h11
+
+from . import trust
 
 Opener = Callable[[str, int], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
 TIMEOUT = 30.0
@@ -27,15 +29,6 @@ async def direct(host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.St
     return await asyncio.open_connection(host, port)
 
 
-def upstream_tls(cafile: str | None, insecure: bool) -> ssl.SSLContext:
-    """The client context mitmproxy's `ssl_verify_upstream_trusted_ca`/`ssl_insecure` ask for."""
-    context = ssl.create_default_context(cafile=cafile)
-    if insecure:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
-
-
 async def get(
     url: str,
     open_connection: Opener = direct,
@@ -47,7 +40,8 @@ async def get(
     redirects: int = 0,
 ) -> bytes:
     """The body of a 200 answer to GET url, at most limit bytes (more is a FetchError).
-    Up to `redirects` redirects (to http(s) URLs) are followed, each over open_connection."""
+    Up to `redirects` redirects (to http(s) URLs) are followed, each over open_connection.
+    tls verifies https:// URLs: trust.client_context(options); None is mitmproxy's defaults."""
     try:
         async with asyncio.timeout(timeout):
             at, followed = url, 0
@@ -79,9 +73,7 @@ async def _get_once(
     reader, writer = await open_connection(parts.hostname, port)
     try:
         if parts.scheme == "https":
-            await writer.start_tls(
-                tls or ssl.create_default_context(), server_hostname=parts.hostname
-            )
+            await trust.start_tls(writer, tls or trust.client_context(), parts.hostname)
         return await _exchange(url, parts, reader, writer, limit, accept)
     finally:
         writer.close()

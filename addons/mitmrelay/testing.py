@@ -193,9 +193,10 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
-def make_certs(directory: Path) -> Certs:
-    """Write ca.pem, server.pem and server.key (localhost and 127.0.0.1) into `directory`."""
-    issuer = "mitmrelay throwaway CA"
+def make_certs(directory: Path, issuer: str = "mitmrelay throwaway CA") -> Certs:
+    """Write ca.pem (a CA named `issuer`), server.pem and server.key (localhost and 127.0.0.1)
+    into `directory` (made if missing)."""
+    directory.mkdir(parents=True, exist_ok=True)
     ca_key, ca = _ca(issuer)
     key = ec.generate_private_key(ec.SECP256R1())
     names = x509.SubjectAlternativeName(

@@ -6,6 +6,7 @@ import asyncio
 import importlib.util
 import logging
 import socket
+import ssl
 import tomllib
 
 import mitmproxy_rs
@@ -16,6 +17,7 @@ from mitmproxy.proxy import server
 from mitmproxy.test import taddons
 from mitmrelay.chain import Failure, HopError, hookpoint, socks
 from mitmrelay.chain.errors import UdpRefused
+from trust_helpers import ca_folder
 
 
 def load_script(name: str):
@@ -57,6 +59,16 @@ def chain():
         (
             {"proxy_connect_timeout": 0},
             "proxy_connect_timeout 0: must be a positive number of seconds",
+        ),
+        (
+            {"proxy_chain": "https://h:1", "ssl_verify_upstream_trusted_confdir": "/no/cas"},
+            "Cannot use ssl_verify_upstream_trusted_confdir '/no/cas': dir '/no/cas' does not "
+            "exist: fix the path",
+        ),
+        (
+            {"proxy_chain": "https://h:1", "ssl_verify_upstream_trusted_ca": "/no/ca.pem"},
+            "Cannot use ssl_verify_upstream_trusted_ca '/no/ca.pem': file '/no/ca.pem' does not "
+            "exist: fix the path",
         ),
     ],
 )
@@ -153,6 +165,18 @@ async def echo_request(reader, writer) -> bytes:
     data = await reader.read()
     writer.close()
     return data
+
+
+def test_the_https_hops_context_follows_the_trust_options(chain, certs, tmp_path):
+    addon, tctx = chain
+    tctx.configure(addon, proxy_chain="https://h:1")
+    assert len(addon.proxy_tls.get_ca_certs()) > 1  # certifi's bundle
+    tctx.configure(addon, ssl_verify_upstream_trusted_confdir=str(ca_folder(tmp_path, certs.ca)))
+    assert addon.proxy_tls.get_ca_certs() == []  # only the folder, read when a hop is verified
+    with pytest.raises(exceptions.OptionsError, match="ssl_verify_upstream_trusted_confdir"):
+        tctx.configure(addon, ssl_verify_upstream_trusted_confdir=str(tmp_path / "gone"))
+    tctx.configure(addon, ssl_insecure=True)
+    assert addon.proxy_tls.verify_mode == ssl.CERT_NONE
 
 
 def test_changing_the_chain_applies_to_new_connections(peer, chain, caplog):

@@ -17,8 +17,8 @@ from mitmproxy import ctx, exceptions
 from mitmproxy.addonmanager import Loader
 from mitmproxy.utils import human
 
-from .. import options
-from ..http_get import Opener, upstream_tls
+from .. import options, trust
+from ..http_get import Opener
 from ..streams import mock, recording
 from . import envproxy, hookpoint, pac, socks
 from .connector import open_chain
@@ -41,8 +41,6 @@ OPTIONS = (
     "proxy_connect_timeout",
     "proxy_failover_cooldown",
 )
-# mitmproxy's own options that decide how we verify https:// hops.
-TLS_OPTIONS = ("ssl_insecure", "ssl_verify_upstream_trusted_ca")
 
 
 class ProxyChain:
@@ -68,7 +66,7 @@ class ProxyChain:
             self.pac.close()
 
     def configure(self, updated: set[str]) -> None:
-        if not updated & {*OPTIONS, *TLS_OPTIONS}:
+        if not updated & {*OPTIONS, *trust.OPTIONS}:
             return
         opts = ctx.options
         try:
@@ -111,16 +109,9 @@ class ProxyChain:
         # A PAC file can answer HTTPS proxies, and an https:// PAC URL is verified the same way.
         tls = opts.proxy_pac or any(hop.tls for chain in chains for hop in chain)
         try:
-            self.proxy_tls = (
-                upstream_tls(opts.ssl_verify_upstream_trusted_ca, opts.ssl_insecure)
-                if tls
-                else None
-            )
-        except (OSError, ssl.SSLError) as e:
-            raise exceptions.OptionsError(
-                f"Cannot use ssl_verify_upstream_trusted_ca {opts.ssl_verify_upstream_trusted_ca!r}"
-                f" for the proxies' TLS: {e}"
-            ) from None
+            self.proxy_tls = trust.client_context(opts) if tls else None
+        except options.BadValue as e:
+            raise exceptions.OptionsError(str(e)) from None
         # mitmproxy's rollback after a refused change configures again with the same `updated`:
         # the PAC file loaded now is not read (or fetched) again.
         loaded = self.pac is not None and self.pac.name == opts.proxy_pac

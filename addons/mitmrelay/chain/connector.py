@@ -17,6 +17,7 @@ from typing import cast
 
 from python_socks import ProxyConnectionError, ProxyError, ProxyTimeoutError
 
+from .. import trust
 from . import httpconnect, segments, socks
 from .errors import Failure, HopError
 from .proxyauth import Credentials
@@ -95,8 +96,9 @@ async def open_chain(
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """Connect to host:port through every hop of chain (first hop first), within timeout seconds.
 
-    proxy_tls is the client context for `https://` hops (TLS to the proxy itself); progress, if
-    given, is told each step as it completes.
+    proxy_tls is the client context for `https://` hops (TLS to the proxy itself), from
+    trust.client_context (None: mitmproxy's default trust); progress, if given, is told each step
+    as it completes.
     Raises HopError, naming the hop and the reason, for every failure.
     """
     assert chain
@@ -166,9 +168,7 @@ async def _handshake(
     hop = chain[index]
     try:
         if hop.tls:
-            await stream.writer.start_tls(
-                proxy_tls or ssl.create_default_context(), server_hostname=hop.host
-            )
+            await trust.start_tls(stream.writer, proxy_tls or trust.client_context(), hop.host)
         if hop.kind.handshake is not Handshake.HTTP_CONNECT:
             await socks.handshake(stream, hop.kind, *target, *credentials)
             return stream
@@ -191,9 +191,7 @@ async def _handshake(
                     local_addr=local_addr,
                 )
             if hop.tls:
-                await writer.start_tls(
-                    proxy_tls or ssl.create_default_context(), server_hostname=hop.host
-                )
+                await trust.start_tls(writer, proxy_tls or trust.client_context(), hop.host)
             return reader, writer
 
         reader, writer = await httpconnect.connect(

@@ -53,8 +53,8 @@ _TABLE = (
     Scheme("http", Handshake.HTTP_CONNECT, True, False, Credentials.USER_AND_PASSWORD, 3128,
            "HTTP CONNECT (RFC 9110 §9.3.6), Basic auth"),
     Scheme("https", Handshake.HTTP_CONNECT, True, True, Credentials.USER_AND_PASSWORD, 443,
-           "HTTP CONNECT over TLS to the proxy itself (verified like the server: `ssl_insecure`, "
-           "`ssl_verify_upstream_trusted_ca`), Basic auth"),
+           "HTTP CONNECT over TLS to the proxy itself (verified like the server: the "
+           "[trust rule](#which-certificates-are-trusted)), Basic auth"),
 )  # fmt: skip
 
 SCHEMES: dict[str, Scheme] = {scheme.name: scheme for scheme in _TABLE}

@@ -3,7 +3,7 @@
 The connection is opened by the chain addon's own `open_connection` (the one mitmproxy's server
 connections go through: same routing, same chain, same timeout), with a progress callback that
 marks each hop reached and each handshake done. For a TLS target the handshake then follows the
-relay's trust settings (ssl_insecure, ssl_verify_upstream_trusted_ca/confdir, certifi otherwise).
+relay's one trust rule (trust.py: mitmproxy's for the server).
 
 Usage:
     mitmrelay check --set proxy_chain='socks5h://me:${PROXY_PASS}@127.0.0.1:1080' tls://api.example:443
@@ -25,6 +25,8 @@ from typing import Any
 
 from mitmproxy import command, ctx, exceptions, hooks
 
+from .. import options as relay_options
+from .. import trust
 from ..chain import failover
 from ..chain.addon import ProxyChain
 from ..chain.connector import HopError
@@ -203,33 +205,15 @@ def client_cert(options: Any, host: str) -> str | None:
     return candidate if os.path.isfile(candidate) else None
 
 
-def tls_context(options: Any, verify: bool, cert: str | None = None) -> ssl.SSLContext:
-    """A client context that trusts what the relay trusts (mitmproxy's upstream TLS options),
-    presenting cert (certificate and key in one PEM file, as client_certs takes them)."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+def tls_context(options: Any, cert: str | None = None, *, verify: bool = True) -> ssl.SSLContext:
+    """A client context that trusts what the relay trusts (trust.py, mitmproxy's rule), presenting
+    cert (certificate and key in one PEM file, as client_certs takes them); verify=False only to
+    show a certificate that was refused."""
+    context = trust.client_context(options, verify=verify)
     if cert:
         context.load_cert_chain(cert)
-    if verify:
-        cafile = options.ssl_verify_upstream_trusted_ca
-        capath = options.ssl_verify_upstream_trusted_confdir
-        if not cafile and not capath:
-            import certifi  # mitmproxy's default trust store
-
-            cafile = certifi.where()
-        context.load_verify_locations(cafile=cafile, capath=capath)
-    else:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
     context.set_alpn_protocols(["h2", "http/1.1"] if options.http2 else ["http/1.1"])
     return context
-
-
-def trust_name(options: Any) -> str:
-    if options.ssl_verify_upstream_trusted_ca:
-        return f"ssl_verify_upstream_trusted_ca {options.ssl_verify_upstream_trusted_ca}"
-    if options.ssl_verify_upstream_trusted_confdir:
-        return f"ssl_verify_upstream_trusted_confdir {options.ssl_verify_upstream_trusted_confdir}"
-    return "the certifi CA bundle (mitmproxy's default)"
 
 
 def describe_certificate(der: bytes) -> str:
@@ -253,13 +237,13 @@ async def _connect(addon: ProxyChain, target: Target, progress: Any) -> tuple[An
 async def _tls(
     addon: ProxyChain, options: Any, target: Target, say: Say, reader: Any, writer: Any
 ) -> None:
-    sni = None if _is_ip(target.host) else target.host
-    verify = not options.ssl_insecure
     cert = client_cert(options, target.host)
     start = time.monotonic()
     try:
         async with asyncio.timeout(addon.timeout):
-            await writer.start_tls(tls_context(options, verify, cert), server_hostname=sni)
+            await trust.start_tls(writer, tls_context(options, cert), target.host)
+    except relay_options.BadValue as e:  # the CA file or folder, before any handshake
+        raise Failed(f"TLS handshake with {target.host}:{target.port}: {e}") from None
     except ssl.SSLCertVerificationError as e:
         say(
             f"  FAIL  TLS handshake with {target.host}: certificate not trusted: {e.verify_message}"
@@ -268,14 +252,14 @@ async def _tls(
         _, again = await _connect(addon, target, None)
         try:
             async with asyncio.timeout(addon.timeout):
-                await again.start_tls(tls_context(options, False), server_hostname=sni)
+                await trust.start_tls(again, tls_context(options, verify=False), target.host)
             say(f"        certificate: {describe_certificate(_peer_der(again))}")
         except (OSError, TimeoutError):
             pass
         finally:
             again.close()
         raise Failed(
-            f"certificate of {target.host}:{target.port}: not trusted by {trust_name(options)}: "
+            f"certificate of {target.host}:{target.port}: not trusted by {trust.source(options)}: "
             f"{e.verify_message}"
         ) from None
     except (ssl.SSLError, OSError, TimeoutError) as e:
@@ -287,8 +271,8 @@ async def _tls(
         say(f"        client certificate presented: {cert}")
     await _refused_after_handshake(reader, target, cert)
     say(f"        certificate: {describe_certificate(_peer_der(writer))}")
-    if verify:
-        say(f"  ok    certificate verified against {trust_name(options)}")
+    if not options.ssl_insecure:
+        say(f"  ok    certificate verified against {trust.source(options)}")
     else:
         say("  note  certificate not verified: ssl_insecure is on")
     say(f"        ALPN: {tls.selected_alpn_protocol() or 'none (the server chose no protocol)'}")

@@ -21,8 +21,8 @@ from pathlib import Path
 from mitmproxy import command, ctx, exceptions, http
 from mitmproxy.addonmanager import Loader
 
-from mitmrelay import options
-from mitmrelay.http_get import direct, upstream_tls
+from mitmrelay import options, trust
+from mitmrelay.http_get import direct
 
 from . import contract, fetch
 from .contentview import SoapContentview, message_info, register, unregister
@@ -98,10 +98,10 @@ class SoapView:
         (the WSDL server is usually behind the same proxy as the service)."""
         chain = ctx.master.addons.get("proxychain")
         opener = chain.open_connection if chain is not None else direct
-        tls = upstream_tls(ctx.options.ssl_verify_upstream_trusted_ca, ctx.options.ssl_insecure)
         try:
+            tls = trust.client_context(ctx.options)
             found = await fetch.add_url(self.inspector.catalog, url, opener, tls)
-        except (OSError, contract.ContractError) as e:
+        except (OSError, options.BadValue, contract.ContractError) as e:
             logger.warning(f"SOAP: cannot use soap_wsdl {url}: {e}")
             self._configured.pop(url, None)  # tried again when the option is set again
             return
