@@ -7,6 +7,7 @@ from typing import Any
 from mitmrelay.chain.addon import ProxyChain
 from mitmrelay.chain.strategy import LazyForReverseHttp
 from mitmrelay.cli.check import CheckCommand
+from mitmrelay.option_errors import OptionErrors
 from mitmrelay.recipe.addon import Recipe
 from mitmrelay.safety import SafetyWarnings
 from mitmrelay.soap.addon import SoapView
@@ -19,6 +20,7 @@ from mitmrelay.streams.tcp_bound import TcpMessageBound
 def all_addons() -> list[Any]:
     """New instances of every addon. Recipe last: a recipe sets only options of addons before it."""
     return [
+        OptionErrors(),  # first: in place before any addon's configure() can refuse
         SafetyWarnings(),
         ProxyChain(),
         LazyForReverseHttp(),

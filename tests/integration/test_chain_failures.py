@@ -161,13 +161,21 @@ def test_proxy_restarted_next_connection_succeeds(peer):
 
 
 @pytest.mark.parametrize(
-    "value,message",
+    "setting,message",
     [
-        ("sock5://127.0.0.1:1080", "unknown scheme 'sock5' (did you mean 'socks5'?)"),
-        ("socks5h://alice:hunter2@127.0.0.1", "has no port"),
+        (
+            "proxy_chain=sock5://127.0.0.1:1080",
+            "Cannot use proxy_chain 'sock5://127.0.0.1:1080': unknown scheme 'sock5' "
+            "(did you mean 'socks5'?); use one of socks4, socks4a, socks5, socks5h, http, https",
+        ),
+        ("proxy_chain=socks5h://alice:hunter2@127.0.0.1", "has no port"),
+        (
+            "proxy_chian=socks5h://127.0.0.1:1",
+            "unknown option proxy_chian (did you mean 'proxy_chain'?)",
+        ),
     ],
 )
-def test_bad_option_refused_at_start(peer, value, message):
+def test_bad_option_refused_at_start_in_one_line(setting, message):
     out = subprocess.run(
         [
             str(Path(sys.executable).parent / "mitmdump"),
@@ -178,16 +186,19 @@ def test_bad_option_refused_at_start(peer, value, message):
             "-p",
             str(free_port()),
             "--set",
-            f"proxy_chain={value}",
+            setting,
         ],
         capture_output=True,
         text=True,
         timeout=30,
         check=False,
     )
+    output = out.stdout + out.stderr
     assert out.returncode != 0
-    assert message in out.stdout + out.stderr
-    assert "hunter2" not in out.stdout + out.stderr
+    assert len([line for line in output.splitlines() if message in line]) == 1
+    assert "Traceback" not in output and "error in script" not in output
+    assert "Error logged during startup, exiting..." in output
+    assert "hunter2" not in output
 
 
 def test_bytes_right_behind_the_connect_reply_stay_in_the_tunnel(peer):

@@ -189,3 +189,5 @@ def test_bad_usage_exits_2_with_the_fault():
     assert status == 2 and "unknown scheme 'ftp'" in out
     status, out = check("--set", "proxy_chain=sock5://127.0.0.1:1", "x:1")
     assert status == 2 and "unknown scheme 'sock5'" in out
+    status, out = check("--set", "proxy_chian=socks5h://127.0.0.1:1", "x:1")
+    assert status == 2 and "unknown option proxy_chian (did you mean 'proxy_chain'?)" in out

@@ -33,6 +33,7 @@ from ..chain.connector import HopError
 from ..chain.errors import Failure
 from ..chain.schemes import Credentials
 from ..chain.spec import format_chain
+from ..option_errors import unknown_options
 
 logger = logging.getLogger(__name__)
 
@@ -419,7 +420,7 @@ async def load_relay(sets: list[str], recipe: str | None) -> tuple[Any, ProxyCha
         except exceptions.OptionsError as e:
             raise ValueError(str(e)) from None
         if opts.deferred:
-            raise ValueError(f"unknown option(s): {', '.join(sorted(opts.deferred))}")
+            raise ValueError(unknown_options(opts.deferred, opts.keys()))
         if errors:
             raise ValueError("\n".join(errors))
     finally:

@@ -1,0 +1,46 @@
+"""Option errors in one line: the filter on mitmproxy's script logger, unknown option names."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from mitmproxy import exceptions
+from mitmrelay.option_errors import SCRIPT_LOGGER, one_line, unknown_options
+
+
+def record(message: str, exc: BaseException | None) -> logging.LogRecord:
+    return logging.LogRecord(
+        SCRIPT_LOGGER, logging.ERROR, __file__, 1, message, None,
+        (type(exc), exc, None) if exc else None,
+    )  # fmt: skip
+
+
+def test_an_options_error_while_a_script_loads_is_its_text_alone():
+    entry = record("error in script relay.py", exceptions.OptionsError("Cannot use proxy_chain"))
+    assert one_line(entry)
+    assert entry.getMessage() == "Cannot use proxy_chain" and entry.exc_info is None
+
+
+@pytest.mark.parametrize(
+    ("message", "exc"),
+    [
+        ("error in script relay.py", ValueError("a bug")),  # a bug keeps its traceback
+        ("Addon error: x", exceptions.OptionsError("x")),  # not while a script loads
+        ("error in script relay.py", None),
+    ],
+)
+def test_other_records_pass_untouched(message, exc):
+    entry = record(message, exc)
+    assert one_line(entry)
+    assert entry.getMessage() == message and entry.exc_info == record(message, exc).exc_info
+
+
+def test_unknown_options_with_the_nearest_known_name():
+    known = ["proxy_chain", "proxy_routes", "listen_host"]
+    assert unknown_options(["proxy_chian"], known) == (
+        "unknown option proxy_chian (did you mean 'proxy_chain'?)"
+    )
+    assert unknown_options(["zzz", "lisen_host"], known) == (
+        "unknown option lisen_host (did you mean 'listen_host'?); unknown option zzz"
+    )
