@@ -265,6 +265,13 @@ def test_unreachable_and_missing_environment_variable():
     assert (
         str(error) == f"proxy hop 1/1 socks5h://{HOST}:{port} is not reachable: Connection refused"
     )
+    # .invalid never resolves (RFC 6761): said in words, not "Unknown error -2"
+    error, _ = connect("socks5h://no-such-proxy.invalid:1080")
+    assert error is not None and error.kind is Failure.UNREACHABLE
+    assert str(error).startswith(
+        "proxy hop 1/1 socks5h://no-such-proxy.invalid:1080 is not reachable: its name does not "
+        "resolve ("
+    )
     error, _ = connect(f"socks5h://{HOST}:{port},socks5h://u:${{MITMRELAY_UNSET_VAR}}@{HOST}:1")
     assert error is not None
     assert (error.kind, error.index, error.count) == (Failure.ENV_MISSING, 2, 2)

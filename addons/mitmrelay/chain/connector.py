@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import ssl
 from collections.abc import Callable, Mapping
 from typing import cast
@@ -78,6 +79,8 @@ def _failure(e: Exception) -> tuple[Failure, str, int | None]:
 
 def _reason(e: BaseException) -> str:
     """An OS error in words, or the exception's own text."""
+    if isinstance(e, socket.gaierror):  # its errno is getaddrinfo's: os.strerror has no words
+        return f"its name does not resolve ({e.strerror})"
     if isinstance(e, OSError) and e.errno:
         return os.strerror(e.errno)
     return str(e) or type(e).__name__
