@@ -3,6 +3,7 @@ a real client gets the same bytes from the mock as from the real server."""
 
 from __future__ import annotations
 
+import re
 import socketserver
 import sys
 import threading
@@ -106,7 +107,7 @@ def test_record_then_replay_gives_the_client_the_same_bytes(tmp_path: Path, bann
         assert proc.proc.wait(TIMEOUT) == 0
     finally:
         proc.stop()
-    assert "followed the recording to its end" in proc.text()
+    assert re.search(r": client 127\.0\.0\.1:\d+ followed the recording to its end", proc.text())
 
 
 def test_a_client_that_deviates_from_the_recording_is_told_and_closed(

@@ -20,6 +20,8 @@ from itertools import groupby
 from operator import attrgetter
 from typing import Any
 
+from mitmproxy.utils import human
+
 from mitmrelay.streams.recording import Recording
 
 log = logging.getLogger(__name__)
@@ -104,7 +106,7 @@ async def answer(
     `name` starts the log lines (e.g. the recording's path); `idle` bounds each wait for the
     client, in seconds. The writer is closed in every case.
     """
-    peer = writer.get_extra_info("peername")
+    peer = _address(writer.get_extra_info("peername"))
     try:
         await _play(reader, writer, recording, idle)
         log.info("%s: client %s followed the recording to its end", name, peer)
@@ -119,6 +121,11 @@ async def answer(
         writer.close()
         with contextlib.suppress(ConnectionError):
             await writer.wait_closed()
+
+
+def _address(peer: Any) -> str:
+    """127.0.0.1:46444 for a TCP peer; what else a stream has (a socket pair's '') as 'local'."""
+    return human.format_address(peer) if isinstance(peer, tuple) else str(peer or "local")
 
 
 async def connect(
