@@ -61,7 +61,10 @@ def headline(peer, tmp_path, proxy_port: int, *extra: str, env: dict | None = No
         HOST,
         "--set",
         f"proxy_chain=socks5h://alice:${{PROXY_PASS}}@{HOST}:{proxy_port}",
-        "--ssl-insecure",
+        "--flow-detail",
+        "3",
+        "--set",
+        f"ssl_verify_upstream_trusted_ca={peer.certs.ca}",  # the origin's private CA
         *extra,
         port=port,
         env={"PROXY_PASS": "pw-cli", **(env or {})},
@@ -76,6 +79,8 @@ def test_dump_runs_the_headline_through_microsocks_with_remote_dns(peer, tmp_pat
     code, body = curl(f"http://{HOST}:{port}/service", "--data", "<Echo>hi</Echo>")
     assert code == 200 and "<Echo>hi</Echo>" in body
     socks.wait_log(rf"connected to localhost:{origin.port}")  # the name went to the proxy
+    # the exchange in plaintext, both ways, as socat -v showed it
+    relay.wait_log(r"POST https://localhost:\d+/service[\s\S]*<Echo>hi</Echo>[\s\S]*<< 200")
     relay.wait_log(
         rf"server connect localhost:{origin.port} via socks5h://alice:\$\{{PROXY_PASS\}}"
     )
