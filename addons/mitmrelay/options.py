@@ -30,6 +30,7 @@ Usage, in an addon:
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -56,6 +57,9 @@ class Place:
 
     folder: Path
     name: str
+    # False: URLs (a PAC file's) are not fetched to judge them, only files read; the relay
+    # fetches them itself as it starts (a recipe's validation leaves them to it).
+    fetch: bool = True
 
     def path(self, text: str) -> Path:
         return self.folder / Path(text).expanduser()
@@ -106,12 +110,20 @@ class Option(Check):
 class BadValue(ValueError):
     """A value an option refuses: which option, which entry of a list, the value, and why."""
 
-    def __init__(self, option: str, value: Any, reason: str, entry: int | None = None) -> None:
+    def __init__(
+        self,
+        option: str,
+        value: Any,
+        reason: str,
+        entry: int | None = None,
+        cause: ValueError | None = None,
+    ) -> None:
         super().__init__(reason)
         self.option = option
         self.value = value
         self.reason = reason
         self.entry = entry  # 1-based, for list options
+        self.cause = cause  # what the check raised: an Unset or a Missing is the user's to supply
 
     @property
     def shown(self) -> Any:
@@ -122,26 +134,53 @@ class BadValue(ValueError):
         return self.value
 
     def at(self, entry: int) -> BadValue:
-        return BadValue(self.option, self.value, self.reason, entry)
+        return BadValue(self.option, self.value, self.reason, entry, self.cause)
 
     def __str__(self) -> str:
         where = self.option if self.entry is None else f"{self.option} entry {self.entry}"
         return f"Cannot use {where} {self.shown!r}: {self.reason}"
 
 
+class Unset(ValueError):
+    """Environment variables a value refers to (`${NAME}`) that are not set."""
+
+    def __init__(self, names: Sequence[str], message: str) -> None:
+        super().__init__(message)
+        self.names = tuple(names)
+
+
+class Missing(ValueError):
+    """An input file (or folder) a value names that does not exist."""
+
+    def __init__(self, path: Path, message: str, folder: bool = False) -> None:
+        super().__init__(message)
+        self.path = path
+        self.folder = folder
+
+
+def _missing(file: Path, message: str, folder: bool = False) -> ValueError:
+    """Missing when nothing is at file; a plain ValueError when something of the wrong kind is."""
+    return ValueError(message) if file.exists() else Missing(file, message, folder)
+
+
+def _no_such_file(file: Path) -> Missing:
+    return Missing(file, f"cannot read {file}: {os.strerror(errno.ENOENT)}")
+
+
 # --- the checks: pure functions of the value, then of the environment and the file system ---
 
 
 def require_env(names: Sequence[str], environ: Mapping[str, str]) -> None:
-    """ValueError naming every variable of names that environ does not define."""
+    """Unset (a ValueError) naming every variable of names that environ does not define."""
     missing = sorted({name for name in names if name not in environ})
     if not missing:
         return
     refs = ", ".join(f"${{{name}}}" for name in missing)
     verb = "is" if len(missing) == 1 else "are"
     exports = " ".join(f"{name}=..." for name in missing)
-    raise ValueError(
-        f"{refs} {verb} not set in the environment: export {exports} before starting mitmproxy"
+    raise Unset(
+        missing,
+        f"{refs} {verb} not set in the environment: export {exports} before starting mitmproxy",
     )
 
 
@@ -157,11 +196,17 @@ def _pac_location(value: str) -> str:
 
 
 def _pac_script(value: str, place: Place) -> None:
-    """The PAC script can be read (or fetched) and defines FindProxyForURL."""
+    """The PAC script can be read (or fetched, if place says so) and defines FindProxyForURL."""
     if not value:
         return
-    location = value if value.startswith(("http://", "https://")) else str(place.path(value))
-    pac.Pac(pac.load_source(location), value).close()
+    if value.startswith(("http://", "https://")):
+        if place.fetch:
+            pac.Pac(pac.load_source(value), value).close()
+        return
+    file = place.path(value)
+    if not file.exists():
+        raise _no_such_file(file)
+    pac.Pac(pac.load_source(str(file)), value).close()
 
 
 def _absolute_pac(value: str, place: Place) -> str:
@@ -186,9 +231,10 @@ def _route_recording(
         return None
     file = place.path(str(target))
     if not file.is_file():
-        raise ValueError(
+        raise _missing(
+            file,
             f"recording {str(file)!r} does not exist: fix the path after file: (relative paths "
-            f"are relative to {place.name}; record_dir writes NAME.recording)"
+            f"are relative to {place.name}; record_dir writes NAME.recording)",
         )
     try:
         return recording.read(file)
@@ -292,9 +338,10 @@ def _wsdl_file(source: Path | str, place: Place) -> None:
         return
     file = place.path(str(source))
     if not file.is_file():
-        raise ValueError(
+        raise _missing(
+            file,
             f"no such file {str(file)!r}: fix the path (relative paths are relative to "
-            f"{place.name})"
+            f"{place.name})",
         )
     try:
         contract.add_file(contract.Catalog(), file)
@@ -318,7 +365,10 @@ def _flow_path(value: str) -> Path:
 
 def _flow_file(path: Path, place: Place) -> list:
     """The flows of a soap_replay file, read now, so a bad file is refused before traffic."""
-    return replay.read_flows(place.path(str(path)))
+    file = place.path(str(path))
+    if not file.exists():
+        raise _no_such_file(file)
+    return replay.read_flows(file)
 
 
 def _unmatched(value: str) -> str:
@@ -343,9 +393,11 @@ def _input(kind: str) -> Callable[[str, Place], None]:
         file = place.path(value)
         found = {"file": file.is_file(), "dir": file.is_dir(), "file or dir": file.exists()}
         if not found[kind]:
-            raise ValueError(
+            raise _missing(
+                file,
                 f"{kind} {str(file)!r} does not exist: fix the path (relative paths are "
-                f"relative to {place.name})"
+                f"relative to {place.name})",
+                folder=kind == "dir",
             )
 
     return exists
@@ -638,7 +690,7 @@ def judge_environment(
         if check.files is not None and place is not None:
             return check.files(parsed, place)
     except ValueError as e:
-        raise BadValue(name, value, str(e)) from None
+        raise BadValue(name, value, str(e), cause=e) from None
     return None
 
 
@@ -691,8 +743,10 @@ __all__ = [
     "RECORD_FIX",
     "BadValue",
     "Check",
+    "Missing",
     "Option",
     "Place",
+    "Unset",
     "check_environment",
     "declare",
     "judge",

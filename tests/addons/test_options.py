@@ -117,7 +117,7 @@ def recipe_text(name: str, value: Any) -> tuple[str, int]:
 def recipe_errors(text: str, known, base_dir: Path) -> list[Problem]:
     recipe, problems = parse(text, "r.yaml")
     problems = problems or validate(recipe, known, dict(os.environ), base_dir)
-    return [p for p in problems if p.severity == "error"]
+    return [p for p in problems if p.stops]
 
 
 @pytest.mark.parametrize(

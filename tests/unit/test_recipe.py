@@ -204,3 +204,157 @@ def test_resolve_expands_environment_except_where_options_read_it_themselves(kno
         "client_certs": str(tmp_path / "c.pem"),
         "proxy_chain": "socks5h://u:${PASS}@h:1",
     }
+
+
+# What the user supplies (needs) against faults of the recipe (errors). In texts and expected
+# lines, {tmp} is the recipe's folder, which holds `file` (a plain file), `folder` and
+# `bad.recording` (not a recording). Expected: (severity, the needs as `recipes check` prints
+# them after "needs: ", the problem's text as starting the recipe reports it).
+CLASSIFIED = [
+    (
+        "unset variable in a chain",
+        "  proxy_chain: socks5h://u:${UNSET_A}@proxy:1080\n",
+        "need",
+        ["UNSET_A (export UNSET_A=...)"],
+        "r.yaml:4: At key 'options' ==> At key 'proxy_chain' ==> ${UNSET_A} is not set in the "
+        "environment: export UNSET_A=... before starting mitmproxy",
+    ),
+    (
+        "two unset variables in a route",
+        "  proxy_routes:\n    - a.example=http://${UNSET_B}:${UNSET_A}@proxy:3128\n",
+        "need",
+        ["UNSET_A (export UNSET_A=...)", "UNSET_B (export UNSET_B=...)"],
+        "r.yaml:5: At key 'options' ==> At key 'proxy_routes' ==> At item 1 ==> ${UNSET_A}, "
+        "${UNSET_B} are not set in the environment: export UNSET_A=... UNSET_B=... before "
+        "starting mitmproxy",
+    ),
+    (
+        "unset variable the recipe expands",
+        "  mode: regular@${UNSET_A}\n",
+        "need",
+        ["UNSET_A (export UNSET_A=...)"],
+        "r.yaml:4: At key 'options' ==> At key 'mode' ==> ${UNSET_A} is not set in the "
+        "environment: export UNSET_A=... before starting mitmproxy",
+    ),
+    (
+        "missing client certificate",
+        "  client_certs: ~/partner-client.pem\n",
+        "need",
+        ["the file {home}/partner-client.pem (client_certs)"],
+        "r.yaml:4: At key 'options' ==> At key 'client_certs' ==> file or dir "
+        "'{home}/partner-client.pem' does not exist: fix the path (relative paths are relative "
+        "to the recipe file)",
+    ),
+    (
+        "missing CA folder",
+        "  ssl_verify_upstream_trusted_confdir: cas\n",
+        "need",
+        ["the folder {tmp}/cas (ssl_verify_upstream_trusted_confdir)"],
+        "r.yaml:4: At key 'options' ==> At key 'ssl_verify_upstream_trusted_confdir' ==> dir "
+        "'{tmp}/cas' does not exist: fix the path (relative paths are relative to the recipe file)",
+    ),
+    (
+        "missing recording",
+        "  proxy_routes: ['api.example:25=file:gone.recording']\n",
+        "need",
+        ["the file {tmp}/gone.recording (proxy_routes)"],
+        "r.yaml:4: At key 'options' ==> At key 'proxy_routes' ==> At item 1 ==> recording "
+        "'{tmp}/gone.recording' does not exist: fix the path after file: (relative paths are "
+        "relative to the recipe file; record_dir writes NAME.recording)",
+    ),
+    (
+        "missing WSDL",
+        "  soap_wsdl: [gone.wsdl]\n",
+        "need",
+        ["the file {tmp}/gone.wsdl (soap_wsdl)"],
+        "r.yaml:4: At key 'options' ==> At key 'soap_wsdl' ==> At item 1 ==> no such file "
+        "'{tmp}/gone.wsdl': fix the path (relative paths are relative to the recipe file)",
+    ),
+    (
+        "missing flow file",
+        "  soap_replay: [gone.flows]\n",
+        "need",
+        ["the file {tmp}/gone.flows (soap_replay)"],
+        "r.yaml:4: At key 'options' ==> At key 'soap_replay' ==> At item 1 ==> cannot read "
+        "{tmp}/gone.flows: No such file or directory",
+    ),
+    (
+        "missing PAC file",
+        "  proxy_pac: gone.pac\n",
+        "need",
+        ["the file {tmp}/gone.pac (proxy_pac)"],
+        "r.yaml:4: At key 'options' ==> At key 'proxy_pac' ==> cannot read {tmp}/gone.pac: "
+        "No such file or directory",
+    ),
+    (
+        "bad scheme, with an unset variable",
+        "  proxy_chain: sock5://u:${UNSET_A}@proxy:1080\n",
+        "error",
+        [],
+        "r.yaml:4: At key 'options' ==> At key 'proxy_chain' ==> 'sock5://u:${UNSET_A}@proxy:1080'"
+        ": unknown scheme 'sock5' (did you mean 'socks5'?)",
+    ),
+    (
+        "a recording that is not one",
+        "  proxy_routes: ['api.example:25=file:bad.recording']\n",
+        "error",
+        [],
+        "r.yaml:4: At key 'options' ==> At key 'proxy_routes' ==> At item 1 ==> "
+        "{tmp}/bad.recording:1: the first line must be",
+    ),
+    (
+        "a folder where the CA file goes",
+        "  ssl_verify_upstream_trusted_ca: folder\n",
+        "error",
+        [],
+        "r.yaml:4: At key 'options' ==> At key 'ssl_verify_upstream_trusted_ca' ==> file "
+        "'{tmp}/folder' does not exist",
+    ),
+    (
+        "wrong type",
+        "  client_certs: 7\n",
+        "error",
+        [],
+        "r.yaml:4: At key 'options' ==> At key 'client_certs' ==> expected text, got 7; write it "
+        "in quotes: '7'",
+    ),
+    (
+        "unknown option",
+        "  clint_certs: ~/partner-client.pem\n",
+        "error",
+        [],
+        "r.yaml:4: At key 'options' ==> 'clint_certs': unknown option (did you mean "
+        "'client_certs'?)",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "severity", "needs", "message"),
+    [row[1:] for row in CLASSIFIED],
+    ids=[row[0] for row in CLASSIFIED],
+)
+def test_needs_are_what_the_user_supplies_errors_the_recipes_faults(
+    known, tmp_path, text, severity, needs, message
+):
+    (tmp_path / "file").write_text("")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "bad.recording").write_text('{"not": "a recording"}\n')
+    recipe, problems = parse(BASE + text, "r.yaml")
+    problems += validate(recipe, known, {"PATH": "/bin"}, tmp_path)
+
+    def fill(line: str) -> str:
+        return line.replace("{tmp}", str(tmp_path)).replace("{home}", str(Path.home()))
+
+    [problem] = [p for p in problems if p.severity != "warning"]
+    assert problem.severity == severity
+    assert problem.stops
+    assert [str(need) for need in problem.needs] == [fill(need) for need in needs]
+    assert str(problem).startswith(fill(message))
+
+
+def test_a_pac_url_is_not_fetched_by_the_validator(known, tmp_path):
+    # Port 1 refuses at once: a fetch would be an error; the relay fetches it as it starts.
+    text = BASE + "  proxy_pac: http://127.0.0.1:1/wpad.dat\n"
+    assert problems_of(text, known, {}, tmp_path) == []
+

@@ -1,5 +1,5 @@
 """Recipes: YAML files that set mitmproxy and mitmrelay options for one setup, validated first."""
 
-from .validate import OptionInfo, Problem, Recipe, parse, resolve, validate
+from .validate import Need, OptionInfo, Problem, Recipe, parse, resolve, validate
 
-__all__ = ["OptionInfo", "Problem", "Recipe", "parse", "resolve", "validate"]
+__all__ = ["Need", "OptionInfo", "Problem", "Recipe", "parse", "resolve", "validate"]

@@ -78,7 +78,7 @@ class Recipe:
         recipe, problems = parse(text, path)
         if not problems:
             problems = validate(recipe, known, os.environ, file.parent, skip=self._explicit)
-        errors = [str(p) for p in problems if p.severity == "error"]
+        errors = [str(p) for p in problems if p.stops]
         if errors:
             raise exceptions.OptionsError(
                 f"Recipe {path} has {len(errors)} problem(s), nothing applied:\n"

@@ -4,6 +4,11 @@
 
 Pure: the known options (a catalog), the environment and the recipe's folder are passed in. Each
 option's value is judged by its check in mitmrelay.options, the one `--set` goes through.
+
+Three kinds of problem: an error is the recipe's fault (a bad scheme, an unknown option, a wrong
+type); a need is what the user supplies before running it, which the recipe cannot hold (an unset
+`${NAME}`, an input file that does not exist yet, such as a shipped recipe's example path); a
+warning is reported, and the recipe runs. A recipe does not start with an error or a need.
 """
 
 from __future__ import annotations
@@ -37,18 +42,45 @@ class OptionInfo:
 
 
 @dataclass(frozen=True)
+class Need:
+    """One thing the user supplies before a recipe runs: an environment variable, or an input file
+    (or folder) that an option names."""
+
+    option: str
+    variable: str | None = None
+    file: Path | None = None
+    folder: bool = False
+
+    def __str__(self) -> str:
+        if self.variable is not None:
+            return f"{self.variable} (export {self.variable}=...)"
+        return f"the {'folder' if self.folder else 'file'} {self.file} ({self.option})"
+
+
+@dataclass(frozen=True)
 class Problem:
     file: str
     line: int | None
     path: tuple[Crumb, ...]
     message: str
-    severity: str = "error"  # or "warning": reported, but the recipe still runs
+    # "error"; "need": only what needs holds is missing; "warning": reported, the recipe still runs
+    severity: str = "error"
+    needs: tuple[Need, ...] = ()
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+    @property
+    def stops(self) -> bool:
+        """Whether the recipe cannot start with it (an error, or a need not supplied)."""
+        return self.severity != "warning"
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
+        """As starting the recipe reports it: a need reads as the error it is then."""
         crumbs = [f"At key {c!r}" if isinstance(c, str) else f"At item {c + 1}" for c in self.path]
         label = "warning: " if self.severity == "warning" else ""
-        return f"{where}: {label}{' ==> '.join([*crumbs, self.message])}"
+        return f"{self.where}: {label}{' ==> '.join([*crumbs, self.message])}"
 
 
 @dataclass(frozen=True)
@@ -179,10 +211,16 @@ class _Judge:
         self.problems: list[Problem] = []
 
     def add(
-        self, path: tuple[Crumb, ...], message: str, severity: str = "error", line_of=None
+        self,
+        path: tuple[Crumb, ...],
+        message: str,
+        severity: str = "error",
+        line_of=None,
+        needs: tuple[Need, ...] = (),
     ) -> None:
         line = self.recipe.lines.get(line_of or path) or self.recipe.lines.get(path[:-1])
-        self.problems.append(Problem(self.recipe.file, line, path, message, severity))
+        severity = "need" if needs else severity
+        self.problems.append(Problem(self.recipe.file, line, path, message, severity, needs))
 
 
 def validate(
@@ -194,8 +232,10 @@ def validate(
 ) -> list[Problem]:
     """Every problem of a parsed recipe. environ=None skips the environment check, base_dir=None
     the file checks (for recipes as shipped, whose CA bundles and secrets live on the user's side);
-    options in skip (given on the command line, so not applied) are not judged."""
+    options in skip (given on the command line, so not applied) are not judged. Nothing is
+    fetched: the relay fetches a PAC file's URL as it starts, and WSDL URLs once running."""
     judge = _Judge(recipe)
+    place = recipe_place(base_dir) if base_dir is not None else None
     data = recipe.data
     if not isinstance(data, dict):
         keys = ", ".join(k for k, key in schema.TOP_KEYS.items() if key.required)
@@ -221,7 +261,7 @@ def validate(
         for name, value in given.items():
             if name in skip:
                 continue
-            _check_option(judge, catalog, str(name), value, environ, base_dir)
+            _check_option(judge, catalog, str(name), value, environ, place)
         _check_safety(judge, given)
     return judge.problems
 
@@ -232,7 +272,7 @@ def _check_option(
     name: str,
     value: Any,
     environ: Mapping[str, str] | None,
-    base_dir: Path | None,
+    place: options.Place | None,
 ) -> None:
     """Judge one option as `--set` would, item by item so that each problem has its line."""
     path = ("options", name)
@@ -248,7 +288,6 @@ def _check_option(
         judge.add(path, error)
         return
     check = options.CHECKS.get(name)
-    place = recipe_place(base_dir) if base_dir is not None else None
     items = value if isinstance(value, list) else [value]
     for n, item in enumerate(items):
         item_path = (*path, n) if written_as_list else path
@@ -268,8 +307,8 @@ def _check_option(
                 continue  # its value is only known where the recipe runs
             try:
                 options.require_env(names, environ or {})
-            except ValueError as e:
-                judge.add(item_path, str(e))
+            except options.Unset as e:
+                judge.add(item_path, str(e), needs=needs_of(name, e))
                 continue
             item = expand(item, environ or {})
         if check is None:
@@ -282,7 +321,17 @@ def _check_option(
         try:
             options.judge_environment(name, item, parsed, environ, place)
         except options.BadValue as e:
-            judge.add(item_path, e.reason)
+            judge.add(item_path, e.reason, needs=needs_of(name, e.cause))
+
+
+def needs_of(option: str, refusal: ValueError | None) -> tuple[Need, ...]:
+    """What the user must supply, when a value is refused only for the lack of it: variables that
+    are not set, an input file that does not exist. () for faults of the value itself."""
+    if isinstance(refusal, options.Unset):
+        return tuple(Need(option, variable=name) for name in refusal.names)
+    if isinstance(refusal, options.Missing):
+        return (Need(option, file=refusal.path, folder=refusal.folder),)
+    return ()
 
 
 def _check_safety(judge: _Judge, given: dict[str, Any]) -> None:
@@ -326,8 +375,9 @@ def _listen_host(mode: Any, default: Any) -> str | None:
 
 
 def recipe_place(base_dir: Path) -> options.Place:
-    """Where a recipe's relative input paths start: its own folder."""
-    return options.Place(base_dir, "the recipe file")
+    """Where a recipe's relative input paths start: its own folder. URLs are left to the relay,
+    which fetches them its own way (see validate)."""
+    return options.Place(base_dir, "the recipe file", fetch=False)
 
 
 def resolve(
