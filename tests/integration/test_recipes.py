@@ -8,6 +8,7 @@ import ssl
 import subprocess
 
 import pytest
+import yaml
 from mitmrelay.testing import HOST, free_port, make_client_cert, wait_for
 from peers import BIN, REPO, BannerServer, soap_call
 from recipe_helpers import SERVER, curl_via, mtls_origin, recipe_copy, run_recipe, ssh_socks
@@ -215,10 +216,19 @@ def test_8_raw_tcp_over_tls_with_socat_dump(peer, tmp_path):
         {
             "legacy.partner.example:7001": f"localhost:{banner.port}",
             "@5001": f"@{port}",
+            "127.0.0.1:5001": f"{HOST}:{port}",
             "proxy.corp.example:1080": f"{HOST}:{socks.port}",
         },
     )
     relay = run_recipe(peer, recipe, port, env={"PROXY_PASS": "pw-8"}, trust_test_ca=True)
+    # The recipe's try: line, as a user runs it.
+    tried = subprocess.run(
+        ["sh", "-c", yaml.safe_load(recipe.read_text())["try"]],
+        capture_output=True,
+        timeout=30,
+        check=True,
+    )
+    assert tried.stdout == b"220 banner.test ready\r\nHELLO\r\n", relay.text()
     with socket.create_connection((HOST, port), timeout=10) as client:
         # mitmproxy reads the client's first bytes (to tell TLS from plain TCP) before the server's.
         client.sendall(b"hello\n")
@@ -284,12 +294,11 @@ def test_9_record_then_10_replay_as_a_mock_server(peer, tmp_path):
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection((HOST, banner.port), timeout=5)
 
-    # Beside recordings/ as recipes/ is in a checkout: the path stays as shipped, bar the file name.
-    (tmp_path / "recipes").mkdir()
+    # Beside recordings/, where a copy's relative path starts: as shipped, bar the file name.
     port = free_port()
     replay = recipe_copy(
         "replay-mock-server.yaml",
-        tmp_path / "recipes",
+        tmp_path,
         {
             "legacy.partner.example:7001": server,
             "@5002": f"@{port}",

@@ -358,3 +358,34 @@ def test_a_pac_url_is_not_fetched_by_the_validator(known, tmp_path):
     text = BASE + "  proxy_pac: http://127.0.0.1:1/wpad.dat\n"
     assert problems_of(text, known, {}, tmp_path) == []
 
+
+def test_a_shipped_recipes_relative_paths_start_in_the_current_directory(
+    known, tmp_path, monkeypatch
+):
+    """A shipped recipe lives inside the installed package: `mitmrelay run replay-mock-server`
+    looks for recordings/ where it is started, not in site-packages."""
+    shipped = REPO / "recipes" / "replay-mock-server.yaml"
+    recipe, _ = parse(shipped.read_text(), shipped.name)
+    monkeypatch.chdir(tmp_path)
+    [problem] = validate(recipe, known, {}, shipped.parent)
+    recording = tmp_path / "recordings" / "20260101-120000-1a2b3c4d.recording"
+    assert [str(need) for need in problem.needs] == [f"the file {recording} (proxy_routes)"]
+    assert "relative to the current directory, for a recipe shipped with mitmrelay" in str(problem)
+    recording.parent.mkdir()
+    recording.write_text('{"mitmrelay": "recording"}\n{"dir": "<", "text": "hi"}\n')
+    assert validate(recipe, known, {}, shipped.parent) == []
+    assert resolve(recipe, known, shipped.parent, {})["proxy_routes"] == [
+        f"legacy.partner.example:7001=file:{recording}"
+    ]
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.name)
+def test_shipped_recipes_say_how_an_installed_user_runs_and_tries_them(path):
+    text = path.read_text()
+    run = text.split("# Run:", 1)[1].split("\n")
+    lines = [run[0], *[line for line in run[1:] if line.startswith("#      ")]]
+    assert any(line.strip(" #").startswith(f"mitmrelay run {path.stem}") for line in lines), run
+    assert "mitmdump -s" not in text and "recipes/" not in text, "checkout paths"
+    recipe, _ = parse(text, path.name)
+    program = recipe.data["try"].split("|")[-1].split()[0]
+    assert program in {"curl", "socat", "mitmrelay"}, recipe.data["try"]

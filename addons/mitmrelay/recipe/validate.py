@@ -26,7 +26,7 @@ from mitmrelay import options
 from mitmrelay.chain.spec import expand, mask, suggest
 from mitmrelay.safety import is_loopback
 
-from . import schema
+from . import schema, shipped
 
 Crumb = str | int
 Lines = dict[tuple[Crumb, ...], int]
@@ -375,8 +375,14 @@ def _listen_host(mode: Any, default: Any) -> str | None:
 
 
 def recipe_place(base_dir: Path) -> options.Place:
-    """Where a recipe's relative input paths start: its own folder. URLs are left to the relay,
-    which fetches them its own way (see validate)."""
+    """Where a recipe's relative input paths start: its own folder. A recipe shipped with
+    mitmrelay lives inside the installed package, where nothing of the user's is: its relative
+    paths start in the current directory (where mitmproxy starts), as on the command line.
+    URLs are left to the relay, which fetches them its own way (see validate)."""
+    if base_dir.resolve() == shipped.shipped_dir().resolve():
+        return options.Place(
+            Path.cwd(), "the current directory, for a recipe shipped with mitmrelay", fetch=False
+        )
     return options.Place(base_dir, "the recipe file", fetch=False)
 
 
