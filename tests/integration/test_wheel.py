@@ -136,3 +136,20 @@ def test_the_installed_check_goes_hop_by_hop_through_microsocks(installed, peer,
         env=clean_env(),
     )
     assert out.returncode == 1 and "FAILED at destination" in out.stdout
+
+
+def test_the_installed_recipes_check_is_ok_and_reads_relative_paths_from_here(installed, tmp_path):
+    """The shipped recipes live in site-packages: their needs are the user's, their relative
+    paths (replay-mock-server's recording) start in the directory the command runs in."""
+    secrets = {"PROXY_PASS", "SOCKS_PASS", "CORP_PASS", "JUMP_PASS"}
+    env = {k: v for k, v in clean_env(XDG_CONFIG_HOME=str(tmp_path)).items() if k not in secrets}
+    command = [str(installed / "mitmrelay"), "recipes", "check"]
+    out = run(*command, cwd=tmp_path, env=env, timeout=60)
+    shipped = next(line for line in out.stdout.splitlines() if line.startswith("Shipped recipes"))
+    assert "site-packages/mitmrelay/recipes:" in shipped, out.stdout
+    recording = tmp_path / "recordings" / "20260101-120000-1a2b3c4d.recording"
+    assert f"needs: the file {recording} (proxy_routes)" in out.stdout
+    recording.parent.mkdir()
+    recording.write_text('{"mitmrelay": "recording"}\n{"dir": "<", "text": "hi"}\n')
+    out = run(*command, "replay-mock-server", cwd=tmp_path, env=env, timeout=60)
+    assert out.stdout.endswith("site-packages/mitmrelay/recipes/replay-mock-server.yaml: ok\n")
