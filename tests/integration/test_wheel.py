@@ -75,6 +75,17 @@ def test_the_installed_command_says_its_versions(installed, tmp_path):
     assert out.stdout == (
         f"mitmrelay {version} (mitmproxy {MITMPROXY_VERSION}, Python {platform.python_version()})\n"
     )
+    probe = "import mitmrelay; print(mitmrelay.__version__)"
+    out = run(str(installed / "python"), "-c", probe, cwd=tmp_path, env=clean_env(), timeout=60)
+    assert out.stdout == f"{version}\n"
+
+
+def test_the_wheel_carries_the_typed_marker_and_the_license(installed):
+    site = next(installed.parent.glob("lib/*/site-packages"))
+    assert (site / "mitmrelay" / "py.typed").exists()
+    (dist_info,) = site.glob("mitmrelay-*.dist-info")
+    assert "MIT License" in "".join(p.read_text() for p in dist_info.rglob("LICENSE*"))
+    assert "Classifier: Typing :: Typed" in (dist_info / "METADATA").read_text()
 
 
 def test_the_installed_command_runs_a_shipped_recipe_through_microsocks(installed, peer, tmp_path):

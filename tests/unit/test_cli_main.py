@@ -1,13 +1,13 @@
-"""`mitmrelay --version` where the package is not installed (tests/integration/test_cli.py and
-test_wheel.py run the command itself)."""
+"""mitmrelay.__version__ (what `mitmrelay --version` prints) where the package is not installed
+(tests/integration/test_cli.py and test_wheel.py run the command itself)."""
 
 from __future__ import annotations
 
 import tomllib
 from importlib import metadata
 
+import mitmrelay
 import pytest
-from mitmrelay.cli import main
 from peers import REPO
 
 DECLARED = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
@@ -22,11 +22,8 @@ def not_installed(monkeypatch):
 
 
 def test_version_from_a_checkout_that_is_not_installed(not_installed):
-    assert main.project_version() == DECLARED
+    assert mitmrelay._version() == DECLARED
 
 
-def test_version_unknown_outside_a_checkout_when_not_installed(
-    not_installed, monkeypatch, tmp_path
-):
-    monkeypatch.setattr(main, "REPO", tmp_path)
-    assert main.project_version() == "unknown"
+def test_version_unknown_outside_a_checkout_when_not_installed(not_installed, tmp_path):
+    assert mitmrelay._version(tmp_path / "pyproject.toml") == "unknown"

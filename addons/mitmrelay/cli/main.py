@@ -21,8 +21,6 @@ from ..recipe import shipped
 from . import run as run_recipe
 
 SCRIPT = Path(__file__).resolve().parent / "all_addons.py"
-# The checkout's root when running from one (addons/mitmrelay/cli/main.py).
-REPO = Path(__file__).resolve().parents[3]
 
 MAIN_HELP = """\
 mitmproxy with every mitmrelay addon: proxy chains (SOCKS4/4a/5/5h, HTTP CONNECT) under every
@@ -81,35 +79,16 @@ examples:
 """
 
 
-def project_version() -> str:
-    """The installed distribution's version; from a checkout that is not installed, the one its
-    pyproject.toml declares."""
-    from importlib import metadata
-
-    try:
-        return metadata.version("mitmrelay")
-    except metadata.PackageNotFoundError:
-        pass
-    import tomllib
-
-    try:
-        pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
-        return "unknown"
-    project = pyproject.get("project", {})
-    if project.get("name") != "mitmrelay":
-        return "unknown"
-    return str(project.get("version", "unknown"))
-
-
 def version_line() -> str:
     """`mitmrelay 0.1.0 (mitmproxy 12.3.1, Python 3.12.1)`: what a bug report needs."""
     import platform
 
     from mitmproxy.version import VERSION
 
+    from .. import __version__
+
     python = platform.python_version()
-    return f"mitmrelay {project_version()} (mitmproxy {VERSION}, Python {python})"
+    return f"mitmrelay {__version__} (mitmproxy {VERSION}, Python {python})"
 
 
 def _tool(name: str) -> Callable[[Sequence[str]], int | None]:
