@@ -80,6 +80,29 @@ class Peers:
             start_mitmdump(self.tmp, *args, env=env, scripts=scripts, tool=tool, listens=listens)
         )
 
+    def reverse_https(
+        self,
+        origin: peers.HttpOrigin,
+        chain: str,
+        *args: str,
+        host: str = "localhost",
+        verify: bool = True,
+        env: Mapping[str, str] | None = None,
+    ) -> Mitm:
+        """The headline: mitmdump in reverse mode in front of the HTTPS origin (as `host`), its
+        server connections through `chain`; the origin verified against the test CA, unless
+        verify=False (--ssl-insecure)."""
+        trust = ["--set", f"ssl_verify_upstream_trusted_ca={self.certs.ca}"] if verify else []
+        return self.mitmdump(
+            "--mode",
+            f"reverse:https://{host}:{origin.port}@{{port}}",
+            *(trust or ["--ssl-insecure"]),
+            "--set",
+            f"proxy_chain={chain}",
+            *args,
+            env=env,
+        )
+
     def stop(self) -> None:
         for peer in reversed(self._started):
             peer.stop()

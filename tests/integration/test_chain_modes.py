@@ -15,24 +15,19 @@ from peers import BannerServer, curl, soap_call
 def test_headline_reverse_https_through_socks5h_with_credentials_from_environment(peer):
     origin = peer.https_origin()
     proxy = peer.microsocks("alice", "s3cret-pw")
-    relay = peer.mitmdump(
-        "--mode",
-        f"reverse:https://localhost:{origin.port}@{{port}}",
-        "--set",
-        f"ssl_verify_upstream_trusted_ca={peer.certs.ca}",
-        "--set",
-        f"proxy_chain=socks5h://alice:${{PROXY_PASS}}@{HOST}:{proxy.port}",
+    relay = peer.reverse_https(
+        origin,
+        f"socks5h://alice:${{PROXY_PASS}}@{HOST}:{proxy.port}",
         env={"PROXY_PASS": "s3cret-pw"},
     )
     code, body = soap_call(relay.port)
     assert code == 200 and "<Echo>hi</Echo>" in body
     # microsocks received the hostname: remote DNS, nothing resolved here.
     proxy.wait_log(rf"connected to localhost:{origin.port}")
-    line = relay.wait_log(
+    relay.wait_log(
         rf"server connect localhost:{origin.port} "
         rf"via socks5h://alice:\$\{{PROXY_PASS\}}@{HOST}:{proxy.port} \(\d+ ms\)"
     )
-    assert line
     relay.wait_log(r"POST https://localhost:\d+/service")
     assert "s3cret-pw" not in relay.text()
 
@@ -40,13 +35,7 @@ def test_headline_reverse_https_through_socks5h_with_credentials_from_environmen
 def test_socks5_without_h_resolves_locally(peer):
     origin = peer.https_origin()
     proxy = peer.microsocks()
-    relay = peer.mitmdump(
-        "--mode",
-        f"reverse:https://localhost:{origin.port}@{{port}}",
-        "--ssl-insecure",
-        "--set",
-        f"proxy_chain=socks5://{HOST}:{proxy.port}",
-    )
+    relay = peer.reverse_https(origin, f"socks5://{HOST}:{proxy.port}", verify=False)
     assert soap_call(relay.port)[0] == 200
     proxy.wait_log(rf"connected to 127\.0\.0\.1:{origin.port}")
     assert "localhost" not in proxy.text()
@@ -56,13 +45,7 @@ def test_socks5_without_h_resolves_locally(peer):
 def test_dante(peer, scheme):
     origin = peer.https_origin()
     proxy = peer.dante()
-    relay = peer.mitmdump(
-        "--mode",
-        f"reverse:https://{HOST}:{origin.port}@{{port}}",
-        "--ssl-insecure",
-        "--set",
-        f"proxy_chain={scheme}://{HOST}:{proxy.port}",
-    )
+    relay = peer.reverse_https(origin, f"{scheme}://{HOST}:{proxy.port}", host=HOST, verify=False)
     assert soap_call(relay.port)[0] == 200
     proxy.wait_log(rf"pass\(\d+\): tcp/connect .* -> .*127\.0\.0\.1\.{origin.port}")
 
@@ -80,13 +63,7 @@ def test_pproxy(peer, listen, chain_scheme, auth, seen_as):
     origin = peer.https_origin()
     proxy = peer.pproxy(listen, auth)
     creds = f"{auth}@" if auth else ""
-    relay = peer.mitmdump(
-        "--mode",
-        f"reverse:https://localhost:{origin.port}@{{port}}",
-        "--ssl-insecure",
-        "--set",
-        f"proxy_chain={chain_scheme}://{creds}{HOST}:{proxy.port}",
-    )
+    relay = peer.reverse_https(origin, f"{chain_scheme}://{creds}{HOST}:{proxy.port}", verify=False)
     assert soap_call(relay.port)[0] == 200
     proxy.wait_log(rf"{listen}\S* 127\.0\.0\.1:\d+ -> {seen_as}:{origin.port}")
 
@@ -94,13 +71,7 @@ def test_pproxy(peer, listen, chain_scheme, auth, seen_as):
 def test_tinyproxy_with_basic_auth(peer):
     origin = peer.https_origin()
     proxy = peer.tinyproxy("carol", "pw123")
-    relay = peer.mitmdump(
-        "--mode",
-        f"reverse:https://localhost:{origin.port}@{{port}}",
-        "--ssl-insecure",
-        "--set",
-        f"proxy_chain=http://carol:pw123@{HOST}:{proxy.port}",
-    )
+    relay = peer.reverse_https(origin, f"http://carol:pw123@{HOST}:{proxy.port}", verify=False)
     assert soap_call(relay.port)[0] == 200
     proxy.wait_log(r"Established connection to host \"localhost\" using file descriptor")
 
@@ -108,14 +79,7 @@ def test_tinyproxy_with_basic_auth(peer):
 def test_https_hop_tls_to_the_proxy_itself(peer):
     origin = peer.https_origin()
     proxy = peer.pproxy("http+ssl", tls=True)
-    relay = peer.mitmdump(
-        "--mode",
-        f"reverse:https://localhost:{origin.port}@{{port}}",
-        "--set",
-        f"ssl_verify_upstream_trusted_ca={peer.certs.ca}",
-        "--set",
-        f"proxy_chain=https://localhost:{proxy.port}",
-    )
+    relay = peer.reverse_https(origin, f"https://localhost:{proxy.port}")
     assert soap_call(relay.port)[0] == 200
     proxy.wait_log(rf"-> localhost:{origin.port}")
 
@@ -124,12 +88,10 @@ def test_two_hops_socks5_then_connect(peer):
     origin = peer.https_origin()
     socks = peer.microsocks("alice", "p@ss w")
     connect = peer.tinyproxy()
-    relay = peer.mitmdump(
-        "--mode",
-        f"reverse:https://localhost:{origin.port}@{{port}}",
-        "--ssl-insecure",
-        "--set",
-        f"proxy_chain=socks5h://alice:p%40ss%20w@{HOST}:{socks.port},http://{HOST}:{connect.port}",
+    relay = peer.reverse_https(
+        origin,
+        f"socks5h://alice:p%40ss%20w@{HOST}:{socks.port},http://{HOST}:{connect.port}",
+        verify=False,
     )
     assert soap_call(relay.port)[0] == 200
     socks.wait_log(rf"connected to {HOST}:{connect.port}")
@@ -142,13 +104,7 @@ def test_three_hops_mixed(peer):
     second = peer.tinyproxy("u", "p")
     third = peer.microsocks()
     chain = f"socks5://{HOST}:{first.port},http://u:p@{HOST}:{second.port},socks5h://{HOST}:{third.port}"
-    relay = peer.mitmdump(
-        "--mode",
-        f"reverse:https://localhost:{origin.port}@{{port}}",
-        "--ssl-insecure",
-        "--set",
-        f"proxy_chain={chain}",
-    )
+    relay = peer.reverse_https(origin, chain, verify=False)
     assert soap_call(relay.port)[0] == 200
     first.wait_log(rf"-> {HOST}:{second.port}")
     second.wait_log(rf'Established connection to host "{HOST}"')
@@ -340,12 +296,6 @@ def test_socks4a_remote_dns_through_ssh_dynamic_forwarding(peer, scheme, seen_as
 
     origin = peer.https_origin()
     sshd, ssh = ssh_socks(peer, peer.tmp)
-    relay = peer.mitmdump(
-        "--mode",
-        f"reverse:https://localhost:{origin.port}@{{port}}",
-        "--ssl-insecure",
-        "--set",
-        f"proxy_chain={scheme}://{HOST}:{ssh.port}",
-    )
+    relay = peer.reverse_https(origin, f"{scheme}://{HOST}:{ssh.port}", verify=False)
     assert soap_call(relay.port)[0] == 200
     sshd.wait_log(rf"target {re.escape(seen_as)} port {origin.port}")

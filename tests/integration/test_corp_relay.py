@@ -27,18 +27,7 @@ def soap_call(port: int) -> tuple[int, str]:
 
 
 def relay_through(peer, origin, chain: str, env: dict | None = None, extra: tuple = ()):
-    return peer.mitmdump(
-        *extra,
-        "--mode",
-        f"reverse:https://localhost:{origin.port}@{{port}}",
-        "--set",
-        f"ssl_verify_upstream_trusted_ca={peer.certs.ca}",
-        "--set",
-        f"proxy_chain={chain}",
-        "--set",
-        "proxy_connect_timeout=5",
-        env=env,
-    )
+    return peer.reverse_https(origin, chain, "--set", "proxy_connect_timeout=5", *extra, env=env)
 
 
 # What an NTLM or Negotiate exchange with the proxy would leave if it leaked: its header, and the

@@ -146,7 +146,8 @@ def test_dump_is_socats_dump(tmp_path: Path, fmt: str, tls: bool) -> None:
     assert len(normalise(ours)) > 5000
     opened, *closed = marks(ours)
     assert re.fullmatch(rf"conn 1: 127\.0\.0\.1:\d+ -> {re.escape(dest)}", opened)
-    assert closed == ["conn 1: closed"] or (tls and closed == [])
+    # TLS: mitmproxy 11/12 do not end the flow (see run_mitmdump), so no closing line yet.
+    assert closed == ([] if tls else ["conn 1: closed"])
     # socat 1.7.4 prints microseconds as nine digits; so must we.
     stamps = re.findall(r"\.(\d{9})  length=", ours)
     assert len(stamps) == len(CONVERSATION)
@@ -160,8 +161,12 @@ def test_http1_dump_is_socats_dump(tmp_path: Path, fmt: str) -> None:
         ours = run_mitmdump(tmp_path, fmt, server, "http", conversation)
         theirs = run_socat(tmp_path, fmt, server, conversation)
 
-    assert normalise(ours) == normalise(theirs)
-    assert "hello> " in normalise(ours) or fmt == "vx"
+    text = normalise(ours)
+    assert text == normalise(theirs)
+    if fmt == "v":  # a block that does not end in a newline: the next header follows on its line
+        assert "hello> " in text
+    else:  # rows of hex and ASCII, a separator line after each block
+        assert text.count("\n--\n") == len(conversation)
     assert marks(ours)[-1] == "conn 1: closed"
 
 
