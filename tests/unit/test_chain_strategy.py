@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from mitmrelay.chain.strategy import mentions, mixed, wants_lazy
+from mitmrelay.chain.strategy import mixed, wants_lazy
 
 
 @pytest.mark.parametrize(
@@ -31,17 +31,3 @@ def test_mixed_listeners_are_told_apart():
     assert mixed(["regular", "reverse:https://a.example:443"])
     assert not mixed(["reverse:https://a.example:443"])
     assert not mixed(["regular", "socks5"])
-
-
-@pytest.mark.parametrize(
-    ("argv", "config", "named"),
-    [
-        (["--set", "connection_strategy=eager"], "", True),
-        (["--set=connection_strategy=eager"], "", True),
-        (["--mode", "reverse:https://a.example:443"], "", False),
-        ([], "connection_strategy: eager\n", True),
-        ([], "# connection_strategy is eager by default\nssl_insecure: true\n", False),
-    ],
-)
-def test_an_option_named_on_the_command_line_or_in_config_yaml_is_the_users(argv, config, named):
-    assert mentions("connection_strategy", argv, config) is named

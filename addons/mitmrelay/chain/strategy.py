@@ -19,11 +19,12 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from mitmproxy import ctx
 from mitmproxy.addonmanager import Loader
 from mitmproxy.proxy.mode_specs import ProxyMode, ReverseMode
+
+from ..given import given
 
 logger = logging.getLogger(__name__)
 
@@ -52,13 +53,6 @@ def mixed(modes: Sequence[str]) -> bool:
     return any(kinds) and not all(kinds)
 
 
-def mentions(option: str, argv: Sequence[str], config_text: str) -> bool:
-    """Whether the command line or config.yaml names an option, whatever its value (a built-in
-    option set to its default cannot be told from an unset one otherwise)."""
-    in_config = any(line.lstrip().startswith(f"{option}:") for line in config_text.splitlines())
-    return in_config or any(option in arg for arg in argv)
-
-
 class LazyForReverseHttp:
     """Sets connection_strategy=lazy for reverse-mode HTTP(S) listeners with a proxy chain."""
 
@@ -69,16 +63,12 @@ class LazyForReverseHttp:
 
     def load(self, loader: Loader) -> None:
         options = loader.master.options
-        try:
-            config = (Path(options.confdir).expanduser() / "config.yaml").read_text()
-        except (OSError, UnicodeDecodeError):
-            config = ""
         strategy = dict(options.items()).get("connection_strategy")
         if strategy is None:  # an option manager without mitmproxy's proxy core (offline tests)
             self._user_choice = True
             return
-        self._user_choice = strategy.has_changed() or mentions(
-            "connection_strategy", sys.argv[1:], config
+        self._user_choice = strategy.has_changed() or "connection_strategy" in given(
+            sys.argv[1:], options.confdir
         )
 
     def configure(self, updated: set[str]) -> None:

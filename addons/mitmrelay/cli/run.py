@@ -10,66 +10,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-CONF_DIR = "~/.mitmproxy"  # mitmproxy's default confdir
+from .. import given
 
-# Each listen option and the command-line flags that set it (mitmproxy's tools/cmdline.py).
-LISTEN_FLAGS: dict[str, tuple[str, ...]] = {
-    "mode": ("--mode", "-m"),
-    "listen_host": ("--listen-host",),
-    "listen_port": ("--listen-port", "-p"),
-}
-
-
-def _settings(args: Sequence[str]) -> dict[str, str]:
-    """The `--set NAME=VALUE` of mitmproxy arguments (the last one of each name)."""
-    settings = {}
-    for index, arg in enumerate(args):
-        setting = None
-        if arg == "--set" and index + 1 < len(args):
-            setting = args[index + 1]
-        elif arg.startswith("--set="):
-            setting = arg.removeprefix("--set=")
-        if setting is not None:
-            name, _, value = setting.partition("=")
-            settings[name.strip()] = value
-    return settings
+# The listen options a recipe may give (their flags: given.FLAGS).
+LISTEN = ("mode", "listen_host", "listen_port")
 
 
 def given_options(args: Sequence[str]) -> set[str]:
     """The listen options that mitmproxy arguments set: by their flag, or by --set NAME=VALUE."""
-    given = {name for name in _settings(args) if name in LISTEN_FLAGS}
-    for arg in args:
-        for name, flags in LISTEN_FLAGS.items():
-            long_flags = [f for f in flags if f.startswith("--")]
-            short = [f for f in flags if not f.startswith("--")]
-            if (
-                arg in flags
-                or any(arg.startswith(f + "=") for f in long_flags)
-                or any(arg.startswith(f) and len(arg) > 2 for f in short)
-            ):
-                given.add(name)
-    return given
+    return given.in_args(args) & set(LISTEN)
 
 
 def config_options(args: Sequence[str]) -> set[str]:
     """The listen options the user's mitmproxy config file sets (config.yaml or config.yml in
     confdir, ~/.mitmproxy unless `--set confdir=` says otherwise): they win over a recipe too,
     as they do for `--set recipe=`."""
-    confdir = Path(_settings(args).get("confdir") or CONF_DIR).expanduser()
-    found: set[str] = set()
-    for name in ("config.yaml", "config.yml"):
-        try:
-            data = yaml.safe_load((confdir / name).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
-            continue  # none, or mitmproxy says what is wrong with it
-        if isinstance(data, dict):
-            found |= {option for option in LISTEN_FLAGS if option in data}
-    return found
+    return given.in_config(given.settings(args).get("confdir")) & set(LISTEN)
 
 
 def recipe_listen_options(text: str) -> dict[str, Any]:
@@ -82,7 +42,7 @@ def recipe_listen_options(text: str) -> dict[str, Any]:
     options = data.get("options") if isinstance(data, dict) else None
     if not isinstance(options, dict):
         return {}
-    return {name: options[name] for name in LISTEN_FLAGS if name in options}
+    return {name: options[name] for name in LISTEN if name in options}
 
 
 def listen_args(
@@ -90,12 +50,12 @@ def listen_args(
 ) -> list[str]:
     """Command-line flags for the recipe's listen options that neither the user's args nor their
     config file (configured: see config_options) set."""
-    given = given_options(args) | configured
+    users = given_options(args) | configured
     out: list[str] = []
     for name, value in recipe.items():
-        if name in given or value is None:
+        if name in users or value is None:
             continue
-        flag = LISTEN_FLAGS[name][0]
+        flag = given.FLAGS[name][0]
         values = [value] if isinstance(value, str | int) else list(value)
         for item in values:
             out += [flag, str(item)]
