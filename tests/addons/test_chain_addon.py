@@ -7,7 +7,6 @@ import importlib.util
 import logging
 import socket
 import ssl
-import tomllib
 
 import mitmproxy_rs
 import peers
@@ -15,7 +14,7 @@ import pytest
 from mitmproxy import exceptions
 from mitmproxy.proxy import server
 from mitmproxy.test import taddons
-from mitmrelay.chain import Failure, HopError, hookpoint, socks
+from mitmrelay.chain import Failure, HopError, hookpoint
 from mitmrelay.chain.errors import UdpRefused
 from trust_helpers import ca_folder
 
@@ -101,50 +100,6 @@ def test_refuses_to_load_when_mitmproxy_lacks_the_hook_point(monkeypatch):
     ):
         pass
     assert server.asyncio is asyncio
-
-
-@pytest.mark.parametrize(
-    "breakage,problem",
-    [
-        (
-            {"_import_error": ImportError("No module named 'python_socks._connectors'")},
-            "its private connectors are gone (No module named 'python_socks._connectors')",
-        ),
-        (
-            {"create_connector": lambda proxy_type, username, password, resolver: None},
-            "create_connector() no longer takes rdns",
-        ),
-        (
-            # python-socks 2.x's stream interface.
-            {"AsyncSocketStream": type("Old", (), {"write_all": None, "read_exact": None})},
-            "its connectors call stream methods we do not provide: read_exact, write_all",
-        ),
-    ],
-)
-def test_refuses_to_load_when_python_socks_lacks_the_private_connectors(
-    monkeypatch, breakage, problem
-):
-    for name, value in breakage.items():
-        monkeypatch.setattr(socks, name, value)
-    monkeypatch.setattr(socks.python_socks, "__version__", "3.9.0")
-    (addon,) = load_script("chain").addons
-    with pytest.raises(RuntimeError) as e, taddons.context(addon):
-        pass
-    assert str(e.value) == (
-        f"mitmrelay's proxy chain cannot drive python-socks 3.9.0: {problem}. Refusing to start "
-        "rather than fail every connection; install a supported version: "
-        f"pip install 'python-socks{socks.SUPPORTED}'"
-    )
-    assert server.asyncio is asyncio
-
-
-def test_the_installed_python_socks_passes_the_check():
-    socks.check()
-
-
-def test_pyproject_allows_exactly_the_python_socks_versions_the_check_was_made_for():
-    pyproject = tomllib.loads((peers.REPO / "pyproject.toml").read_text())
-    assert f"python-socks{socks.SUPPORTED}" in pyproject["project"]["dependencies"]
 
 
 def test_a_rejected_password_is_an_auth_error_naming_the_hop(peer, chain):

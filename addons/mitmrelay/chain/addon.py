@@ -20,7 +20,7 @@ from mitmproxy.utils import human
 from .. import options, trust
 from ..http_get import Opener
 from ..streams import mock, recording
-from . import envproxy, hookpoint, pac, socks
+from . import envproxy, hookpoint, pac
 from .connector import open_chain
 from .errors import UdpRefused
 from .failover import Failover
@@ -57,7 +57,6 @@ class ProxyChain:
 
     def load(self, loader: Loader) -> None:
         options.declare(loader, *OPTIONS)
-        socks.check()
         hookpoint.install(self.open_connection, self.open_udp_connection)
 
     def done(self) -> None:

@@ -1,10 +1,10 @@
 """Open a TCP stream to a destination through a chain of SOCKS/HTTP CONNECT proxies.
 
-The handshakes are python-socks' protocol code (driven through socks.py, the one module that knows
-its private API). This module runs them hop by hop over one TCP connection to the first proxy, and
-adds what mitmproxy needs: one deadline for the whole chain, and every failure turned into a
-`HopError` (an `OSError`, the only thing mitmproxy's connect path catches) whose fields say which
-hop failed, how, and why.
+The one I/O driver of the proxy protocols: SOCKS handshakes are sans-IO machines (protocols/),
+HTTP CONNECT is httpconnect.py's exchange. This module runs them hop by hop over one TCP connection
+to the first proxy (TLS to a hop where its scheme says so), and adds what mitmproxy needs: one
+deadline for the whole chain, and every failure turned into a `HopError` (an `OSError`, the only
+thing mitmproxy's connect path catches) whose fields say which hop failed, how, and why.
 """
 
 from __future__ import annotations
@@ -16,13 +16,12 @@ import ssl
 from collections.abc import Callable, Mapping
 from typing import cast
 
-from python_socks import ProxyConnectionError, ProxyError, ProxyTimeoutError
-
 from .. import trust
-from . import httpconnect, segments, socks
+from . import httpconnect, protocols, segments
 from .errors import Failure, HopError
+from .protocols.common import ip_literal
 from .proxyauth import Credentials
-from .schemes import Handshake
+from .schemes import Handshake, Scheme
 from .spec import Chain
 
 # Told each step as it completes: ("reached", 0) once the first hop's address answers, then
@@ -40,6 +39,14 @@ _CONNECT_FAILURES = {
     "auth_unsupported": Failure.AUTH_REJECTED,
     "protocol": Failure.PROTOCOL,
 }
+# What the SOCKS machines' failures are, in the chain's terms.
+_SOCKS_FAILURES: dict[type[protocols.ProxyFailure], Failure] = {
+    protocols.Refused: Failure.REFUSED,
+    protocols.AuthRejected: Failure.AUTH_REJECTED,
+    protocols.RemoteProtocolError: Failure.PROTOCOL,
+    protocols.LocalProtocolError: Failure.PROTOCOL,
+    protocols.ProxyClosed: Failure.CLOSED,
+}
 
 __all__ = ["HopError", "Progress", "open_chain"]
 
@@ -48,18 +55,8 @@ def _failure(e: Exception) -> tuple[Failure, str, int | None]:
     """What a handshake's exception means: the failure, its reason in words, the proxy's code."""
     if isinstance(e, httpconnect.ConnectFailed):
         return _CONNECT_FAILURES[e.kind], e.reason, e.status
-    if isinstance(e, ProxyError):
-        # python-socks gives SOCKS reply codes as IntEnums; the field is a plain number.
-        code = int(e.error_code) if e.error_code else None
-        if isinstance(e, socks.AuthRejected):
-            return Failure.AUTH_REJECTED, str(e), code
-        # The proxy answered with a reply code: it said no. Without one, it broke its protocol.
-        return (Failure.REFUSED if code else Failure.PROTOCOL), str(e), code
-    # python-socks' own proxies raise these two; mapped so that they keep their meaning here too.
-    if isinstance(e, ProxyTimeoutError):
-        return Failure.TIMED_OUT, str(e), None
-    if isinstance(e, ProxyConnectionError):
-        return Failure.UNREACHABLE, _reason(e), None
+    if isinstance(e, protocols.ProxyFailure):
+        return _SOCKS_FAILURES[type(e)], e.reason, e.code
     if isinstance(e, ssl.SSLCertVerificationError):
         return Failure.TLS, f"TLS certificate verification failed: {e.verify_message}", None
     if isinstance(e, ssl.SSLError):
@@ -68,12 +65,6 @@ def _failure(e: Exception) -> tuple[Failure, str, int | None]:
         return Failure.CLOSED, "the proxy closed the connection during the handshake", None
     if isinstance(e, OSError):
         return Failure.CLOSED, _reason(e), None
-    if isinstance(e, asyncio.LimitOverrunError):
-        return (
-            Failure.PROTOCOL,
-            f"the proxy's reply is longer than {socks.MAX_REPLY_HEADER} bytes",
-            None,
-        )
     return Failure.PROTOCOL, _reason(e), None
 
 
@@ -118,17 +109,16 @@ async def open_chain(
                 raise _error(Failure.UNREACHABLE, chain, 0, (host, port), _reason(e)) from e
             if progress:
                 progress("reached", 0)
-            stream = socks.Stream(reader, writer)
             for stage, _hop in enumerate(chain):
                 target = (
                     (chain[stage + 1].host, chain[stage + 1].port)
                     if stage + 1 < len(chain)
                     else (host, port)
                 )
-                stream = await _handshake(
+                reader, writer = await _handshake(
                     chain,
                     stage,
-                    stream,
+                    (reader, writer),
                     target,
                     (host, port),
                     credentials[stage],
@@ -136,7 +126,6 @@ async def open_chain(
                     local_addr,
                     environ,
                 )
-                reader, writer = stream.reader, stream.writer
                 if progress:
                     progress("handshake", stage)
     except TimeoutError as e:
@@ -158,23 +147,24 @@ async def open_chain(
 async def _handshake(
     chain: Chain,
     index: int,
-    stream: socks.Stream,
+    streams: httpconnect.Streams,
     target: tuple[str, int],
     destination: tuple[str, int],
     credentials: tuple[str | None, str | None],
     proxy_tls: ssl.SSLContext | None,
     local_addr: tuple[str, int] | None,
     environ: Mapping[str, str],
-) -> socks.Stream:
-    """Ask hop `index`, already connected on stream, to connect to target; the tunnel's stream
-    (a new one when an HTTP proxy closed after its 407 and the first hop was dialled again)."""
+) -> httpconnect.Streams:
+    """Ask hop `index`, already connected on streams, to connect to target; the tunnel's streams
+    (new ones when an HTTP proxy closed after its 407 and the first hop was dialled again)."""
     hop = chain[index]
+    reader, writer = streams
     try:
         if hop.tls:
-            await trust.start_tls(stream.writer, proxy_tls or trust.client_context(), hop.host)
+            await trust.start_tls(writer, proxy_tls or trust.client_context(), hop.host)
         if hop.kind.handshake is not Handshake.HTTP_CONNECT:
-            await socks.handshake(stream, hop.kind, *target, *credentials)
-            return stream
+            await _socks(reader, writer, hop.kind, *target, *credentials)
+            return streams
 
         async def reopen() -> httpconnect.Streams:
             # A proxy that closes after its 407: the hops before it are set up again, under the
@@ -197,20 +187,67 @@ async def _handshake(
                 await trust.start_tls(writer, proxy_tls or trust.client_context(), hop.host)
             return reader, writer
 
-        reader, writer = await httpconnect.connect(
-            stream.reader,
-            stream.writer,
+        return await httpconnect.connect(
+            reader,
+            writer,
             *target,
             Credentials(*credentials, proxy_host=hop.host),
             pinned=hop.auth,
             reopen=reopen,
         )
-        return socks.Stream(reader, writer)
     except asyncio.CancelledError:
         raise
     except Exception as e:
         kind, reason, code = _failure(e)
         raise _error(kind, chain, index, destination, reason, target=target, code=code) from e
+
+
+async def _socks(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    scheme: Scheme,
+    host: str,
+    port: int,
+    username: str | None,
+    password: str | None,
+) -> None:
+    """Run the SOCKS handshake scheme names: write what its machine emits, read no more than it
+    asks for (what follows the reply stays in reader, for the tunnel)."""
+    if not scheme.remote_dns and ip_literal(host) is None:
+        host = await _resolve(host, port, scheme)
+    machine: protocols.Socks4Client | protocols.Socks5Client
+    if scheme.handshake is Handshake.SOCKS4:
+        machine = protocols.Socks4Client(host, port, username, socks4a=scheme.remote_dns)
+    else:
+        machine = protocols.Socks5Client(host, port, username, password)
+    while True:
+        event = machine.next_event()
+        if isinstance(event, protocols.SendData):
+            writer.write(event.data)
+        elif isinstance(event, protocols.NeedData):
+            await writer.drain()
+            machine.receive_data(await reader.read(event.size))
+        else:
+            # Read no further than the reply asked: the tunnel's first bytes are still in reader.
+            assert not event.leftover
+            return
+
+
+async def _resolve(host: str, port: int, scheme: Scheme) -> str:
+    """host's address, resolved on this machine for a hop without remote DNS; IPv4 first, and
+    IPv4 only for SOCKS4."""
+    family = socket.AF_INET if scheme.handshake is Handshake.SOCKS4 else socket.AF_UNSPEC
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            host, port, family=family, type=socket.SOCK_STREAM
+        )
+    except socket.gaierror as e:
+        raise OSError(
+            f"{host} does not resolve on this machine ({e.strerror}); a {scheme.name} hop has no "
+            "remote DNS"
+        ) from e
+    _family, *_, address = min(infos, key=lambda info: info[0])
+    return str(address[0])
 
 
 def _error(
