@@ -29,7 +29,7 @@ from mitmproxy import contentviews  # noqa: E402
 from mitmproxy.proxy.layers import http as http_layer  # noqa: E402
 from mitmproxy.test import taddons, tflow  # noqa: E402
 from mitmrelay.soap.addon import SoapView  # noqa: E402
-from mitmrelay.soap.contract import Catalog  # noqa: E402
+from mitmrelay.soap.catalog import Catalog  # noqa: E402
 
 ACTION = '"http://example.com/GetLastTradePrice"'
 CONFIGS = {

@@ -46,8 +46,10 @@ from mitmrelay.chain import pac, schemes
 from mitmrelay.chain.failover import Alternatives, parse_alternatives
 from mitmrelay.chain.routes import Pattern, parse_pattern, parse_route
 from mitmrelay.chain.spec import env_refs, mask
-from mitmrelay.soap import contract, replay
+from mitmrelay.soap import replay
+from mitmrelay.soap.catalog import Catalog, add_file
 from mitmrelay.soap.render import DEFAULT_MAX_BYTES
+from mitmrelay.soap.wsdl import ContractError
 from mitmrelay.streams import recording, socat_format
 
 
@@ -344,8 +346,8 @@ def _wsdl_file(source: Path | str, place: Place) -> None:
             f"{place.name})",
         )
     try:
-        contract.add_file(contract.Catalog(), file)
-    except contract.ContractError as e:
+        add_file(Catalog(), file)
+    except ContractError as e:
         raise ValueError(str(e)) from None
 
 

@@ -1,4 +1,5 @@
-"""The contract module on WSDLs of each style (written for these tests) and hostile ones."""
+"""The contract modules (wsdl, catalog, resolve, xsd) on WSDLs of each style (written for these
+tests) and hostile ones."""
 
 import time
 
@@ -6,17 +7,18 @@ import pytest
 import soap_service
 import wsdl_samples as w
 from mitmrelay.soap import MessageInfo, analyze
+from mitmrelay.soap import catalog as catalog_module
 from mitmrelay.soap._xml import parse
-from mitmrelay.soap.contract import (
+from mitmrelay.soap.catalog import Catalog
+from mitmrelay.soap.resolve import resolve
+from mitmrelay.soap.wsdl import (
     MAX_DOCUMENT_BYTES,
-    Catalog,
     ContractError,
     build_contract,
     kind_of,
     parse_document,
-    resolve,
-    validate,
 )
+from mitmrelay.soap.xsd import schema_of, validate
 
 
 def catalog(files: dict[str, str | bytes]) -> Catalog:
@@ -202,7 +204,7 @@ def test_import_loops_end():
     c = catalog(w.looping_wsdls())
     contract = build_contract("http://h/a.wsdl", c.lookup)
     assert contract.documents == ["http://h/a.wsdl", "http://h/b.wsdl", "http://h/a.xsd"]
-    assert contract.schema()[0] is not None
+    assert schema_of(contract)[0] is not None
 
 
 def test_the_schema_compiler_reads_no_file_and_no_url(tmp_path):
@@ -219,7 +221,7 @@ def test_the_schema_compiler_reads_no_file_and_no_url(tmp_path):
     c = catalog({"http://example.com/stockquote?wsdl": wsdl})
     (contract,) = c.contracts.values()
     assert contract.missing == [f"file://{secret}"]
-    schema, _ = contract.schema()
+    schema, _ = schema_of(contract)
     from lxml import etree
 
     assert not schema.validate(etree.fromstring(b'<s:Secret xmlns:s="urn:s">x</s:Secret>'))
@@ -274,9 +276,7 @@ def test_the_wsdl_published_at_the_request_path_wins_a_tie():
 
 
 def test_the_catalog_keeps_a_bounded_number_of_documents(monkeypatch):
-    from mitmrelay.soap import contract
-
-    monkeypatch.setattr(contract, "MAX_CATALOG_DOCUMENTS", 3)
+    monkeypatch.setattr(catalog_module, "MAX_CATALOG_DOCUMENTS", 3)
     c = Catalog()
     for n in range(3):
         c.add(f"http://h/{n}.xsd", w.ORDERS_XSD.encode())

@@ -186,7 +186,9 @@ def _fetch(file: Path) -> list[str]:
     `mitmrelay check --recipe` does): its proxy_pac URL is fetched there as at every start. Then
     its soap_wsdl URLs, over the connection the proxy chain opens for their host, as the running
     relay fetches them. The faults, one line each."""
-    from ..soap import contract, fetch
+    from ..soap import fetch
+    from ..soap.catalog import Catalog
+    from ..soap.wsdl import ContractError
     from .check import load_relay
 
     async def run() -> list[str]:
@@ -200,8 +202,8 @@ def _fetch(file: Path) -> list[str]:
             for url in [source for source in sources if isinstance(source, str)]:
                 try:
                     tls = trust.client_context(master.options)
-                    await fetch.add_url(contract.Catalog(), url, chain.open_connection, tls)
-                except (OSError, options.BadValue, contract.ContractError) as e:
+                    await fetch.add_url(Catalog(), url, chain.open_connection, tls)
+                except (OSError, options.BadValue, ContractError) as e:
                     faults.append(f"cannot use soap_wsdl {url}: {e}")
         finally:
             await master.done()

@@ -24,9 +24,11 @@ from pathlib import Path
 from mitmproxy import exceptions, http
 from mitmproxy import io as flow_io
 
-from ..soap import DEFAULT_MAX_BYTES, MessageInfo, RenderOptions, contract, is_soap
+from ..soap import DEFAULT_MAX_BYTES, MessageInfo, RenderOptions, is_soap
+from ..soap.catalog import add_file, add_with_imports, same_origin
 from ..soap.contentview import message_info, render_message
 from ..soap.render import Inspector
+from ..soap.wsdl import MAX_DOCUMENT_BYTES, Contract, ContractError, kind_of
 
 # tnetstring, the flow file format, starts with the length of the first flow.
 FLOW_FILE_START = b"0123456789"
@@ -38,17 +40,17 @@ FETCH_TIMEOUT = 30
 def fetch(url: str) -> bytes:
     """A WSDL or schema the user named by URL, bounded in size."""
     with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT) as answer:
-        data = answer.read(contract.MAX_DOCUMENT_BYTES + 1)
+        data = answer.read(MAX_DOCUMENT_BYTES + 1)
     return data
 
 
-def load_wsdl(inspector: Inspector, source: str) -> contract.Contract:
+def load_wsdl(inspector: Inspector, source: str) -> Contract:
     """A --wsdl file (imports from its folder) or URL (imports from the same host only)."""
     if "://" not in source or source.startswith("file://"):
-        return contract.add_file(inspector.catalog, Path(source.removeprefix("file://")))
+        return add_file(inspector.catalog, Path(source.removeprefix("file://")))
 
     def load_import(url: str) -> bytes | None:
-        if not contract.same_origin(source, url):
+        if not same_origin(source, url):
             return None
         try:
             return fetch(url)
@@ -58,8 +60,8 @@ def load_wsdl(inspector: Inspector, source: str) -> contract.Contract:
     try:
         data = fetch(source)
     except OSError as e:
-        raise contract.ContractError(f"{source}: cannot fetch: {e}") from e
-    return contract.add_with_imports(inspector.catalog, source, data, load_import)
+        raise ContractError(f"{source}: cannot fetch: {e}") from e
+    return add_with_imports(inspector.catalog, source, data, load_import)
 
 
 def _flows(path: Path) -> list[http.HTTPFlow]:
@@ -75,7 +77,7 @@ def learn_flows(inspector: Inspector, flows: list[http.HTTPFlow]) -> list[str]:
         if flow.request.method != "GET" or response is None or response.status_code != 200:
             continue
         content = response.get_content(strict=False) or b""
-        if contract.kind_of(content):
+        if kind_of(content):
             for found in inspector.catalog.add(flow.request.pretty_url, content):
                 learned.append(f"SOAP: learned {found.describe()}")
     return learned
@@ -137,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for source in args.wsdl:
             print(f"SOAP: learned {load_wsdl(inspector, source).describe()}", file=sys.stderr)
-    except contract.ContractError as e:
+    except ContractError as e:
         print(f"soap-view: cannot use --wsdl: {e}", file=sys.stderr)
         return 2
     status = 0

@@ -4,7 +4,10 @@ all on untrusted input and for display only.
 
     _xml.py         sniffing and bounded, entity-free parsing
     summary.py      the facts a message shows, its summary lines and flow label
-    contract.py     WSDL 1.1 catalog, operation resolution, schema validation
+    wsdl.py         WSDL 1.1 documents read into a contract: operations, imports, schema parts
+    catalog.py      the WSDLs and schemas known (learned or configured) and their contracts
+    resolve.py      the operation a message belongs to, and its contradictions with the WSDL
+    xsd.py          the contract's schema compiled in memory; a Body validated against it
     fetch.py        soap_wsdl URLs fetched through the proxy chain
     render.py       the view; Inspector: one parse per message for label, validation and view
     mask.py pretty.py mtom.py   secrets masked, indentation, multipart/XOP parts

@@ -144,3 +144,8 @@ def qname(element: etree._Element) -> tuple[str | None, str]:
     # An undeclared prefix (malformed input the parser recovered from) stays in the name, and
     # lxml's QName refuses such a name: keep the part after the colon.
     return None, tag.rpartition(":")[2]
+
+
+def qtext(name: tuple[str | None, str]) -> str:
+    """A (namespace, local name) pair as text: `{namespace}local`, or `local` with no namespace."""
+    return f"{{{name[0]}}}{name[1]}" if name[0] else name[1]

@@ -24,10 +24,12 @@ from mitmproxy.addonmanager import Loader
 from mitmrelay import options, trust
 from mitmrelay.http_get import direct
 
-from . import contract, fetch
+from . import fetch
+from .catalog import add_file
 from .contentview import SoapContentview, message_info, register, unregister
 from .render import Inspection, RenderOptions
 from .summary import Resolution, flow_label, with_label
+from .wsdl import ContractError, kind_of, normalize_url
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +76,8 @@ class SoapView:
     def _load_wsdl_files(self, value: Sequence[str], sources: Sequence[Path | str]) -> None:
         try:
             paths = [p for p in sources if isinstance(p, Path)]
-            loaded = {str(p): contract.add_file(self.inspector.catalog, p) for p in paths}
-        except contract.ContractError as e:
+            loaded = {str(p): add_file(self.inspector.catalog, p) for p in paths}
+        except ContractError as e:
             raise exceptions.OptionsError(f"Cannot use soap_wsdl {list(value)!r}: {e}") from e
         for path, found in loaded.items():
             if self._configured.get(path) != found.describe():
@@ -101,7 +103,7 @@ class SoapView:
         try:
             tls = trust.client_context(ctx.options)
             found = await fetch.add_url(self.inspector.catalog, url, opener, tls)
-        except (OSError, options.BadValue, contract.ContractError) as e:
+        except (OSError, options.BadValue, ContractError) as e:
             logger.warning(f"SOAP: cannot use soap_wsdl {url}: {e}")
             self._configured.pop(url, None)  # tried again when the option is set again
             return
@@ -176,13 +178,13 @@ class SoapView:
         if flow.request.method != "GET" or flow.response.status_code != 200:
             return False
         content = _content(flow.response)
-        if content is None or contract.kind_of(content) is None:
+        if content is None or kind_of(content) is None:
             return False
         url = flow.request.pretty_url
         catalog = self.inspector.catalog
         for found in catalog.add(url, content):
             logger.info(f"SOAP: learned {found.describe()}")
-        error = catalog.errors.get(contract.normalize_url(url))
+        error = catalog.errors.get(normalize_url(url))
         if error:
             logger.warning(f"SOAP: cannot use the WSDL {url}: {error}")
         return True

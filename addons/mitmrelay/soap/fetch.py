@@ -10,40 +10,46 @@ import ssl
 from mitmrelay import http_get
 from mitmrelay.http_get import Opener, direct
 
-from . import contract
+from .catalog import Catalog, same_origin
+from .wsdl import (
+    MAX_DOCUMENT_BYTES,
+    MAX_DOCUMENTS,
+    Contract,
+    ContractError,
+    build_contract,
+    normalize_url,
+)
 
 ACCEPT = "text/xml, application/xml"
 
 
 async def get(url: str, open_connection: Opener, tls: ssl.SSLContext | None) -> bytes:
-    return await http_get.get(
-        url, open_connection, tls, limit=contract.MAX_DOCUMENT_BYTES, accept=ACCEPT
-    )
+    return await http_get.get(url, open_connection, tls, limit=MAX_DOCUMENT_BYTES, accept=ACCEPT)
 
 
 async def add_url(
-    catalog: contract.Catalog,
+    catalog: Catalog,
     url: str,
     open_connection: Opener = direct,
     tls: ssl.SSLContext | None = None,
-) -> contract.Contract:
+) -> Contract:
     """Fetch a WSDL and the imports it names on the same host; add them to the catalog."""
     data = await get(url, open_connection, tls)
     catalog.add(url, data)
     tried: set[str] = set()
-    while len(tried) <= contract.MAX_DOCUMENTS:
+    while len(tried) <= MAX_DOCUMENTS:
         new = [
             m
-            for m in contract.build_contract(url, catalog.lookup).missing
-            if m not in tried and contract.same_origin(url, m)
+            for m in build_contract(url, catalog.lookup).missing
+            if m not in tried and same_origin(url, m)
         ]
         if not new:
             break
         for missing in new:
             tried.add(missing)
             catalog.add(missing, await get(missing, open_connection, tls))
-    found = catalog.contracts.get(contract.normalize_url(url))
+    found = catalog.contracts.get(normalize_url(url))
     if found is None:
-        key = contract.normalize_url(url)
-        raise contract.ContractError(catalog.errors.get(key) or f"{url}: no SOAP binding")
+        key = normalize_url(url)
+        raise ContractError(catalog.errors.get(key) or f"{url}: no SOAP binding")
     return found

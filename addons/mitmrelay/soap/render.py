@@ -14,11 +14,14 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from . import contract, mtom
+from . import mtom
 from ._xml import Parsed, Sniff, parse, sniff_envelope
+from .catalog import Catalog
 from .mask import mask_text
 from .pretty import pretty_xml
+from .resolve import resolve
 from .summary import MessageInfo, Resolution, Summary, Validation, format_summary, summarize
+from .xsd import validate
 
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 # The raw fallback shows a prefix only: a malformed 50 MB body is not worth reading whole.
@@ -107,10 +110,10 @@ class Inspector:
     """Summaries with the contract, views, and a small cache of parses keyed by body bytes."""
 
     def __init__(
-        self, options: RenderOptions = RenderOptions(), catalog: contract.Catalog | None = None
+        self, options: RenderOptions = RenderOptions(), catalog: Catalog | None = None
     ) -> None:
         self.options = options
-        self.catalog = catalog if catalog is not None else contract.Catalog()
+        self.catalog = catalog if catalog is not None else Catalog()
         self._parses: OrderedDict[bytes, tuple[_Envelope, Parsed, bool]] = OrderedDict()
         self._inspections: OrderedDict[tuple, Inspection | None] = OrderedDict()
         # The summary the hooks made of each HTTP message: the view of a response needs its
@@ -179,7 +182,7 @@ class Inspector:
         request: Resolution | None,
         complete: bool,
     ) -> Summary:
-        resolution, warnings = contract.resolve(
+        resolution, warnings = resolve(
             self.catalog, summary, info.is_request, url=url, request=request
         )
         if resolution is None:
@@ -191,7 +194,7 @@ class Inspector:
             else:
                 assert parsed.root is not None
                 try:
-                    validation = contract.validate(
+                    validation = validate(
                         self.catalog, resolution, parsed.root, summary, info.is_request
                     )
                 except etree.Error as e:  # libxml2 refusing a message or schema: say so

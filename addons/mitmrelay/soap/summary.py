@@ -1,6 +1,6 @@
 """The at-a-glance facts of a SOAP message: version, Body element(s), actions, WS-Addressing,
 fault, WS-Security tokens, encryption, and warnings for contradictions the message itself shows.
-The operation, when a WSDL is known, comes from contract.py (`Summary.resolution`)."""
+The operation, when a WSDL is known, comes from resolve.py (`Summary.resolution`)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ class Fault:
 
 @dataclass(frozen=True)
 class Resolution:
-    """Which WSDL operation a message belongs to, and how that was decided (see contract.py)."""
+    """Which WSDL operation a message belongs to, and how that was decided (see resolve.py)."""
 
     operation: str
     service: str
@@ -291,7 +291,7 @@ def _warnings(
 ) -> tuple[str, ...]:
     """Contradictions the message itself shows. Whether an action names the Body's element is
     no such fact: in document/literal style the element names a message part, and only the WSDL
-    maps it to an operation (contract.py warns when the WSDL says they disagree)."""
+    maps it to an operation (resolve.py warns when the WSDL says they disagree)."""
     if not is_request:
         return ()
     wsa_action = addressing.get("Action")
