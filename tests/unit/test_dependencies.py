@@ -67,3 +67,28 @@ def test_no_python_beyond_the_tested_lines():
     newest = max(tuple(map(int, python.split("."))) for python, _ in TARGETS.values())
     beyond = f"{newest[0]}.{newest[1] + 1}.0"
     assert not SpecifierSet(PROJECT["requires-python"]).contains(beyond)
+
+
+def test_no_private_module_of_another_library_is_imported():
+    # A library's underscore modules change in any release (python-socks' connectors did, which
+    # pinned it to 3.2 until the SOCKS handshakes became mitmrelay's own).
+    private = []
+    for path in ADDONS.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules = [node.module]
+            else:
+                continue
+            private += [
+                f"{path.relative_to(ADDONS)}: {module}"
+                for module in modules
+                if module.split(".")[0] != "mitmrelay"
+                and any(_private(part) for part in module.split("."))
+            ]
+    assert not private, f"private modules of other libraries imported: {private}"
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
