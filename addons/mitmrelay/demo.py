@@ -79,7 +79,8 @@ class CalculatorServer:
 def socks_proxy(user: str, password: str, port: int) -> list[str]:
     """microsocks (Debian) if installed, else pproxy (PyPI): SOCKS5 with user and password."""
     if shutil.which("microsocks"):
-        unbuffered = [shutil.which("stdbuf"), "-oL"] if shutil.which("stdbuf") else []
+        stdbuf = shutil.which("stdbuf")
+        unbuffered = [stdbuf, "-oL"] if stdbuf else []
         return [*unbuffered, "microsocks", "-i", HOST, "-p", str(port), "-u", user, "-P", password]
     return [
         str(Path(sys.executable).parent / "pproxy"),
@@ -117,7 +118,7 @@ def main() -> int:
             env={"DEMO_PROXY_PASS": password},
         )
         procs.append(relay)
-        command = [Path(relay.proc.args[0]).name, *relay.proc.args[1:]]
+        command = [Path(relay.args[0]).name, *relay.args[1:]]
         section(
             "What runs",
             "\n".join(

@@ -12,7 +12,7 @@ import ipaddress
 import logging
 from collections.abc import Sequence
 
-from mitmproxy import ctx, tls
+from mitmproxy import connection, ctx, tls
 from mitmproxy.proxy.mode_specs import ProxyMode
 
 logger = logging.getLogger(__name__)
@@ -76,10 +76,11 @@ class SafetyWarnings:
     def tls_failed_server(self, data: tls.TlsData) -> None:
         """mitmproxy says why a server's certificate was rejected; add whose certificate it was."""
         chain = data.ssl_conn.get_peer_cert_chain() if data.ssl_conn else None
-        if not chain:
+        if not chain or not isinstance(data.conn, connection.Server) or not data.conn.address:
             return
         subject, issuer = chain[0].get_subject(), chain[0].get_issuer()
+        host, port = data.conn.address[:2]
         logger.warning(
-            f"server {data.conn.address[0]}:{data.conn.address[1]} presented a certificate for "
+            f"server {host}:{port} presented a certificate for "
             f"{subject.CN or subject!s} issued by {issuer.CN or issuer!s}: {data.conn.error}"
         )

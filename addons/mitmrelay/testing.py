@@ -110,13 +110,20 @@ def wait_for(predicate: Callable[[], T], timeout: float = 10.0, what: str = "con
     raise TimeoutError(f"{what} not met after {timeout} s")
 
 
+def _program(proc: subprocess.Popen) -> str:
+    """The program a Popen runs, for messages (its args are a list here, never a string)."""
+    args = proc.args
+    first = args if isinstance(args, str | bytes | os.PathLike) else args[0]
+    return os.fsdecode(first)
+
+
 def wait_port(port: int, timeout: float = 15.0, proc: subprocess.Popen | None = None) -> None:
     """Wait until something listens on HOST:port; fail at once if `proc` exits first."""
     deadline = time.monotonic() + timeout
     while not listening(port):
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(
-                f"{proc.args[0]} exited with {proc.returncode} before listening on {port}"
+                f"{_program(proc)} exited with {proc.returncode} before listening on {port}"
             )
         if time.monotonic() > deadline:
             raise TimeoutError(f"nothing listens on {HOST}:{port} after {timeout} s")
@@ -243,6 +250,7 @@ class Process:
         timeout: float = 30.0,
         ready: Iterable[str] = (),
     ) -> None:
+        self.args = list(args)
         self.ports = list(ports)
         self.port = self.ports[0] if self.ports else 0
         self._stopped = False
@@ -271,9 +279,11 @@ class Process:
 
     def wait_log(self, pattern: str, timeout: float = 10.0) -> re.Match[str]:
         """Wait until the output matches the regular expression `pattern`."""
-        return wait_for(
+        found: re.Match[str] | None = wait_for(
             lambda: re.search(pattern, self.text()), timeout, f"{pattern!r} in {self.log}"
         )
+        assert found is not None  # wait_for returns only a true value
+        return found
 
     def stop(self) -> None:
         """End the program and whatever it forked (its process group); return once all are gone,

@@ -30,9 +30,12 @@ OPTIONS = (INSECURE, CA_FILE, CA_DIR)
 
 
 class TrustOptions(Protocol):
-    ssl_insecure: bool
-    ssl_verify_upstream_trusted_ca: str | None
-    ssl_verify_upstream_trusted_confdir: str | None
+    @property
+    def ssl_insecure(self) -> bool: ...
+    @property
+    def ssl_verify_upstream_trusted_ca(self) -> str | None: ...
+    @property
+    def ssl_verify_upstream_trusted_confdir(self) -> str | None: ...
 
 
 class _Defaults(NamedTuple):

@@ -216,7 +216,7 @@ def cmd_mock_server(args: Sequence[str]) -> int:
 def _soap_view(args: Sequence[str]) -> int:
     from .soap_view import main as soap_view
 
-    return soap_view(args)
+    return soap_view(list(args))
 
 
 def cmd_script(args: Sequence[str]) -> int:

@@ -195,5 +195,5 @@ def _offer(path: str) -> None:
     (mitmproxy keeps choices on its private option objects; without them, nothing to do.)"""
     option = getattr(ctx.options, "_options", {}).get("recipe")
     choices = getattr(option, "choices", None)
-    if choices is not None and path not in choices:
+    if option is not None and choices is not None and path not in choices:
         option.choices = [*choices, path]

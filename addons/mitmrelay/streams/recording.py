@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import IO, Any, BinaryIO, TextIO
 
 from .block import Block
 
@@ -63,13 +63,16 @@ class Writer:
         self._raw[block.from_client].write(block.data)
         self._line({"dir": _arrow(block.from_client), "t": block.timestamp, "n": len(block.data)})
 
+    def _files(self) -> list[IO[Any]]:
+        return [*self._raw.values(), self._index]
+
     def flush(self) -> None:
-        for f in (*self._raw.values(), self._index):
+        for f in self._files():
             f.flush()
 
     def close(self, ended: float | None) -> None:
         self._line({"end": ended})
-        for f in (*self._raw.values(), self._index):
+        for f in self._files():
             f.close()
 
 
