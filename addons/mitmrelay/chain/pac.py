@@ -204,7 +204,9 @@ class Pac:
         self._failed = False  # a script error was logged (once per script)
         self._worker_failed = False  # a worker death was logged (once until the next answer)
         self._worker: _Worker | None = None
-        self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="pac")
+        self._thread: concurrent.futures.ThreadPoolExecutor | None = (
+            concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="pac")
+        )
         try:
             kind = self._thread.submit(self._start).result()
         except (WorkerDied, ScriptError) as e:
