@@ -131,6 +131,8 @@ class Machine:
 
 def ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     """host as an IP address, if it is one written out."""
+    if ":" not in host and not host.replace(".", "").isdigit():
+        return None  # a name: said without ipaddress' two failed parses (~10 µs a connection)
     try:
         return ipaddress.ip_address(host)
     except ValueError:

@@ -12,7 +12,7 @@ The protocol is two documents by Ying-Da Lee: "SOCKS: A protocol for TCP proxy a
 from __future__ import annotations
 
 import enum
-import ipaddress
+import socket
 
 from .common import (
     AuthRejected,
@@ -87,7 +87,7 @@ class Socks4Client(Machine):
         if need := self._need(REPLY_SIZE):
             return need
         reply = self._take(REPLY_SIZE)
-        bound = (str(ipaddress.IPv4Address(reply[4:8])), int.from_bytes(reply[2:4], "big"))
+        bound = (socket.inet_ntop(socket.AF_INET, reply[4:8]), int.from_bytes(reply[2:4], "big"))
         return TunnelOpen(bytes(buffer), bound)
 
 

@@ -13,7 +13,7 @@ before the rest of the reply, and what the proxy sends after its reply is left f
 from __future__ import annotations
 
 import enum
-import ipaddress
+import socket
 
 from .common import (
     AuthRejected,
@@ -166,7 +166,9 @@ class Socks5Client(Machine):
         if address_type == DOMAIN:
             host = address[1:].decode("ascii", "replace")
         else:
-            host = str(ipaddress.ip_address(address))
+            host = socket.inet_ntop(
+                socket.AF_INET if address_type == IPV4 else socket.AF_INET6, address
+            )
         return TunnelOpen(bytes(buffer), (host, int.from_bytes(reply[-2:], "big")))
 
     def _version(self, expected: int, rule: str) -> None:
