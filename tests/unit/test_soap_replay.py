@@ -203,7 +203,7 @@ def test_several_answers_come_in_order_then_the_last_repeats():
     )
     answers = [ask(index, envelope(QUOTE, prefix="s")) for _ in range(4)]
     assert [a.recorded.response.content for a in answers] == [b"first", b"second"] + [b"second"] * 2
-    assert [(a.number, a.count, a.repeated) for a in answers] == [
+    assert [(a.number, a.total, a.repeated) for a in answers] == [
         (1, 2, False),
         (2, 2, False),
         (2, 2, True),

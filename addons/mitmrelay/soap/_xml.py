@@ -8,8 +8,9 @@ expansion (billion laughs).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypedDict, cast
 
 from lxml import etree
 
@@ -82,8 +83,16 @@ class Parsed:
     truncated_at: int | None = None
 
 
+class SafeParserFlags(TypedDict):
+    resolve_entities: bool
+    no_network: bool
+    load_dtd: bool
+    dtd_validation: bool
+    huge_tree: bool
+
+
 # The settings every parser of untrusted XML uses: no entities, no DTD, no network, lxml's bounds.
-SAFE_PARSER = {
+SAFE_PARSER: SafeParserFlags = {
     "resolve_entities": False,
     "no_network": True,
     "load_dtd": False,
@@ -109,7 +118,9 @@ def parse(data: bytes, limit: int, *, stop_after_operation: bool = False) -> Par
     try:
         for offset in range(0, end, _CHUNK):
             parser.feed(data[offset : min(offset + _CHUNK, end)])
-            for event, element in parser.read_events():
+            # Only start and end events were asked for: each comes with an element.
+            events = cast("Iterator[tuple[str, etree._Element]]", parser.read_events())
+            for event, element in events:
                 if root is None:
                     root = element
                 if stop_after_operation and event == "end" and _is_body_child(element, root):
@@ -149,3 +160,15 @@ def qname(element: etree._Element) -> tuple[str | None, str]:
 def qtext(name: tuple[str | None, str]) -> str:
     """A (namespace, local name) pair as text: `{namespace}local`, or `local` with no namespace."""
     return f"{{{name[0]}}}{name[1]}" if name[0] else name[1]
+
+
+def attribute_items(element: etree._Element) -> list[tuple[str, str]]:
+    """An element's (name, value) attributes in document order, names in `{namespace}local` form."""
+    # lxml gives str for both; lxml-stubs 0.5.1 declares str | bytes.
+    return cast("list[tuple[str, str]]", element.attrib.items())
+
+
+def text_of(element: etree._Element) -> str:
+    """All the text inside an element, its descendants' included."""
+    # lxml gives str; lxml-stubs 0.5.1 declares str | bytes.
+    return "".join(cast("Iterator[str]", element.itertext()))

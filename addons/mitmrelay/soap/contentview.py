@@ -4,7 +4,6 @@ mitmproxy 11's `View`. The API is chosen once, at import; registering goes throu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from mitmproxy import contentviews, http
@@ -101,6 +100,7 @@ if hasattr(contentviews, "Contentview"):  # mitmproxy >= 12
         view.active = False
 
 else:  # mitmproxy 11
+    from mitmproxy.contentviews.base import TViewResult
 
     class SoapContentview(_SoapViewCore, contentviews.View):  # type: ignore[no-redef]
         def __call__(
@@ -111,7 +111,7 @@ else:  # mitmproxy 11
             http_message: http.Message | None = None,
             flow: object = None,
             **unknown_metadata: Any,
-        ) -> tuple[str, Iterator[list[tuple[str, str]]]]:
+        ) -> TViewResult:
             description, text = render_message(
                 self.inspector, data, http_message, flow, content_type
             )
@@ -127,13 +127,15 @@ else:  # mitmproxy 11
         ) -> float:
             return self._priority(data, http_message, content_type)
 
+    # Type-checked against mitmproxy 12, whose `get` returns a Contentview, whose `remove` takes
+    # only its legacy View and which has no `views` list: the ignores below are that difference.
     def register(view: SoapContentview) -> None:
         existing = contentviews.get(NAME)
         if existing is not None:  # a previous load that was never unloaded (script reload)
-            contentviews.remove(existing)
+            contentviews.remove(existing)  # type: ignore[arg-type]
         view.active = True
         contentviews.add(view)
 
     def unregister(view: SoapContentview) -> None:
-        if view in contentviews.views:
-            contentviews.remove(view)
+        if view in contentviews.views:  # type: ignore[attr-defined]
+            contentviews.remove(view)  # type: ignore[arg-type]

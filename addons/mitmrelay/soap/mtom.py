@@ -41,7 +41,9 @@ class Part:
 
 
 def is_multipart_related(content_type: str | None) -> bool:
-    return bool(content_type) and content_type.split(";")[0].strip().lower() == "multipart/related"
+    if not content_type:
+        return False
+    return content_type.split(";")[0].strip().lower() == "multipart/related"
 
 
 def boundary_of(data: bytes, content_type: str | None) -> bytes | None:
@@ -111,7 +113,8 @@ def describe_attachments(
         if includes > limit:
             continue
         target = by_id.get(cid)
-        parent = qname(element.getparent())[1] if element.getparent() is not None else "?"
+        above = element.getparent()
+        parent = qname(above)[1] if above is not None else "?"
         if target is not None:
             found = target.describe()
         else:

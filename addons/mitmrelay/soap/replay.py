@@ -27,7 +27,7 @@ from lxml import etree
 from mitmproxy import exceptions, http, io
 
 from . import mtom
-from ._xml import SOAP11_NS, SOAP12_NS, one_line, parse, qname, sniff_envelope
+from ._xml import SOAP11_NS, SOAP12_NS, attribute_items, one_line, parse, qname, sniff_envelope
 from .mask import MASK, SECRET_ELEMENTS
 from .render import analyze
 from .summary import MessageInfo, Summary
@@ -77,7 +77,8 @@ def parse_ignore(entry: str) -> IgnoreRule:
     text = entry.strip()
     if not text:
         raise ValueError("empty element name; write {namespace}Local, Local or a path a/b")
-    steps, pos = [], 0
+    steps: list[Step] = []
+    pos = 0
     while True:
         step = _STEP.match(text, pos)
         if step is None:
@@ -151,7 +152,7 @@ def _canonical(
     if any(_matches(rule, path) for rule in rules):
         return None
     attributes = []
-    for raw_name, value in element.attrib.items():
+    for raw_name, value in attribute_items(element):
         attribute = _attribute_name(raw_name)
         if attribute[1] == "Id" and attribute[0].endswith(_WSU_SUFFIX):
             continue
@@ -292,7 +293,7 @@ class Recorded:
 class Answer(NamedTuple):
     recorded: Recorded
     number: int  # 1-based: which of the recorded answers to this request
-    count: int  # how many were recorded
+    total: int  # how many were recorded
     repeated: bool  # past the last recorded answer: the last one again
 
 

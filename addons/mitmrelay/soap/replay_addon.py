@@ -119,7 +119,7 @@ class SoapReplay:
         response.timestamp_start = response.timestamp_end = time.time()
         flow.response = response
         flow.is_replay = "response"
-        which = f"answer {answer.number} of {answer.count}" + (
+        which = f"answer {answer.number} of {answer.total}" + (
             ", repeated" if answer.repeated else ""
         )
         flow.comment = _with_line(flow.comment, f"{COMMENT_PREFIX}{recorded.source} ({which})")

@@ -11,7 +11,7 @@ from email.message import Message
 
 from lxml import etree
 
-from ._xml import SOAP_VERSIONS, one_line, qname
+from ._xml import SOAP_VERSIONS, attribute_items, one_line, qname, text_of
 from .mask import mask_text
 
 # Headers shown in this order; WS-Addressing has had several namespaces, all ending so.
@@ -119,7 +119,7 @@ def _child(element: etree._Element | None, local: str) -> etree._Element | None:
 def _text(element: etree._Element | None) -> str | None:
     if element is None:
         return None
-    return one_line("".join(element.itertext()))
+    return one_line(text_of(element))
 
 
 XENC_NS = "http://www.w3.org/2001/04/xmlenc#"
@@ -212,7 +212,7 @@ def _password_type(password: etree._Element) -> str:
     absent Type PasswordText; some stacks write it namespace-qualified (`wsse:Type`)."""
     value = password.get("Type")
     if value is None:
-        value = next((v for k, v in password.attrib.items() if k.endswith("}Type")), None)
+        value = next((v for k, v in attribute_items(password) if k.endswith("}Type")), None)
     return (value or "").rpartition("#")[2] or "PasswordText"
 
 
@@ -262,7 +262,7 @@ def _ids(root: etree._Element) -> dict[str, str]:
     for element in candidates:
         if not isinstance(element.tag, str):
             continue
-        for key, value in element.attrib.items():
+        for key, value in attribute_items(element):
             if key.rpartition("}")[2] in ("Id", "id", "ID"):
                 found.setdefault(value, qname(element)[1])
     return found
@@ -345,6 +345,7 @@ def _encrypted_content(body: etree._Element) -> str | None:
     if found is None:
         return None
     parent = found.getparent()
+    assert parent is not None  # found inside the Body, not the Body itself
     return f"<{qname(parent)[1]}>: {encryption_of(parent)}"
 
 

@@ -367,7 +367,8 @@ def _binding_operations(
 
 def build_contract(url: str, load: Loader) -> Contract:
     """The contract of the WSDL at `url`; `load(url) -> bytes | None` serves known documents."""
-    read, seen = _Read(), set()
+    read = _Read()
+    seen: set[str] = set()
     _load(url, read, load, seen)
     if not read.documents:
         raise ContractError(f"{url}: not known")

@@ -10,16 +10,32 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Iterable
+from typing import Protocol, cast
 
 from lxml import etree
 
-from ._xml import one_line, qname, qtext
+from ._xml import attribute_items, one_line, qname, qtext
 from .catalog import Catalog, find_operation
 from .summary import QName, Resolution, Summary, Validation
 from .wsdl import XSD_NS, Contract, Operation, document_parser
 
 RPC_NS = "urn:mitmrelay:rpc-wrapper"
 SHOWN_ERRORS = 3
+
+
+class _LogEntry(Protocol):
+    """What is read of one of libxml2's messages (lxml's `_LogEntry`)."""
+
+    message: str
+    path: str | None
+    line: int
+
+
+def _entries(schema: etree.XMLSchema) -> Iterable[_LogEntry]:
+    """The messages of the schema's last validation."""
+    # lxml's error log is a sequence of entries; lxml-stubs 0.5.1 declares it without members.
+    return cast("Iterable[_LogEntry]", schema.error_log)
 
 
 def schema_of(contract: Contract) -> tuple[etree.XMLSchema | None, str | None]:
@@ -46,18 +62,26 @@ class _MemoryResolver(etree.Resolver):
         super().__init__()
         self.documents = documents
 
-    def resolve(self, url, pubid, context):
+    # lxml passes a third argument, the parser context; lxml-stubs 0.5.1 declares two.
+    def resolve(  # type: ignore[override]
+        self, url: str, pubid: str | None, context: object
+    ) -> object:
         data = self.documents.get(url)
         if data is None:
             data = f'<xs:schema xmlns:xs="{XSD_NS}"/>'.encode()
-        return self.resolve_string(data, context)
+        return self.resolve_string(data, context, base_url=None)
 
 
 def _standalone(element: etree._Element, tag: str | None = None) -> etree._Element:
     """A copy of an element that declares every namespace in scope, with its line numbers: QName
     values (`type="tns:Foo"` in an inline schema, `xsi:type="xsd:int"` in a message) use
     prefixes declared on ancestors, which a plain copy of the element would leave behind."""
-    copied = etree.Element(tag or element.tag, attrib=dict(element.attrib), nsmap=element.nsmap)
+    copied = etree.Element(
+        tag or element.tag,
+        attrib=dict(attribute_items(element)),
+        # lxml takes None as the default namespace's prefix; lxml-stubs 0.5.1 declares str only.
+        nsmap=element.nsmap,  # type: ignore[arg-type]
+    )
     copied.text = element.text
     copied.sourceline = element.sourceline
     copied.extend(copy.deepcopy(child) for child in element)
@@ -78,9 +102,9 @@ def _rpc_schema(operations: list[Operation]) -> etree._Element | None:
         xs + "schema", nsmap={"xs": XSD_NS, **{p: ns for ns, p in prefixes.items()}}
     )
     schema.set("targetNamespace", RPC_NS)
-    for ns in prefixes:
-        if ns != XSD_NS:
-            etree.SubElement(schema, xs + "import", namespace=ns)
+    for imported in prefixes:
+        if imported != XSD_NS:
+            etree.SubElement(schema, xs + "import", namespace=imported)
     for index, (_, parts) in enumerate(wrappers):
         wrapper = etree.SubElement(schema, xs + "element", name=f"w{index}")
         sequence = etree.SubElement(etree.SubElement(wrapper, xs + "complexType"), xs + "sequence")
@@ -163,7 +187,7 @@ def compile_schema(
     return etree.XMLSchema(etree.fromstring(master.encode(), parser))
 
 
-def _error_text(error, renamed: tuple[str, str] | None = None) -> str:
+def _error_text(error: _LogEntry, renamed: tuple[str, str] | None = None) -> str:
     """`line N /path: message`; for an rpc wrapper, our stand-in's name replaced by the real one."""
     message = error.message
     path = error.path or ""
@@ -209,11 +233,11 @@ def validate(
             wrapper = _standalone(child, f"{{{RPC_NS}}}w{index}")
             real = qtext(qname(child))
             if not schema.validate(wrapper):
-                errors += [_error_text(e, (f"w{index}", real)) for e in schema.error_log]
+                errors += [_error_text(e, (f"w{index}", real)) for e in _entries(schema)]
     else:
         for child in children:
             if not schema.validate(_standalone(child)):
-                errors += [_error_text(e) for e in schema.error_log]
+                errors += [_error_text(e) for e in _entries(schema)]
             if len(errors) >= SHOWN_ERRORS:
                 break
     return Validation(errors=tuple(one_line(e, 300) for e in errors[:SHOWN_ERRORS]))
