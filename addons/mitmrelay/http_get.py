@@ -96,7 +96,8 @@ async def _exchange(
         target=target,
         headers=[("Host", host), ("Accept", accept), ("Connection", "close")],
     )
-    writer.write(connection.send(request) + connection.send(h11.EndOfMessage()))
+    # h11 returns None from send() only for ConnectionClosed, never sent here.
+    writer.write(b"".join(connection.send(e) or b"" for e in (request, h11.EndOfMessage())))
     await writer.drain()
     body, status, location = bytearray(), None, None
     while True:

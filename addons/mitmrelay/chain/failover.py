@@ -31,7 +31,7 @@ def parse_alternatives(text: str) -> Alternatives:
     parts = text.split("|")
     if len(parts) == 1 and text.strip().lower() != "direct":
         return (parse_chain(text),)
-    alternatives = []
+    alternatives: list[Chain] = []
     for n, part in enumerate(parts, start=1):
         if not part.strip():
             raise ValueError(f"alternative {n} is empty: write a chain or 'direct' between the '|'")

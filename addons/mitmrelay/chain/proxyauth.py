@@ -19,6 +19,7 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 # Pinned names and the order we prefer offers in, strongest first.
 SCHEMES = ("negotiate", "ntlm", "digest", "basic")
@@ -54,7 +55,9 @@ class Challenge:
 
 def _split_commas(value: str) -> list[str]:
     """Split at commas outside quoted strings."""
-    parts, current, quoted, escaped = [], [], False, False
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = escaped = False
     for char in value:
         if escaped:
             escaped = False
@@ -298,7 +301,7 @@ class _Spnego(Authenticator):
 
     def __init__(self, credentials: Credentials) -> None:
         super().__init__(credentials)
-        self._context = None
+        self._context: Any = None  # pyspnego's context, made at the first step
 
     def _client(self):
         import spnego

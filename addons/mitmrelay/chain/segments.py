@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, SupportsIndex
 
 # Above this, write at once: joining bulk uploads would only copy bytes without saving a stall.
 _FLUSH_AT = 1 << 18
@@ -33,7 +34,7 @@ class QuickAckReader(asyncio.StreamReader):
 
     _sock: Any = None
 
-    def feed_data(self, data: bytes) -> None:
+    def feed_data(self, data: Iterable[SupportsIndex]) -> None:  # asyncio's own signature
         super().feed_data(data)
         if self._sock is not None:
             try:
