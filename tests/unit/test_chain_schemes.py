@@ -18,6 +18,15 @@ def test_the_readme_hop_url_table_is_the_scheme_table():
     assert sorted(table[2:]) == sorted(readme_rows())
 
 
+@pytest.mark.parametrize("name", ["http", "https"])
+def test_the_http_rows_name_every_proxy_auth_scheme_the_hops_speak(name):
+    from mitmrelay.chain.proxyauth import SCHEMES as AUTH
+    from mitmrelay.chain.proxyauth import display
+
+    words = SCHEMES[name].proxy
+    assert [scheme for scheme in AUTH if display(scheme).lower() not in words.lower()] == []
+
+
 def test_unknown_scheme_message_lists_the_table_in_order():
     with pytest.raises(ValueError) as e:
         parse_chain("ftp://h:1")

@@ -15,14 +15,14 @@ class Handshake(enum.Enum):
 
     SOCKS4 = "SOCKS4"  # SOCKS4 and SOCKS4a (a domain name in the request instead of an IPv4)
     SOCKS5 = "SOCKS5"  # RFC 1928, user/password sub-negotiation RFC 1929
-    HTTP_CONNECT = "HTTP CONNECT"  # RFC 9110 §9.3.6, Basic proxy authentication
+    HTTP_CONNECT = "HTTP CONNECT"  # RFC 9110 §9.3.6; proxy auth: proxyauth.py
 
 
 class Credentials(enum.Enum):
     """Which `user[:password]@` a scheme takes."""
 
     USER_ID = "user ID only"  # SOCKS4 carries a user ID and has no field for a password
-    USER_AND_PASSWORD = "user and password"  # RFC 1929 and Basic send both: a user needs a password
+    USER_AND_PASSWORD = "user and password"  # RFC 1929, Basic, Digest, NTLM: a user, a password
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,9 @@ class Scheme:
         return "the proxy (remote DNS)" if self.remote_dns else "this machine"
 
 
+# What an http(s):// hop answers a 407 with (proxyauth.py; the order is its preference).
+_HTTP_AUTH = "Negotiate, NTLM, Digest or Basic auth, the strongest offered (`?auth=` pins one)"
+
 _TABLE = (
     Scheme("socks4", Handshake.SOCKS4, False, False, Credentials.USER_ID, 1080,
            "SOCKS4, user ID only, IPv4 only"),
@@ -51,10 +54,10 @@ _TABLE = (
     Scheme("socks5h", Handshake.SOCKS5, True, False, Credentials.USER_AND_PASSWORD, 1080,
            "SOCKS5 (RFC 1928), user/password auth (RFC 1929)"),
     Scheme("http", Handshake.HTTP_CONNECT, True, False, Credentials.USER_AND_PASSWORD, 3128,
-           "HTTP CONNECT (RFC 9110 §9.3.6), Basic auth"),
+           f"HTTP CONNECT (RFC 9110 §9.3.6), {_HTTP_AUTH}"),
     Scheme("https", Handshake.HTTP_CONNECT, True, True, Credentials.USER_AND_PASSWORD, 443,
            "HTTP CONNECT over TLS to the proxy itself (verified like the server: the "
-           "[trust rule](#which-certificates-are-trusted)), Basic auth"),
+           f"[trust rule](#which-certificates-are-trusted)), {_HTTP_AUTH}"),
 )  # fmt: skip
 
 SCHEMES: dict[str, Scheme] = {scheme.name: scheme for scheme in _TABLE}
