@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from mitmrelay.chain.addon import ProxyChain
+from mitmrelay.chain.check import CheckCommand
 from mitmrelay.chain.strategy import LazyForReverseHttp
-from mitmrelay.cli.check import CheckCommand
 from mitmrelay.option_errors import OptionErrors
 from mitmrelay.recipe.addon import Recipe
 from mitmrelay.safety import SafetyWarnings

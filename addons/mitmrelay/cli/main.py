@@ -157,7 +157,8 @@ examples:
 def cmd_check(args: Sequence[str]) -> int:
     import asyncio
 
-    from . import check
+    from ..chain import check as engine
+    from .check import load_relay
 
     parser = argparse.ArgumentParser(
         prog="mitmrelay check",
@@ -178,7 +179,7 @@ def cmd_check(args: Sequence[str]) -> int:
     parser.add_argument("target", metavar="TARGET")
     ns = parser.parse_args(args)
     try:
-        target = check.parse_target(ns.target)
+        target = engine.parse_target(ns.target)
         recipe = str(shipped.find(ns.recipe).resolve()) if ns.recipe else None
     except ValueError as e:
         print(f"mitmrelay check: {e}", file=sys.stderr)
@@ -186,12 +187,12 @@ def cmd_check(args: Sequence[str]) -> int:
 
     async def run() -> int:
         try:
-            master, addon = await check.load_relay(ns.set, recipe)
+            master, addon = await load_relay(ns.set, recipe)
         except ValueError as e:
             print(f"mitmrelay check: {e}", file=sys.stderr)
             return 2
         try:
-            reached = await check.check(
+            reached = await engine.check(
                 addon, master.options, target, lambda line: print(line, flush=True)
             )
         finally:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from mitmrelay.chain.check import Target, failed_step, parse_target
 from mitmrelay.chain.errors import Failure, HopError
-from mitmrelay.cli.check import Target, failed_step, parse_target
 
 
 @pytest.mark.parametrize(
