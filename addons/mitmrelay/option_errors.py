@@ -12,7 +12,9 @@ traceback. A later mitmproxy that words or routes it differently only brings the
 
 mitmproxy keeps `--set` options no addon declared ("deferred", for scripts that load later) and
 never mentions them again: a misspelt option would be ignored in silence. Once everything has
-loaded, such names are an error here, with the nearest known names:
+loaded, such names given on the command line are an error here, with the nearest known names
+(names from mitmproxy's config file are not: it is shared by mitmdump, mitmweb and the console,
+and holds options only one of them declares, such as web_port):
 
     unknown option proxy_chian (did you mean 'proxy_chain'?)
 """
@@ -20,10 +22,12 @@ loaded, such names are an error here, with the nearest known names:
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterable
 
 from mitmproxy import ctx, exceptions
 
+from . import given
 from .chain.spec import suggest
 
 logger = logging.getLogger(__name__)
@@ -56,8 +60,9 @@ class OptionErrors:
         logging.getLogger(SCRIPT_LOGGER).addFilter(one_line)
 
     def running(self) -> None:
-        if ctx.options.deferred:
-            logger.error(unknown_options(ctx.options.deferred, ctx.options.keys()))
+        unknown = set(ctx.options.deferred) & set(given.settings(sys.argv[1:]))
+        if unknown:
+            logger.error(unknown_options(unknown, ctx.options.keys()))
 
     def done(self) -> None:
         logging.getLogger(SCRIPT_LOGGER).removeFilter(one_line)

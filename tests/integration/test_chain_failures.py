@@ -201,6 +201,19 @@ def test_bad_option_refused_at_start_in_one_line(setting, message):
     assert "hunter2" not in output
 
 
+def test_options_of_other_mitmproxy_tools_in_config_yaml_do_not_stop_mitmdump(peer):
+    """config.yaml is shared by mitmdump, mitmweb and the console: mitmdump leaves mitmweb's
+    options undeclared, and that is no error (a misspelt --set is, above)."""
+    (peer.tmp / "mitmproxy-conf").mkdir()
+    (peer.tmp / "mitmproxy-conf" / "config.yaml").write_text(
+        "web_port: 8082\nconsole_mouse: false\n"
+    )
+    relay = peer.mitmdump("--set", "proxy_connect_timeout=5")
+    time.sleep(0.5)  # errorcheck exits right after start when an error was logged
+    assert relay.proc.poll() is None, relay.text()
+    assert "unknown option" not in relay.text()
+
+
 def test_bytes_right_behind_the_connect_reply_stay_in_the_tunnel(peer):
     # A CONNECT proxy whose server speaks first: "200" and the banner arrive in one segment.
     proxy = peer.scripted([b"HTTP/1.1 200 Connection established\r\n\r\n220 banner first\r\n"])

@@ -220,22 +220,45 @@ def test_hostile_scripts_are_stopped_and_the_next_call_works(body, reason, caplo
     assert message.startswith(f"PAC hostile.pac: FindProxyForURL failed: {reason}")
 
 
-def test_a_worker_stuck_outside_the_engine_is_killed_from_outside(monkeypatch):
-    """The engine's own time bound aside: a worker that does not answer in time is killed."""
+def test_a_worker_stuck_outside_the_engine_is_killed_from_outside(caplog):
+    """The engine's own time bound aside: a worker that does not answer in time is killed, and
+    that is the worker's failure, not the script's answer: the destination is asked again."""
+    caplog.set_level(logging.WARNING)
     loaded = pac.Pac('function FindProxyForURL(u, h) { return "DIRECT"; }', "stuck.pac")
     try:
         first = loaded.worker_pid
         os.kill(first, signal.SIGSTOP)  # neither answers nor dies
         start = time.monotonic()
         assert asyncio.run(loaded.find("a.test", 443)) is None
-        assert time.monotonic() - start < (pac.CALL_TIMEOUT_MS / 1000 + pac.LATE_SECONDS) + 2
+        assert time.monotonic() - start < 2 * pac.CALL_TIMEOUT_MS / 1000 + pac.LATE_SECONDS + 2
         with pytest.raises(ProcessLookupError):
             for _ in range(100):
                 os.kill(first, 0)
                 time.sleep(0.02)
-        assert asyncio.run(loaded.find("b.test", 443)) == ((),)
+        assert asyncio.run(loaded.find("a.test", 443)) == ((),)  # not cached: asked again
     finally:
         loaded.close()
+    [message] = [r.getMessage() for r in caplog.records]
+    assert message.startswith(
+        "PAC stuck.pac: the PAC worker did not answer within its time bound and was killed"
+    )
+
+
+def test_close_does_not_wait_for_a_lookup_under_way(caplog):
+    """close() runs on mitmproxy's event loop when proxy_pac changes: it must not wait."""
+    caplog.set_level(logging.WARNING)
+    loaded = pac.Pac(SLOW, "slow.pac", call_timeout_ms=10_000)
+
+    async def run():
+        lookup = asyncio.ensure_future(loaded.find("slow.test", 443))
+        await asyncio.sleep(0.3)
+        start = time.monotonic()
+        loaded.close()
+        assert time.monotonic() - start < 0.5
+        assert await asyncio.wait_for(lookup, 5) is None
+
+    asyncio.run(run())
+    assert caplog.records == []  # a closed PAC has nothing to report
 
 
 def test_starts_and_calls_from_many_threads_and_event_loops():

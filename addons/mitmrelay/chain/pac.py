@@ -22,14 +22,17 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import importlib.util
 import json
 import logging
+import os
 import signal
 import socket
 import ssl
 import subprocess
 import sys
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -53,7 +56,11 @@ MEMORY_BYTES = 64 << 20  # QuickJS's heap
 STACK_BYTES = 1 << 20  # QuickJS's stack: deep recursion stops here
 WORKER_ADDRESS_SPACE = 512 << 20  # the whole worker, Python and engine included
 WORKER_START_SECONDS = 10.0  # Python's start-up and the engine's import, on a busy machine
-LATE_SECONDS = 0.5  # past a call's time bound, the worker is killed from out here
+# The engine bounds CPU time; from out here the bound is wall time, with room for a busy machine:
+# a worker that has not answered after twice its bound and LATE_SECONDS more is killed.
+LATE_SECONDS = 0.5
+DNS_CACHE_SIZE = 1024
+DNS_TTL = 300.0  # seconds a name's address (or its failure) is reused
 MAX_REPLY_BYTES = 256 << 10  # a worker's reply (an answer is a few hundred bytes)
 FETCH_TIMEOUT = 10.0
 ACCEPT = "application/x-ns-proxy-autoconfig, */*"
@@ -118,6 +125,19 @@ def _my_ip() -> str:
         return "127.0.0.1"
 
 
+# What the worker's environment keeps: the time zone and locale PAC date functions read, the path.
+_ENV_KEPT = ("PATH", "SYSTEMROOT", "TZ", "LANG", "LC_ALL", "LC_TIME")
+
+
+def engine_path() -> str:
+    """The folder the quickjs package is imported from, for the worker; ValueError naming the fix
+    when it is not installed."""
+    spec = importlib.util.find_spec("quickjs")
+    if spec is None or spec.origin is None:
+        raise ValueError("the PAC engine is not installed: pip install quickjs")
+    return str(Path(spec.origin).parent.parent)
+
+
 class WorkerDied(Exception):
     """The worker process ended, or was killed for being late (`late`), before it answered."""
 
@@ -133,11 +153,15 @@ class _Worker:
     the engine inside it is doing."""
 
     def __init__(self) -> None:
+        # -I: no PYTHONPATH, no user site, not the script's folder; the engine's folder is handed
+        # over instead. The environment is the least a process needs (no ${SECRET} of a hop).
+        env = {name: os.environ[name] for name in _ENV_KEPT if name in os.environ}
         self.process = subprocess.Popen(
-            [sys.executable, "-I", str(WORKER), str(WORKER_ADDRESS_SPACE)],
+            [sys.executable, "-I", str(WORKER), str(WORKER_ADDRESS_SPACE), engine_path()],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
+            env=env,
         )
         self.killed_late = False
 
@@ -154,12 +178,13 @@ class _Worker:
             line = b""
         finally:
             watchdog.cancel()
-        if not line:
-            raise WorkerDied(self._why(), self.killed_late)
-        if not line.endswith(b"\n"):  # kept out of this process: the worker goes, its answer too
+        if len(line) >= MAX_REPLY_BYTES and not line.endswith(b"\n"):
+            # kept out of this process: the worker goes, its answer too
             self.process.kill()
             self.process.wait()
             return {"error": f"an answer longer than {MAX_REPLY_BYTES >> 10} KiB", "bound": "size"}
+        if not line.endswith(b"\n"):  # cut short: it died while writing
+            raise WorkerDied(self._why(), self.killed_late)
         return dict(json.loads(line))
 
     def _kill_late(self) -> None:
@@ -173,7 +198,7 @@ class _Worker:
             self.process.kill()
             code = self.process.wait()
         if self.killed_late:
-            return "the script ran past its time bound and was stopped"
+            return "the PAC worker did not answer within its time bound and was killed"
         if code < 0:
             with contextlib.suppress(ValueError):
                 return f"the PAC worker process died ({signal.Signals(-code).name})"
@@ -200,7 +225,9 @@ class Pac:
         self.timeout = call_timeout_ms
         self._source = source
         self._cache: OrderedDict[tuple[str, int], Alternatives | None] = OrderedDict()
-        self._dns: dict[str, str] = {}
+        # name -> (IPv4 address or "", when it expires): bounded, and only the names a lookup
+        # asks for travel to the worker with it
+        self._dns: OrderedDict[str, tuple[str, float]] = OrderedDict()
         self._failed = False  # a script error was logged (once per script)
         self._worker_failed = False  # a worker death was logged (once until the next answer)
         self._worker: _Worker | None = None
@@ -212,6 +239,9 @@ class Pac:
         except (WorkerDied, ScriptError) as e:
             self.close()
             raise ValueError(f"PAC {name}: the script does not run: {e}") from None
+        except BaseException:
+            self.close()
+            raise
         if kind != "function":
             self.close()
             raise ValueError(f"PAC {name}: the script defines no function FindProxyForURL")
@@ -245,10 +275,10 @@ class Pac:
         assert self._worker is not None
         try:
             reply = self._worker.ask(request, deadline)
-        except WorkerDied as e:
+        except WorkerDied:
+            # Late or dead: not the script's answer (a busy machine can make a worker late; the
+            # engine's own CPU-time bound stops a loop): the next lookup gets a new worker.
             self._stop_worker()
-            if e.late:  # the script's doing, as a loop stopped inside the engine would be
-                raise ScriptError(str(e)) from None
             raise
         if "error" in reply:
             if reply.get("bound"):
@@ -258,13 +288,13 @@ class Pac:
 
     def _call(self, url: str, host: str, dns: dict[str, str]) -> tuple[str, list[str]]:
         """One FindProxyForURL call: its answer and the names it asked for but we did not know."""
+        if self._thread is None:  # closed while this call waited its turn
+            raise WorkerDied("PAC used after close()")
         if self._worker is None:
-            if self._thread is None:
-                raise WorkerDied("PAC used after close()")
             self._start()
         seconds = self.timeout / 1000
         reply = self._exchange(
-            {"call": [url, host], "dns": dns, "time": seconds}, seconds + LATE_SECONDS
+            {"call": [url, host], "dns": dns, "time": seconds}, 2 * seconds + LATE_SECONDS
         )
         return str(reply["answer"]), [str(name) for name in reply["wanted"]]
 
@@ -274,10 +304,15 @@ class Pac:
             worker.close()
 
     def close(self) -> None:
+        """End the worker now (a call under way sees it die; queued ones find the PAC closed);
+        returns without waiting for them, as it may run on mitmproxy's event loop."""
         if self._thread is not None:
             thread, self._thread = self._thread, None
-            thread.submit(self._stop_worker).result()
-            thread.shutdown()
+            worker = self._worker
+            if worker is not None:
+                worker.process.kill()
+            thread.submit(self._stop_worker)
+            thread.shutdown(wait=False)
 
     async def find(self, host: str, port: int) -> Alternatives | None:
         """The alternatives for host:port, or None when the script failed (then: the next rule)."""
@@ -314,22 +349,36 @@ class Pac:
             self._cache.popitem(last=False)
         return result
 
+    async def _address(self, name: str) -> str:
+        """name's IPv4 address ("" when it does not resolve), from the cache while fresh."""
+        now = time.monotonic()
+        cached = self._dns.get(name)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        address = await _resolve(name)
+        self._dns[name] = (address, now + DNS_TTL)
+        self._dns.move_to_end(name)
+        if len(self._dns) > DNS_CACHE_SIZE:
+            self._dns.popitem(last=False)
+        return address
+
     async def _ask(self, host: str, port: int) -> str:
         url = _url(host, port)
         loop = asyncio.get_running_loop()
+        dns: dict[str, str] = {}
         for _ in range(MAX_PASSES):
             if self._thread is None:
                 raise WorkerDied("PAC used after close()")
             try:
                 answer, wanted = await loop.run_in_executor(
-                    self._thread, self._call, url, host.strip("[]"), dict(self._dns)
+                    self._thread, self._call, url, host.strip("[]"), dict(dns)
                 )
             except ScriptError as e:
                 raise ValueError(f"FindProxyForURL failed: {e}") from None
             if not wanted:
                 return answer
             for name in wanted[:8]:
-                self._dns[name] = await _resolve(name)
+                dns[name] = await self._address(name)
         raise ValueError(f"FindProxyForURL asked for names {MAX_PASSES} times over")
 
 

@@ -4,8 +4,9 @@ PAC files are JavaScript from the network. Whatever the script or the engine doe
 without end, recurse, crash), it happens here and not in mitmproxy's process: pac.py kills this
 process when an answer is late and starts a new one when it dies.
 
-Run by pac.py as `python -I pac_worker.py ADDRESS_SPACE_BYTES`, with the standard library and the
-quickjs package only (it is not imported as part of mitmrelay). One JSON object a line each way:
+Run by pac.py as `python -I pac_worker.py ADDRESS_SPACE_BYTES ENGINE_FOLDER`, with the standard
+library and the quickjs package (imported from ENGINE_FOLDER) only; not as part of mitmrelay.
+One JSON object a line each way:
 
     -> {"load": SOURCE, "helpers": JS, "my_ip": "10.0.0.5", "time": 3.0, "memory": 67108864, ...}
     <- {"kind": "function"}                      (typeof FindProxyForURL)
@@ -54,7 +55,7 @@ def _call(context: Any, request: dict[str, Any]) -> dict[str, Any]:
     return {"answer": str(answer), "wanted": [str(name) for name in wanted]}
 
 
-def main(address_space: int) -> None:
+def main(address_space: int, engine_folder: str) -> None:
     try:
         import resource
 
@@ -62,6 +63,7 @@ def main(address_space: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
     except (ImportError, ValueError, OSError):
         pass  # no RLIMIT_AS here (Windows, macOS): the engine's heap limit still holds
+    sys.path.append(engine_folder)
     import quickjs
 
     context = quickjs.Context()
@@ -69,11 +71,12 @@ def main(address_space: int) -> None:
         request = json.loads(line)
         try:
             reply = _load(context, request) if "load" in request else _call(context, request)
+            line = json.dumps(reply)
         except Exception as e:  # the script's error, reported to pac.py as text
-            reply = _error(e)
-        sys.stdout.write(json.dumps(reply) + "\n")
+            line = json.dumps(_error(e))
+        sys.stdout.write(line + "\n")
         sys.stdout.flush()
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(int(sys.argv[1]), sys.argv[2])

@@ -50,10 +50,11 @@ async def load_relay(sets: list[str], recipe: str | None) -> tuple[Any, ProxyCha
             # What mitmproxy's master does when it starts, short of the listeners.
             await master.addons.trigger_event(hooks.ConfigureHook(set(opts.keys())))
         except exceptions.OptionsError as e:
-            raise ValueError(str(e)) from None
+            errors.insert(0, str(e))
         if opts.deferred:
-            raise ValueError(unknown_options(opts.deferred, opts.keys()))
+            errors.insert(0, unknown_options(opts.deferred, opts.keys()))
         if errors:
+            await master.done()  # what loaded (a PAC worker...) ends with the refusal
             raise ValueError("\n".join(errors))
     finally:
         logging.getLogger().removeHandler(handler)
