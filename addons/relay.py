@@ -4,7 +4,7 @@ Usage:
     mitmdump -s addons/relay.py --mode reverse:https://api.partner.example:443@5000 \
         --set proxy_chain='socks5h://user:${PROXY_PASS}@proxy.corp:4033'
 
-Works the same with mitmweb and in every mitmproxy mode; see README.md for all options.
+Works the same with mitmweb and in every mitmproxy mode; every option: docs/chains.md.
 """
 
 from mitmrelay.relay import all_addons

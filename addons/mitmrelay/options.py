@@ -242,7 +242,7 @@ def _route_recording(
         return recording.read(file)
     except recording.RecordingError as e:
         raise ValueError(
-            f"{e}: give a .recording written by record_dir, or see README, Recording streams"
+            f"{e}: give a .recording written by record_dir, or see docs/dumps-and-recordings.md"
         ) from None
 
 

@@ -182,8 +182,8 @@ def test_check_recipes_refuses_what_set_refuses_naming_the_line(tmp_path):
 
 
 def readme_options() -> dict[str, str]:
-    """The README's Options table: option name -> its 'type, default' cell."""
-    text = (peers.REPO / "README.md").read_text()
+    """The Options table (docs/chains.md): option name -> its 'type, default' cell."""
+    text = (peers.REPO / "docs" / "chains.md").read_text()
     table = text.split("\n## Options\n", 1)[1].strip().split("\n\n", 1)[0]
     rows = [line.split("|") for line in table.splitlines()[2:]]
     return {row[1].strip().strip("`"): row[2].strip() for row in rows}

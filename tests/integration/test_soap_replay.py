@@ -440,7 +440,7 @@ def test_unmatched_forward_sends_to_the_server_through_the_chain(recording):
         replay.relay.stop()
 
 
-README = Path(__file__).parents[2] / "README.md"
+README = Path(__file__).parents[2] / "docs" / "soap.md"
 
 
 def test_the_readme_fixture_runs_against_a_recorded_session(recording, tmp_path):

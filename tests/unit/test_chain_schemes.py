@@ -9,7 +9,7 @@ from mitmrelay.chain.spec import parse_chain
 
 
 def test_the_readme_hop_url_table_is_the_scheme_table():
-    readme = (peers.REPO / "README.md").read_text()
+    readme = (peers.REPO / "docs" / "chains.md").read_text()
     table = readme.split("**Hop URLs.**", 1)[1].split("\n\n", 2)[1].splitlines()
     assert table[:2] == [
         "| scheme | proxy | who resolves the destination's name |",

@@ -1,7 +1,8 @@
 """What each proxy URL scheme means: the one table parsing, logging, masking and connecting read.
 
 Nothing else derives a fact from the scheme's text (no `scheme.startswith("socks4")`): add a scheme
-here and every reader follows. The README's "Hop URLs" table is checked against `readme_rows()`.
+here and every reader follows. The "Hop URLs" table of docs/chains.md is checked against
+`readme_rows()`.
 """
 
 from __future__ import annotations
@@ -33,11 +34,11 @@ class Scheme:
     tls: bool  # this machine speaks TLS to the proxy itself
     credentials: Credentials
     port_hint: int  # the port suggested when a hop URL lacks one
-    proxy: str  # the README's words for what the proxy is
+    proxy: str  # the words of docs/chains.md for what the proxy is
 
     @property
     def resolver(self) -> str:
-        """Who resolves the destination's name, in the README's words."""
+        """Who resolves the destination's name, in the words of docs/chains.md."""
         return "the proxy (remote DNS)" if self.remote_dns else "this machine"
 
 
@@ -57,7 +58,7 @@ _TABLE = (
            f"HTTP CONNECT (RFC 9110 §9.3.6), {_HTTP_AUTH}"),
     Scheme("https", Handshake.HTTP_CONNECT, True, True, Credentials.USER_AND_PASSWORD, 443,
            "HTTP CONNECT over TLS to the proxy itself (verified like the server: the "
-           f"[trust rule](#which-certificates-are-trusted)), {_HTTP_AUTH}"),
+           f"[trust rule](../README.md#which-certificates-are-trusted)), {_HTTP_AUTH}"),
 )  # fmt: skip
 
 SCHEMES: dict[str, Scheme] = {scheme.name: scheme for scheme in _TABLE}
@@ -65,5 +66,5 @@ NAMES: tuple[str, ...] = tuple(SCHEMES)
 
 
 def readme_rows() -> list[str]:
-    """The rows of the README's "Hop URLs" table, one per scheme."""
+    """The rows of the "Hop URLs" table of docs/chains.md, one per scheme."""
     return [f"| `{s.name}` | {s.proxy} | {s.resolver} |" for s in _TABLE]

@@ -11,7 +11,7 @@ A recording `NAME.recording` is JSON Lines, beside two raw files:
 
 A block line gives its bytes by length `n` (taken in order from the direction's raw file) or, in a
 hand-written recording, inline as `"text"` (UTF-8) or `"hex"`; then no raw files are needed.
-See README.md, "Recording streams and mock servers".
+See docs/dumps-and-recordings.md, "Recording streams and mock servers".
 """
 
 from __future__ import annotations
