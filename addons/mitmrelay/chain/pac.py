@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import importlib.util
 import json
 import logging
@@ -129,6 +130,7 @@ def _my_ip() -> str:
 _ENV_KEPT = ("PATH", "SYSTEMROOT", "TZ", "LANG", "LC_ALL", "LC_TIME")
 
 
+@functools.cache
 def engine_path() -> str:
     """The folder the quickjs package is imported from, for the worker; ValueError naming the fix
     when it is not installed."""
@@ -139,11 +141,7 @@ def engine_path() -> str:
 
 
 class WorkerDied(Exception):
-    """The worker process ended, or was killed for being late (`late`), before it answered."""
-
-    def __init__(self, reason: str, late: bool = False) -> None:
-        super().__init__(reason)
-        self.late = late
+    """The worker process ended, or was killed for being late, before it answered."""
 
 
 class _Worker:
@@ -179,12 +177,10 @@ class _Worker:
         finally:
             watchdog.cancel()
         if len(line) >= MAX_REPLY_BYTES and not line.endswith(b"\n"):
-            # kept out of this process: the worker goes, its answer too
-            self.process.kill()
-            self.process.wait()
+            # the rest stays out of this process: a bound, so the caller replaces the worker
             return {"error": f"an answer longer than {MAX_REPLY_BYTES >> 10} KiB", "bound": "size"}
-        if not line.endswith(b"\n"):  # cut short: it died while writing
-            raise WorkerDied(self._why(), self.killed_late)
+        if not line.endswith(b"\n"):  # none, or cut short: it died (or was killed) meanwhile
+            raise WorkerDied(self._why())
         return dict(json.loads(line))
 
     def _kill_late(self) -> None:
