@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import options, trust
+from .. import options
 from ..recipe import Need, Problem, parse, shipped, validate
 from ..recipe.catalog import offline_catalog
 from ..recipe.validate import OptionInfo
@@ -188,7 +188,6 @@ def _fetch(file: Path) -> list[str]:
     relay fetches them. The faults, one line each."""
     from ..soap import fetch
     from ..soap.catalog import Catalog
-    from ..soap.wsdl import ContractError
     from .check import load_relay
 
     async def run() -> list[str]:
@@ -201,10 +200,9 @@ def _fetch(file: Path) -> list[str]:
             sources = options.parse("soap_wsdl", master.options.soap_wsdl)
             for url in [source for source in sources if isinstance(source, str)]:
                 try:
-                    tls = trust.client_context(master.options)
-                    await fetch.add_url(Catalog(), url, chain.open_connection, tls)
-                except (OSError, options.BadValue, ContractError) as e:
-                    faults.append(f"cannot use soap_wsdl {url}: {e}")
+                    await fetch.add_as_relay(Catalog(), url, chain.open_connection, master.options)
+                except ValueError as e:
+                    faults.append(str(e))
         finally:
             await master.done()
         return faults

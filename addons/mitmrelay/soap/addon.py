@@ -21,7 +21,7 @@ from pathlib import Path
 from mitmproxy import command, ctx, exceptions, http
 from mitmproxy.addonmanager import Loader
 
-from mitmrelay import options, trust
+from mitmrelay import options
 from mitmrelay.http_get import direct
 
 from . import fetch
@@ -101,10 +101,9 @@ class SoapView:
         chain = ctx.master.addons.get("proxychain")
         opener = chain.open_connection if chain is not None else direct
         try:
-            tls = trust.client_context(ctx.options)
-            found = await fetch.add_url(self.inspector.catalog, url, opener, tls)
-        except (OSError, options.BadValue, ContractError) as e:
-            logger.warning(f"SOAP: cannot use soap_wsdl {url}: {e}")
+            found = await fetch.add_as_relay(self.inspector.catalog, url, opener, ctx.options)
+        except ValueError as e:
+            logger.warning(f"SOAP: {e}")
             self._configured.pop(url, None)  # tried again when the option is set again
             return
         self._configured[url] = found.describe()

@@ -6,8 +6,9 @@ WSDL's, never the traffic's."""
 from __future__ import annotations
 
 import ssl
+from typing import Any
 
-from mitmrelay import http_get
+from mitmrelay import http_get, trust
 from mitmrelay.http_get import Opener, direct
 
 from .catalog import Catalog, same_origin
@@ -25,6 +26,17 @@ ACCEPT = "text/xml, application/xml"
 
 async def get(url: str, open_connection: Opener, tls: ssl.SSLContext | None) -> bytes:
     return await http_get.get(url, open_connection, tls, limit=MAX_DOCUMENT_BYTES, accept=ACCEPT)
+
+
+async def add_as_relay(
+    catalog: Catalog, url: str, open_connection: Opener, options: Any
+) -> Contract:
+    """add_url for a soap_wsdl URL as the relay fetches it: TLS by the one trust rule of these
+    mitmproxy options. Whatever stops it is a ValueError: 'cannot use soap_wsdl URL: why'."""
+    try:
+        return await add_url(catalog, url, open_connection, trust.client_context(options))
+    except (OSError, ValueError) as e:  # the fetch, a bad CA option, a document that is no WSDL
+        raise ValueError(f"cannot use soap_wsdl {url}: {e}") from None
 
 
 async def add_url(
