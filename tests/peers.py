@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.server
 import os
+import re
 import shutil
 import socket
 import socketserver
@@ -25,6 +26,15 @@ from mitmrelay.testing import HOST, Certs, Process, free_port
 REPO = Path(__file__).resolve().parent.parent
 ADDONS = REPO / "addons"
 BIN = Path(sys.executable).parent
+
+
+def memory_kib(pid: int, name: str) -> int:
+    """A /proc/PID/status memory line (VmHWM: peak resident, VmRSS: resident now), in KiB."""
+    match = re.search(
+        rf"^{name}:\s+(\d+) kB$", Path(f"/proc/{pid}/status").read_text(), re.MULTILINE
+    )
+    assert match, f"no {name} in /proc/{pid}/status"
+    return int(match.group(1))
 
 
 def curl(*args: str, timeout: float = 20) -> tuple[int, str]:

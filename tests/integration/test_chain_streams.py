@@ -26,7 +26,7 @@ import peers
 import pytest
 from mitmproxy.version import VERSION
 from mitmrelay.testing import HOST, Mitm, wait_for
-from peers import curl
+from peers import curl, memory_kib
 
 MITMPROXY_MAJOR = int(VERSION.split(".")[0])
 TIMEOUT = 15.0
@@ -343,15 +343,6 @@ def receive_stream(sock: socket.socket) -> str:
         digest.update(data)
         count += len(data)
     return digest.hexdigest()
-
-
-def memory_kib(pid: int, name: str) -> int:
-    """A /proc/PID/status memory line (VmHWM: peak resident, VmRSS: resident now), in KiB."""
-    match = re.search(
-        rf"^{name}:\s+(\d+) kB$", Path(f"/proc/{pid}/status").read_text(), re.MULTILINE
-    )
-    assert match, f"no {name} in /proc/{pid}/status"
-    return int(match.group(1))
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")

@@ -4,20 +4,11 @@ recurse without end, which neither stop nor bloat the proxy (PAC code runs in a 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from mitmrelay.testing import HOST, wait_for
-from peers import curl
+from peers import curl, memory_kib
 from web_helpers import start_web
 
-RSS_SLACK = 50 << 20  # the proxy with any PAC stays within this of itself with a benign one
-
-
-def rss(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) << 10
-    raise AssertionError(f"no VmRSS for {pid}")
+RSS_SLACK_KIB = 50 << 10  # the proxy with any PAC stays within this of itself with a benign one
 
 
 def get_through(proxy_port: int, origin_port: int) -> None:
@@ -61,7 +52,7 @@ def test_hostile_pacs_stop_without_bloating_the_proxy(peer):
     api.send("PUT", "/options", {"proxy_pac": str(benign)})
     for _ in range(3):
         get_through(port, origin.port)
-    before = rss(web.proc.pid)
+    before = memory_kib(web.proc.pid, "VmRSS")
     for name, body in HOSTILE.items():
         script = peer.tmp / f"{name}.pac"
         # Loads fine; the destination makes it misbehave.
@@ -75,7 +66,9 @@ def test_hostile_pacs_stop_without_bloating_the_proxy(peer):
         get_through(port, origin.port)  # the next rule: proxy_chain, empty, so direct
         wait_for(lambda s=script: f"PAC {s}: FindProxyForURL failed" in api.log(), 15, name)
         assert web.proc.poll() is None, f"mitmweb died on the {name} PAC"
-        assert rss(web.proc.pid) < before + RSS_SLACK, f"the {name} PAC bloated the proxy"
+        assert memory_kib(web.proc.pid, "VmRSS") < before + RSS_SLACK_KIB, (
+            f"the {name} PAC bloated the proxy"
+        )
     log = api.log()
     assert "ran past its time bound" in log
     assert "used more than 64 MiB" in log
