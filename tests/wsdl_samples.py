@@ -216,3 +216,83 @@ def looping_wsdls() -> dict[str, str]:
         "</xsd:schema>"
     )
     return {"http://h/a.wsdl": a, "http://h/b.wsdl": b, "http://h/a.xsd": xsd}
+
+
+# Nested complex types (a derived type, an anonymous type inside an element), a choice,
+# enumerations (named and inline), required and optional attributes, a bounded list, optional
+# elements: document/literal wrapped, SOAP 1.1, for request templates (soap.new).
+TRAVEL_NS = "urn:example:travel"
+TRAVEL = f"""<?xml version="1.0"?>
+{_DEFS} name="Travel" targetNamespace="{TRAVEL_NS}" xmlns:tns="{TRAVEL_NS}">
+  <types>
+    <xsd:schema targetNamespace="{TRAVEL_NS}" xmlns:t="{TRAVEL_NS}" elementFormDefault="qualified">
+      <xsd:simpleType name="Cabin"><xsd:restriction base="xsd:string">
+        <xsd:enumeration value="economy"/><xsd:enumeration value="business"/>
+      </xsd:restriction></xsd:simpleType>
+      <xsd:complexType name="Person"><xsd:sequence>
+        <xsd:element name="name" type="xsd:string"/>
+        <xsd:element name="birthDate" type="xsd:date"/>
+      </xsd:sequence></xsd:complexType>
+      <xsd:complexType name="Traveller"><xsd:complexContent><xsd:extension base="t:Person">
+        <xsd:sequence><xsd:element name="loyalty" type="xsd:string" minOccurs="0"/></xsd:sequence>
+        <xsd:attribute name="id" type="xsd:int" use="required"/>
+        <xsd:attribute name="lang" type="xsd:language"/>
+      </xsd:extension></xsd:complexContent></xsd:complexType>
+      <xsd:complexType name="Payment"><xsd:choice>
+        <xsd:element name="card"><xsd:complexType><xsd:sequence>
+          <xsd:element name="number" type="xsd:string"/>
+          <xsd:element name="expires" type="xsd:gYearMonth"/>
+        </xsd:sequence></xsd:complexType></xsd:element>
+        <xsd:element name="invoice" type="xsd:string"/>
+      </xsd:choice></xsd:complexType>
+      <xsd:element name="Book"><xsd:complexType><xsd:sequence>
+        <xsd:element name="flight"><xsd:complexType><xsd:sequence>
+          <xsd:element name="number" type="xsd:string"/>
+          <xsd:element name="departure" type="xsd:dateTime"/>
+          <xsd:element name="cabin" type="t:Cabin"/>
+        </xsd:sequence></xsd:complexType></xsd:element>
+        <xsd:element name="traveller" type="t:Traveller" maxOccurs="9"/>
+        <xsd:element name="payment" type="t:Payment"/>
+        <xsd:element name="insured" type="xsd:boolean"/>
+        <xsd:element name="seats" type="xsd:positiveInteger"/>
+        <xsd:element name="notes" type="xsd:string" minOccurs="0"/>
+      </xsd:sequence></xsd:complexType></xsd:element>
+      <xsd:element name="BookResponse"><xsd:complexType><xsd:sequence>
+        <xsd:element name="bookingId" type="xsd:string"/>
+      </xsd:sequence></xsd:complexType></xsd:element>
+      <xsd:element name="Cancel"><xsd:complexType><xsd:sequence>
+        <xsd:element name="bookingId" type="xsd:string"/>
+        <xsd:element name="reason"><xsd:simpleType><xsd:restriction base="xsd:token">
+          <xsd:enumeration value="illness"/><xsd:enumeration value="weather"/>
+        </xsd:restriction></xsd:simpleType></xsd:element>
+      </xsd:sequence></xsd:complexType></xsd:element>
+      <xsd:element name="CancelResponse"><xsd:complexType><xsd:sequence>
+        <xsd:element name="refunded" type="xsd:decimal"/>
+      </xsd:sequence></xsd:complexType></xsd:element>
+    </xsd:schema>
+  </types>
+  <message name="BookIn"><part name="parameters" element="tns:Book"/></message>
+  <message name="BookOut"><part name="parameters" element="tns:BookResponse"/></message>
+  <message name="CancelIn"><part name="parameters" element="tns:Cancel"/></message>
+  <message name="CancelOut"><part name="parameters" element="tns:CancelResponse"/></message>
+  <portType name="TravelPortType">
+    <operation name="Book"><input message="tns:BookIn"/><output message="tns:BookOut"/></operation>
+    <operation name="Cancel"><input message="tns:CancelIn"/>
+      <output message="tns:CancelOut"/></operation>
+  </portType>
+  <binding name="TravelBinding" type="tns:TravelPortType">
+    <soap:binding style="document" transport="http://schemas.xmlsoap.org/soap/http"/>
+    <operation name="Book"><soap:operation soapAction="{TRAVEL_NS}/Book"/>
+      <input><soap:body use="literal"/></input><output><soap:body use="literal"/></output>
+    </operation>
+    <operation name="Cancel"><soap:operation soapAction="{TRAVEL_NS}/Cancel"/>
+      <input><soap:body use="literal"/></input><output><soap:body use="literal"/></output>
+    </operation>
+  </binding>
+  <service name="TravelService">
+    <port name="TravelPort" binding="tns:TravelBinding">
+      <soap:address location="http://travel.example/travel"/>
+    </port>
+  </service>
+</definitions>
+"""
