@@ -17,7 +17,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -202,8 +202,9 @@ def _envelope_xml(content: bytes, content_type: str | None) -> tuple[bytes, dict
 def soap_request(
     content: bytes, info: MessageInfo, rules: Sequence[IgnoreRule] = ()
 ) -> SoapRequest | str | None:
-    """The canonical form of a SOAP request; None if the body is not a SOAP envelope, or a string
-    saying why an envelope could not be read (a DTD, malformed XML)."""
+    """The canonical form of a SOAP request (or response: soap.diff compares those by the same
+    rules); None if the body is not a SOAP envelope, or a string saying why an envelope could
+    not be read (a DTD, malformed XML)."""
     xml, parts = _envelope_xml(content, info.content_type)
     sniff = sniff_envelope(xml)
     if sniff is None:
@@ -388,16 +389,22 @@ class _Item(NamedTuple):
     shown: str  # Header/Token or Body/GetQuote/item[2]
 
 
-def _walk(nodes: Sequence[Node], path: tuple[Name, ...], shown: str, out: list[_Item]) -> None:
+def steps(nodes: Sequence[Node]) -> Iterator[tuple[Node, str]]:
+    """Each node with its path step as people read it: the local name, with `[n]` when the
+    name occurs more than once among its siblings (`item[2]`)."""
     counts: dict[Name, int] = {}
     for node in nodes:
         counts[node.name] = counts.get(node.name, 0) + 1
     seen: dict[Name, int] = {}
     for node in nodes:
+        seen[node.name] = seen.get(node.name, 0) + 1
+        yield node, node.name[1] + (f"[{seen[node.name]}]" if counts[node.name] > 1 else "")
+
+
+def _walk(nodes: Sequence[Node], path: tuple[Name, ...], shown: str, out: list[_Item]) -> None:
+    for node, step in steps(nodes):
         if len(out) >= _MAX_ITEMS:
             return
-        seen[node.name] = seen.get(node.name, 0) + 1
-        step = node.name[1] + (f"[{seen[node.name]}]" if counts[node.name] > 1 else "")
         here, where = (*path, node.name), f"{shown}/{step}"
         out.append(_Item(here, "element", None, "", where))
         for name, value in node.attributes:
@@ -414,10 +421,16 @@ def _items(soap: SoapRequest) -> list[_Item]:
     return out
 
 
-def _value(item: _Item) -> str:
-    if any(local in SECRET_ELEMENTS for _, local in item.path):
+def shown_value(value: str, path: Sequence[Name], mask: bool = True, limit: int = 60) -> str:
+    """A value as people read it: quoted, on one line, cut to `limit`; `[masked]` inside a
+    secret element (Password, Nonce, ...) unless `mask` is off."""
+    if mask and any(local in SECRET_ELEMENTS for _, local in path):
         return MASK
-    return repr(one_line(item.value, 60)) if item.value.strip() else repr(item.value[:60])
+    return repr(one_line(value, limit)) if value.strip() else repr(value[:limit])
+
+
+def _value(item: _Item) -> str:
+    return shown_value(item.value, item.path)
 
 
 def _what(item: _Item) -> str:
