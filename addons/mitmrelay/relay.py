@@ -15,6 +15,7 @@ from mitmrelay.soap.replay_addon import SoapReplay
 from mitmrelay.streams.recorder import Recorder
 from mitmrelay.streams.socat_dump import SocatDump
 from mitmrelay.streams.tcp_bound import TcpMessageBound
+from mitmrelay.web.addon import SetupPage
 
 
 def all_addons() -> list[Any]:
@@ -30,5 +31,6 @@ def all_addons() -> list[Any]:
         SocatDump(),
         Recorder(),
         TcpMessageBound(),
+        SetupPage(),
         Recipe(),
     ]

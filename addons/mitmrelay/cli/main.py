@@ -60,7 +60,9 @@ EXAMPLES = {
     "dump": "mitmrelay dump --mode reverse:https://api.partner.example:443@5000 "
     "--listen-host 127.0.0.1 \\\n"
     "      --set proxy_chain='socks5h://user:${PROXY_PASS}@proxy.corp:4033'",
-    "web": "mitmrelay web --listen-host 127.0.0.1 --set proxy_chain=socks5h://127.0.0.1:9050",
+    "web": "mitmrelay web --listen-host 127.0.0.1 --set proxy_chain=socks5h://127.0.0.1:9050\n"
+    "  (opens mitmrelay's Setup page, /mitmrelay/ on mitmweb's port; --no-web-open-browser: "
+    "nothing)",
 }
 
 RUN_HELP = """\
@@ -114,12 +116,19 @@ def run_args(recipe: Path, text: str, args: Sequence[str]) -> list[str]:
     return mitmproxy_args([*listen, "--set", f"recipe={recipe.resolve()}", *args])
 
 
+def web_args(args: Sequence[str]) -> list[str]:
+    """mitmweb opens the Setup page instead of its own, unless the user chose what opens."""
+    if any("open-browser" in arg or "open_browser" in arg for arg in args):
+        return list(args)
+    return ["--no-web-open-browser", "--set", "setup_open_browser=true", *args]
+
+
 def cmd_tool(name: str, args: Sequence[str]) -> int:
     if _wants_help(args):
         tool = {"dump": "mitmdump", "web": "mitmweb"}[name]
         print(TOOL_HELP.format(name=name, tool=tool, script=SCRIPT, example=EXAMPLES[name]))
         return 0
-    return _tool(name)(mitmproxy_args(args)) or 0
+    return _tool(name)(mitmproxy_args(web_args(args) if name == "web" else args)) or 0
 
 
 def cmd_run(args: Sequence[str]) -> int:

@@ -1,0 +1,327 @@
+"""The Setup page's form as data: its fields to mitmproxy options and back, and to a recipe.
+
+Pure: no tornado, no running mitmproxy. Each value is judged by the option's own check in
+mitmrelay.options (what `--set` and recipes go through), and a refusal is returned under the key
+of the form field it concerns, with the project's text.
+
+Passwords: a hop's password is always an environment reference `${NAME}` in the option, in the
+page and in a recipe. A password typed into the page goes into this process's environment under
+that NAME (`secrets` below), never into an option, a log line or an answer to the browser.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+import urllib.parse
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from mitmproxy.proxy.mode_specs import ProxyMode
+
+from mitmrelay import options
+from mitmrelay.chain import schemes
+from mitmrelay.chain.failover import parse_alternatives
+from mitmrelay.chain.spec import Hop, mask
+
+MODES = ("reverse", "regular", "socks5")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+# The form field each option is shown beside, for refusals that come from configure().
+FIELD_OF = {
+    "mode": "server",
+    "listen_host": "listen_host",
+    "proxy_chain": "hops",
+    "proxy_bypass": "bypass",
+    "proxy_routes": "routes",
+    "proxy_pac": "pac",
+    "proxy_from_env": "from_env",
+    "proxy_connect_timeout": "timeout",
+    "ssl_insecure": "insecure",
+    "ssl_verify_upstream_trusted_ca": "ca",
+    "socat_dump": "socat_dump",
+    "socat_dump_format": "socat_dump_format",
+    "record_dir": "record_dir",
+}
+
+
+def field_of(refusal: str) -> str:
+    """The field a refusal of configure() is shown beside: that of the option it names first."""
+    found = [
+        (match.start(), key)
+        for name, key in FIELD_OF.items()
+        if (match := re.search(rf"\b{name}\b", refusal))
+    ]
+    return min(found)[1] if found else "apply"
+
+
+@dataclass
+class Built:
+    """What a submitted form gives: the options to set, the passwords to put in the environment
+    (NAME -> value, never shown), and refusals by field."""
+
+    options: dict[str, Any] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def _port(text: Any) -> int | None:
+    text = str(text).strip()
+    return int(text) if text.isdigit() and 0 < int(text) < 65536 else None
+
+
+def _lines(text: Any) -> list[str]:
+    return [line.strip() for line in str(text or "").splitlines() if line.strip()]
+
+
+def _judge(built: Built, key: str, name: str, value: Any) -> None:
+    """Set option name to value if its check takes it; else the project's text under key."""
+    try:
+        if name in options.OPTIONS:
+            options.parse(name, value)
+        elif name in options.CHECKS:
+            options.judge(name, value)
+    except options.BadValue as e:
+        built.errors[key] = str(e)
+        return
+    built.options[name] = value
+
+
+def mode_spec(form: Mapping[str, Any]) -> tuple[str | None, dict[str, str]]:
+    """The `mode` value of the listen fields, or the refusals by field."""
+    kind = form.get("mode", "reverse")
+    port = _port(form.get("listen_port", ""))
+    errors = {}
+    if kind not in MODES:
+        errors["mode"] = f"mode {kind!r}: use one of {', '.join(MODES)}"
+    if port is None:
+        errors["listen_port"] = (
+            f"listen port {form.get('listen_port')!r} is not a number from 1 to 65535"
+        )
+    server = str(form.get("server", "")).strip()
+    if kind == "reverse" and not server:
+        errors["server"] = (
+            "reverse mode forwards to a server: give it, e.g. https://api.example:443"
+        )
+    if errors:
+        return None, errors
+    spec = f"reverse:{server}@{port}" if kind == "reverse" else f"{kind}@{port}"
+    try:
+        options.judge("mode", spec)
+    except options.BadValue as e:
+        return None, {"server" if kind == "reverse" else "mode": str(e)}
+    return spec, {}
+
+
+def hop_url(
+    hop: Mapping[str, Any], n: int, live: Sequence[Hop], for_recipe: bool, built: Built
+) -> str | None:
+    """One hop row as a proxy URL with the password as `${NAME}`; None after a refusal under
+    `hop-N` (N from 1)."""
+    key = f"hop-{n}"
+    scheme = str(hop.get("scheme", ""))
+    host = str(hop.get("host", "")).strip()
+    port = str(hop.get("port", "")).strip()
+    user = str(hop.get("user", "")).strip()
+    env = str(hop.get("env", "")).strip()
+    typed = str(hop.get("password", ""))
+    kind = schemes.SCHEMES.get(scheme)
+    password: str | None = None
+    if env and not _ENV_NAME.fullmatch(env):
+        built.errors[key] = (
+            f"hop {n}: {env!r} is not an environment variable name (letters, digits, _)"
+        )
+        return None
+    if typed and not env:
+        built.errors[key] = (
+            f"hop {n}: give an environment variable name for the password: the page keeps a "
+            "typed password only in this mitmweb's environment, as ${NAME}"
+        )
+        return None
+    if env:
+        password = "${" + env + "}"
+        if typed:
+            built.secrets[env] = typed
+    elif hop.get("keep") and n <= len(live) and live[n - 1].password is not None:
+        # The password the running option holds (given with --set): kept, never shown.
+        kept = live[n - 1].password or ""
+        if for_recipe and not _ENV_REF.fullmatch(kept):
+            built.errors[key] = (
+                f"hop {n}: a recipe holds no literal password: give an environment variable name"
+            )
+            return None
+        password = kept
+    if kind is not None and kind.credentials is schemes.Credentials.USER_ID:
+        password = None
+    userinfo = ""
+    if user:
+        userinfo = urllib.parse.quote(user, safe="${}")
+        if password is not None:
+            userinfo += ":" + urllib.parse.quote(password, safe="${}")
+        userinfo += "@"
+    bracketed = f"[{host}]" if ":" in host else host
+    url = f"{scheme}://{userinfo}{bracketed}:{port}"
+    try:
+        options.judge("proxy_chain", url)
+    except options.BadValue as e:
+        built.errors[key] = f"hop {n}: {e.reason}"
+        return None
+    return url
+
+
+def build(form: Mapping[str, Any], live_chain: str = "", for_recipe: bool = False) -> Built:
+    """The options of a submitted form, judged field by field by the options' own checks."""
+    built = Built()
+    spec, errors = mode_spec(form)
+    built.errors.update(errors)
+    if spec is not None:
+        built.options["mode"] = [spec]
+    built.options["listen_host"] = str(form.get("listen_host", "")).strip()
+    live = _first_chain(live_chain)
+    urls = [
+        hop_url(hop, n, live, for_recipe, built)
+        for n, hop in enumerate(form.get("hops") or [], start=1)
+    ]
+    if all(url is not None for url in urls):
+        _judge(built, "hops", "proxy_chain", ",".join(u for u in urls if u))
+    _judge(built, "bypass", "proxy_bypass", _lines(form.get("bypass")))
+    _judge(built, "routes", "proxy_routes", _lines(form.get("routes")))
+    _judge(built, "pac", "proxy_pac", str(form.get("pac", "")).strip())
+    built.options["proxy_from_env"] = bool(form.get("from_env"))
+    timeout = str(form.get("timeout", "10")).strip()
+    if timeout.isdigit():
+        _judge(built, "timeout", "proxy_connect_timeout", int(timeout))
+    else:
+        built.errors["timeout"] = f"timeout {timeout!r} is not a whole number of seconds"
+    built.options["ssl_insecure"] = bool(form.get("insecure"))
+    built.options["ssl_verify_upstream_trusted_ca"] = str(form.get("ca", "")).strip() or None
+    built.options["socat_dump"] = str(form.get("socat_dump", "")).strip()
+    _judge(built, "socat_dump_format", "socat_dump_format", form.get("socat_dump_format", "v"))
+    built.options["record_dir"] = str(form.get("record_dir", "")).strip()
+    return built
+
+
+def _first_chain(text: str) -> tuple[Hop, ...]:
+    try:
+        alternatives = parse_alternatives(text)
+    except ValueError:
+        return ()
+    return alternatives[0] if alternatives else ()
+
+
+def from_options(opts: Any) -> dict[str, Any]:
+    """The form of the running options (mitmproxy's, as the Options editor shows them).
+    Passwords: `${NAME}` as the name; a literal one only as `keep` (it is never sent)."""
+    form: dict[str, Any] = {"mode": "regular", "server": "", "notes": []}
+    modes = list(opts.mode)
+    if modes:
+        try:
+            mode = ProxyMode.parse(modes[0])
+        except ValueError:
+            mode = None
+        if mode is not None and mode.type_name in MODES:
+            form["mode"] = mode.type_name
+            form["server"] = mode.data if mode.type_name == "reverse" else ""
+            form["listen_port"] = mode.listen_port(opts.listen_port) or ""
+        else:
+            form["notes"].append(f"the running mode {modes[0]!r} is not one this page builds")
+        if len(modes) > 1:
+            form["notes"].append(
+                f"{len(modes) - 1} more listener(s) run; this page shows the first"
+            )
+    form.setdefault("listen_port", opts.listen_port or 8080)
+    form["listen_host"] = opts.listen_host
+    alternatives = _alternatives(opts.proxy_chain)
+    if len(alternatives) > 1:
+        form["notes"].append(
+            f"proxy_chain has alternatives ({mask(opts.proxy_chain)}): this page shows the first"
+        )
+    form["hops"] = [hop_row(hop) for hop in (alternatives[0] if alternatives else ())]
+    form["bypass"] = "\n".join(opts.proxy_bypass)
+    form["routes"] = "\n".join(mask(route) for route in opts.proxy_routes)
+    form["pac"] = opts.proxy_pac
+    form["from_env"] = opts.proxy_from_env
+    form["timeout"] = opts.proxy_connect_timeout
+    form["insecure"] = opts.ssl_insecure
+    form["ca"] = opts.ssl_verify_upstream_trusted_ca or ""
+    form["socat_dump"] = opts.socat_dump
+    form["socat_dump_format"] = opts.socat_dump_format
+    form["record_dir"] = opts.record_dir
+    return form
+
+
+def _alternatives(text: str) -> tuple[tuple[Hop, ...], ...]:
+    try:
+        return tuple(chain for chain in parse_alternatives(text) if chain)
+    except ValueError:
+        return ()
+
+
+def hop_row(hop: Hop) -> dict[str, Any]:
+    """A parsed hop as a row of the form; the password only as the name it is read from."""
+    ref = _ENV_REF.fullmatch(hop.password or "")
+    return {
+        "scheme": hop.scheme,
+        "host": hop.host,
+        "port": hop.port,
+        "user": hop.username or "",
+        "env": ref.group(1) if ref else "",
+        "password": "",
+        "keep": hop.password is not None and ref is None,
+    }
+
+
+# mitmproxy's defaults of the options the form sets: a recipe leaves them out, and a recipe's
+# form starts from them.
+DEFAULTS: dict[str, Any] = {
+    "mode": ["regular"],
+    "listen_port": None,
+    "listen_host": "",
+    "proxy_chain": "",
+    "proxy_bypass": [],
+    "proxy_routes": [],
+    "proxy_pac": "",
+    "proxy_from_env": False,
+    "proxy_connect_timeout": 10,
+    "ssl_insecure": False,
+    "ssl_verify_upstream_trusted_ca": None,
+    "socat_dump": "",
+    "socat_dump_format": "v",
+    "record_dir": "",
+}
+
+
+def from_recipe(data: Any) -> dict[str, Any]:
+    """The form of a recipe's options (the others at their defaults)."""
+    given = data.get("options") if isinstance(data, dict) else None
+    values = {**DEFAULTS, **{k: v for k, v in (given or {}).items() if k in DEFAULTS}}
+    for name in ("mode", "proxy_bypass", "proxy_routes"):
+        if isinstance(values[name], str):
+            values[name] = [values[name]]
+    values["proxy_chain"] = str(values["proxy_chain"] or "")
+    form = from_options(types.SimpleNamespace(**values))
+    for hop in form["hops"]:
+        if hop["keep"]:
+            hop["keep"] = False
+            form["notes"].append(
+                f"hop {hop['host']}:{hop['port']} has a literal password in the recipe: "
+                "give an environment variable name"
+            )
+    return form
+
+
+def recipe_yaml(built: Built, description: str) -> str:
+    """A recipe of the built options: `mode` as one text, defaults left out, `${NAME}` kept."""
+    opts: dict[str, Any] = {}
+    for name, value in built.options.items():
+        if name in DEFAULTS and value == DEFAULTS[name]:
+            continue
+        opts[name] = value[0] if name == "mode" and len(value) == 1 else value
+    data = {
+        "description": description.strip() or "made on mitmrelay's Setup page",
+        "options": opts,
+    }
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True)

@@ -1,0 +1,296 @@
+// mitmrelay's Setup page: plain DOM, no build step (mitmweb's Content-Security-Policy allows
+// same-origin script files only; the page is one form, a list of hop rows and a few requests).
+"use strict";
+
+const xsrf = document.querySelector('meta[name="xsrf"]').content;
+const $ = (id) => document.getElementById(id);
+let schemes = [];
+
+async function api(path, body) {
+    const init = {credentials: "same-origin", headers: {}};
+    if (body !== undefined) {
+        init.method = "POST";
+        init.headers = {"Content-Type": "application/json", "X-XSRFToken": xsrf};
+        init.body = JSON.stringify(body);
+    }
+    const response = await fetch("/mitmrelay/api/" + path, init);
+    let data = {};
+    try {
+        data = await response.json();
+    } catch (e) {
+        data = {errors: {apply: `${response.status} ${response.statusText}`}};
+    }
+    return {ok: response.ok, data};
+}
+
+function clearErrors() {
+    for (const e of document.querySelectorAll(".error")) e.textContent = "";
+}
+
+function showErrors(errors) {
+    for (const [field, text] of Object.entries(errors || {})) {
+        const slot = $("err-" + field) || $("err-apply");
+        slot.textContent += (slot.textContent ? "\n" : "") + text;
+    }
+}
+
+function labelled(row, id, text, input) {
+    const label = document.createElement("label");
+    label.htmlFor = id;
+    label.textContent = text;
+    input.id = id;
+    row.append(label, input);
+    return input;
+}
+
+function textInput(size, value) {
+    const input = document.createElement("input");
+    input.size = size;
+    input.value = value ?? "";
+    return input;
+}
+
+function button(text, onClick) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = text;
+    b.addEventListener("click", onClick);
+    return b;
+}
+
+function hopRow(hop) {
+    const li = document.createElement("li");
+    li.className = "hop";
+    li.dataset.keep = hop.keep ? "1" : "";
+    const row = document.createElement("div");
+    row.className = "row";
+    const scheme = document.createElement("select");
+    for (const s of schemes) {
+        const option = new Option(s.name, s.name);
+        option.title = s.proxy;
+        scheme.add(option);
+    }
+    scheme.value = hop.scheme || "socks5h";
+    const password = document.createElement("input");
+    password.type = "password";
+    password.autocomplete = "new-password";
+    if (hop.keep) password.placeholder = "(set, not shown)";
+    const fields = {
+        scheme: labelled(row, "", "Scheme", scheme),
+        host: labelled(row, "", "Host", textInput(20, hop.host)),
+        port: labelled(row, "", "Port", textInput(6, hop.port)),
+        user: labelled(row, "", "User", textInput(12, hop.user)),
+        env: labelled(row, "", "Password from env var", textInput(14, hop.env)),
+        password: labelled(row, "", "or type it (kept in memory only)", password),
+    };
+    const passwordWanted = () => {
+        const wants = (schemes.find((s) => s.name === scheme.value) || {}).password;
+        fields.env.disabled = fields.password.disabled = !wants;
+    };
+    scheme.addEventListener("change", () => {
+        const known = schemes.find((s) => s.name === scheme.value);
+        if (known && !fields.port.value) fields.port.value = known.port;
+        passwordWanted();
+    });
+    passwordWanted();
+    const moveUp = button("Move up", () => {
+        if (li.previousElementSibling) li.parentNode.insertBefore(li, li.previousElementSibling);
+        renumber();
+        moveUp.focus();
+    });
+    const moveDown = button("Move down", () => {
+        if (li.nextElementSibling) li.parentNode.insertBefore(li.nextElementSibling, li);
+        renumber();
+        moveDown.focus();
+    });
+    const remove = button("Remove", () => {
+        li.remove();
+        renumber();
+        $("add-hop").focus();
+    });
+    row.append(moveUp, moveDown, remove);
+    const error = document.createElement("p");
+    error.className = "error";
+    error.setAttribute("role", "alert");
+    li.append(row, error);
+    li.fields = fields;
+    li.error = error;
+    return li;
+}
+
+// Ids and labels follow the row's place: hop-2-host is the host of the second hop.
+function renumber() {
+    [...$("hops").children].forEach((li, i) => {
+        const n = i + 1;
+        li.error.id = `err-hop-${n}`;
+        for (const [name, input] of Object.entries(li.fields)) {
+            input.id = `hop-${n}-${name}`;
+            input.previousElementSibling.htmlFor = input.id;
+            input.setAttribute("aria-describedby", li.error.id);
+        }
+        li.setAttribute("aria-label", `hop ${n} of ${$("hops").children.length}`);
+    });
+}
+
+function fillForm(form) {
+    for (const name of ["mode", "server", "listen_host", "listen_port", "ca", "timeout", "bypass",
+        "routes", "pac", "socat_dump", "socat_dump_format", "record_dir"]) {
+        $(name).value = form[name] ?? "";
+    }
+    $("insecure").checked = !!form.insecure;
+    $("from_env").checked = !!form.from_env;
+    $("hops").replaceChildren(...(form.hops || []).map(hopRow));
+    renumber();
+    showMode();
+    $("notes").replaceChildren(...(form.notes || []).map((text) => {
+        const li = document.createElement("li");
+        li.textContent = text;
+        return li;
+    }));
+}
+
+function readForm() {
+    const form = {};
+    for (const name of ["mode", "server", "listen_host", "listen_port", "ca", "timeout", "bypass",
+        "routes", "pac", "socat_dump", "socat_dump_format", "record_dir"]) {
+        form[name] = $(name).value;
+    }
+    form.insecure = $("insecure").checked;
+    form.from_env = $("from_env").checked;
+    form.hops = [...$("hops").children].map((li) => {
+        const hop = {keep: li.dataset.keep === "1"};
+        for (const [name, input] of Object.entries(li.fields)) hop[name] = input.value;
+        return hop;
+    });
+    return form;
+}
+
+function forgetPasswords() {
+    for (const input of document.querySelectorAll('#hops input[type="password"]')) input.value = "";
+}
+
+function showMode() {
+    $("server-row").hidden = $("mode").value !== "reverse";
+}
+
+async function applyForm(event) {
+    event.preventDefault();
+    clearErrors();
+    $("apply-status").textContent = "applying…";
+    const {ok, data} = await api("apply", {form: readForm()});
+    forgetPasswords();
+    if (ok) {
+        fillForm(data.form);
+        $("apply-status").textContent = "applied";
+    } else {
+        $("apply-status").textContent = "not applied";
+        showErrors(data.errors);
+    }
+}
+
+function stepClass(line) {
+    const word = line.trim().split(/\s+/)[0];
+    if (word === "ok" || line.startsWith("reached")) return "ok";
+    if (word === "FAIL" || word === "FAILED") return "fail";
+    if (word === "note") return "note";
+    return "info";
+}
+
+async function runCheck(event) {
+    event.preventDefault();
+    clearErrors();
+    $("steps").replaceChildren();
+    $("check-result").textContent = "checking…";
+    $("check-result").className = "";
+    const {ok, data} = await api("check", {target: $("target").value});
+    if (!ok) {
+        $("check-result").textContent = "";
+        showErrors(data.errors);
+        return;
+    }
+    let shown = 0;
+    for (;;) {
+        const poll = await api("check/" + data.id);
+        for (const line of poll.data.lines.slice(shown)) {
+            const li = document.createElement("li");
+            li.className = stepClass(line);
+            li.textContent = line.trim();
+            $("steps").append(li);
+        }
+        shown = poll.data.lines.length;
+        if (poll.data.done) {
+            $("check-result").textContent = poll.data.reached ? "reached" : "failed";
+            $("check-result").className = poll.data.reached ? "ok" : "fail";
+            return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+}
+
+async function probeRoute(event) {
+    event.preventDefault();
+    clearErrors();
+    const {ok, data} = await api("route", {host: $("probe_host").value, port: $("probe_port").value});
+    $("route-result").textContent = ok ? data.route : "";
+    if (!ok) showErrors(data.errors);
+}
+
+async function loadRecipe(event) {
+    event.preventDefault();
+    clearErrors();
+    const {ok, data} = await api("recipe?name=" + encodeURIComponent($("recipe").value));
+    if (!ok) return showErrors(data.errors);
+    fillForm(data.form);
+    $("description").value = data.description;
+    $("recipe_name").value = $("recipe").value;
+    $("apply-status").textContent = `loaded ${data.path}: not applied yet`;
+}
+
+async function recipe(save) {
+    clearErrors();
+    $("saved").textContent = "";
+    const {ok, data} = await api("recipe/save", {
+        form: readForm(), name: $("recipe_name").value, description: $("description").value, save,
+    });
+    $("yaml").textContent = data.yaml || "";
+    $("problems").replaceChildren(...(data.problems || []).map((text) => {
+        const li = document.createElement("li");
+        li.textContent = text;
+        return li;
+    }));
+    if (!ok) return showErrors(data.errors);
+    if (data.saved) {
+        $("saved").textContent = `saved as ${data.saved}`;
+        $("download").href = "/mitmrelay/" + data.download;
+        $("download").download = $("recipe_name").value + ".yaml";
+        $("download").hidden = false;
+        forgetPasswords();
+    }
+}
+
+async function start() {
+    const {data} = await api("state");
+    schemes = data.schemes;
+    for (const format of data.formats) $("socat_dump_format").add(new Option(format, format));
+    for (const name of data.recipes) $("recipe").add(new Option(name, name));
+    $("recipe_name").placeholder = `my-setup (into ${data.recipe_dir})`;
+    fillForm(data.form);
+    $("mode").addEventListener("change", showMode);
+    $("add-hop").addEventListener("click", () => {
+        $("hops").append(hopRow({scheme: "socks5h", port: 1080}));
+        renumber();
+        $("hops").lastElementChild.fields.host.focus();
+    });
+    $("setup").addEventListener("submit", applyForm);
+    $("check-form").addEventListener("submit", runCheck);
+    $("route-form").addEventListener("submit", probeRoute);
+    $("load-form").addEventListener("submit", loadRecipe);
+    $("save-form").addEventListener("submit", (event) => {
+        event.preventDefault();
+        recipe(true);
+    });
+    $("preview").addEventListener("click", () => recipe(false));
+    document.body.dataset.ready = "1";
+}
+
+start();

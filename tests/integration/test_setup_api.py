@@ -1,0 +1,120 @@
+"""The Setup page's API in a real mitmweb: what it refuses (no token, a foreign origin, a simple
+content type, a bad value: the project's text, nothing applied) and that no password typed into
+the page comes back, in an answer, an option, the log or a recipe."""
+
+from __future__ import annotations
+
+import pytest
+from mitmrelay.testing import HOST
+from setup_helpers import MITMPROXY_MAJOR, PACKAGE_ROOT, SetupApi, raw, seed_form
+
+SECRET = "Typed-Secret-4711"
+
+
+@pytest.fixture
+def web(peer, tmp_path):
+    config = tmp_path / "config"
+    mitm = peer.mitmdump(
+        "--set", "proxy_connect_timeout=7", tool="mitmweb",
+        env={**PACKAGE_ROOT, "XDG_CONFIG_HOME": str(config)},
+    )  # fmt: skip
+    return mitm, SetupApi(mitm)
+
+
+def hop(port: int, **fields) -> dict:
+    return {"scheme": "socks5h", "host": HOST, "port": str(port), **fields}
+
+
+def test_the_page_is_served_with_mitmwebs_policy_and_its_url_is_logged(web):
+    mitm, api = web
+    url = f"http://{HOST}:{mitm.web_port}/mitmrelay/"
+    mitm.wait_log(r"mitmrelay Setup page: http://\S+/mitmrelay/")
+    status, headers, page = raw(url, opener=api.opener)
+    assert status == 200
+    assert "default-src 'self'" in headers["Content-Security-Policy"]
+    assert '<script src="/mitmrelay/static/setup.js" defer></script>' in page
+    assert page.count("<script") == 1  # no inline script: the policy would block it
+    status, headers, _ = raw(url + "static/setup.js", opener=api.opener)
+    assert status == 200 and headers["Content-Type"].startswith("text/javascript")
+    answer = api.send("POST", "/commands/mitmrelay.setup", {"arguments": []})
+    assert answer["value"].startswith(f"http://{HOST}:{mitm.web_port}/mitmrelay/")
+
+
+@pytest.mark.skipif(MITMPROXY_MAJOR < 12, reason="mitmweb 11 has no authentication")
+def test_without_mitmwebs_token_nothing_is_served(web):
+    mitm, _ = web
+    base = f"http://{HOST}:{mitm.web_port}/mitmrelay/"
+    assert raw(base)[0] == 403
+    assert raw(base + "api/state")[0] == 403
+    assert raw(base + "api/apply", b"{}", {"Content-Type": "application/json"})[0] == 403
+
+
+def test_state_changing_requests_must_be_same_origin_json_with_the_xsrf_token(web):
+    _, api = web
+    form = {"form": seed_form("https://localhost:443", 5000, [])}
+    assert api.call("apply", form, {"Content-Type": "text/plain"})[0] == 415
+    assert api.call("apply", form, {"Content-Type": "application/x-www-form-urlencoded"})[0] == 415
+    assert api.call("apply", form, {"Origin": "http://evil.example"})[0] == 403
+    assert api.call("apply", form, {"X-XSRFToken": "forged"})[0] == 403
+    assert api.call("apply", form, {"Sec-Fetch-Site": "cross-site"})[0] == 403
+    assert api.get("/options")["mode"]["value"] == ["regular"]
+
+
+@pytest.mark.parametrize(
+    ("row", "text"),
+    [
+        (hop(1080, scheme="sock5"), "unknown scheme 'sock5' (did you mean 'socks5'?)"),
+        (hop(0), "has no port: add one, e.g. socks5h://127.0.0.1:1080"),
+        (hop(1080, password="x"), "give an environment variable name for the password"),
+    ],
+)
+def test_a_refused_hop_shows_the_projects_text_beside_it_and_nothing_is_applied(web, row, text):
+    _, api = web
+    status, answer = api.call("apply", {"form": seed_form("https://localhost:443", 5000, [row])})
+    assert status == 400
+    assert text in answer["errors"]["hop-1"]
+    assert api.get("/options")["mode"]["value"] == ["regular"]
+    assert api.get("/options")["proxy_chain"]["value"] == ""
+
+
+def test_a_refusal_of_configure_rolls_every_option_back(web):
+    _, api = web
+    form = seed_form("https://localhost:443", 5000, [hop(1080, user="u", env="NOT_SET_ANYWHERE")])
+    status, answer = api.call("apply", {"form": {**form, "timeout": "3"}})
+    assert status == 400
+    assert "NOT_SET_ANYWHERE" in answer["errors"]["hops"]
+    options = api.get("/options")
+    assert options["mode"]["value"] == ["regular"]  # applied together with the chain, or not
+    assert options["proxy_connect_timeout"]["value"] == 7
+
+
+def test_a_typed_password_goes_to_the_environment_only(web, tmp_path):
+    mitm, api = web
+    row = hop(1080, user="alice", env="SETUP_PASS", password=SECRET)
+    form = seed_form("https://localhost:443", 5000, [row])
+    status, answer = api.call("apply", {"form": form})
+    assert status == 200, answer
+    chain = api.get("/options")["proxy_chain"]["value"]
+    assert chain == f"socks5h://alice:${{SETUP_PASS}}@{HOST}:1080"
+    assert answer["form"]["hops"][0]["env"] == "SETUP_PASS"
+    status, saved = api.call("recipe/save", {"form": form, "name": "mine", "save": True})
+    assert status == 200, saved
+    file = tmp_path / "config" / "mitmrelay" / "recipes" / "mine.yaml"
+    assert "${SETUP_PASS}" in file.read_text()
+    assert "mode: reverse:https://localhost:443@5000" in saved["yaml"]
+    state = api.call("state")[1]
+    for text in (str(answer), str(saved), str(state), mitm.text(), file.read_text()):
+        assert SECRET not in text
+
+
+def test_a_route_preview_names_the_rule(web):
+    _, api = web
+    form = seed_form(
+        "https://localhost:443", 5000, [hop(1080)], bypass="*.internal.example", routes=""
+    )
+    assert api.call("apply", {"form": form})[0] == 200
+    status, answer = api.call("route", {"host": "db.internal.example", "port": "5432"})
+    assert status == 200
+    assert answer["route"].startswith("db.internal.example:5432: direct (proxy_bypass")
+    answer = api.call("route", {"host": "api.example", "port": "443"})[1]
+    assert f"via socks5h://{HOST}:1080" in answer["route"]
