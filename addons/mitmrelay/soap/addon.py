@@ -6,6 +6,11 @@ Usage:
     mitmdump -s addons/soap.py --set soap_wsdl=service.wsdl '~comment invalid'
     mitmweb -s addons/soap.py --set view_filter='~comment Fault'
 
+Commands (mitmweb's command bar, mitmproxy's console): `soap.wsdls`; `soap.new OPERATION [PORT]`
+adds a request for an operation of a known WSDL to the flow list, to edit and replay;
+`soap.diff FLOW_A FLOW_B` compares two flows by meaning; `soap.reference FLOW` marks the flow the
+`SOAP diff` contentview compares others to.
+
 Labels go into the flow comment (`SOAP GetQuote`, `SOAP GetQuote Fault soap:Server: ...`,
 `SOAP GetQuote invalid (...)`) and faults are marked; both are display-side flow attributes: the
 forwarded bytes are never changed, and validation never holds a message back.
@@ -24,10 +29,19 @@ from mitmproxy.addonmanager import Loader
 from mitmrelay import options
 from mitmrelay.http_get import direct
 
-from . import fetch
+from . import fetch, template
 from .catalog import add_file
-from .contentview import SoapContentview, message_info, register, unregister
+from .contentview import (
+    SoapContentview,
+    SoapDiffContentview,
+    message_info,
+    register,
+    unregister,
+)
+from .diff import report, side_of
+from .flows import FlowList, diff_flows, find_flow, new_flow
 from .render import Inspection, RenderOptions
+from .replay import IgnoreRule
 from .summary import Resolution, flow_label, with_label
 from .wsdl import ContractError, kind_of, normalize_url
 
@@ -48,7 +62,9 @@ def _content(message: http.Message) -> bytes | None:
 class SoapView:
     def __init__(self) -> None:
         self.view = SoapContentview()
+        self.diff_view = SoapDiffContentview(self._diff_text)
         self.inspector = self.view.inspector
+        self.reference: http.HTTPFlow | None = None  # what `SOAP diff` compares to
         self._configured: dict[str, str] = {}  # WSDL file or URL -> its log line
         self._urls: list[str] = []
         self._running = False
@@ -57,6 +73,7 @@ class SoapView:
     def load(self, loader: Loader) -> None:
         options.declare(loader, *OPTIONS)
         register(self.view)
+        register(self.diff_view)
 
     def configure(self, updated: set[str]) -> None:
         if not set(OPTIONS) & updated:
@@ -119,12 +136,95 @@ class SoapView:
 
     def done(self) -> None:
         unregister(self.view)
+        unregister(self.diff_view)
 
     @command.command("soap.wsdls")
     def wsdls(self) -> Sequence[str]:
         """The WSDLs known: one line each (service, ports, operation count, missing imports);
         in mitmweb's command bar or mitmproxy's console: soap.wsdls"""
         return [found.describe() for found in self.inspector.catalog.contracts.values()]
+
+    @command.command("soap.new")
+    def new(self, operation: str, port: str = "") -> str:
+        """Add a request for an operation of a known WSDL to the flow list (POST to its port's
+        address, placeholders to edit, optional parts as comments), then edit and replay it:
+        soap.new GetQuote   or, when several ports have it:   soap.new GetQuote Quotes11"""
+        view = self._flow_list("soap.new")
+        try:
+            made = template.request_for(
+                *template.pick(self.inspector.catalog, operation, port or None)
+            )
+        except template.TemplateError as e:
+            raise exceptions.CommandError(f"soap.new: {e}") from None
+        flow = new_flow(made)
+        view.add([flow])
+        op = made.operation
+        text = (
+            f"soap.new: flow {flow.id}: POST {made.url} {op.name} "
+            f"(port {op.port}, SOAP {op.soap_version}); edit it, then replay it"
+        )
+        logger.info(text)
+        return text
+
+    @command.command("soap.diff")
+    def diff(self, flow_a: str, flow_b: str) -> Sequence[str]:
+        """Compare two flows' SOAP requests and responses by meaning (prefixes, nonces, IDs,
+        timestamps and WS-Security do not count, as in soap_replay): soap.diff ID_A ID_B"""
+        view = self._flow_list("soap.diff")
+        try:
+            a, b = find_flow(view, flow_a), find_flow(view, flow_b)
+        except ValueError as e:
+            raise exceptions.CommandError(f"soap.diff: {e}") from None
+        return diff_flows(a, b, self.inspector.options.mask, self._ignore_rules())
+
+    @command.command("soap.reference")
+    def set_reference(self, flow: str) -> str:
+        """Mark the flow the `SOAP diff` contentview compares every other flow to:
+        soap.reference ID  (or @focus in the console)"""
+        view = self._flow_list("soap.reference")
+        try:
+            self.reference = find_flow(view, flow)
+        except ValueError as e:
+            raise exceptions.CommandError(f"soap.reference: {e}") from None
+        return f"soap.reference: flow {self.reference.id} {self._describe(self.reference)}"
+
+    @staticmethod
+    def _describe(flow: http.HTTPFlow) -> str:
+        return f"{flow.request.method} {flow.request.pretty_url}"
+
+    @staticmethod
+    def _flow_list(name: str) -> FlowList:
+        view = ctx.master.addons.get("view")
+        if view is None:
+            raise exceptions.CommandError(
+                f"{name} works on the flow list: run it in mitmweb or the mitmproxy console"
+            )
+        return view
+
+    @staticmethod
+    def _ignore_rules() -> tuple[IgnoreRule, ...]:
+        """soap_replay_ignore's rules, when the replay addon declared it: one set of rules."""
+        if "soap_replay_ignore" not in ctx.options:
+            return ()
+        return tuple(options.parse("soap_replay_ignore", ctx.options.soap_replay_ignore))
+
+    def _diff_text(self, flow: object, message: object) -> str:
+        """The `SOAP diff` view of a message: against the same message of the reference flow."""
+        if self.reference is None:
+            return (
+                "No reference flow. Mark one with the command soap.reference FLOW (FLOW: its id, "
+                "as in mitmweb's address bar #/flows/ID/request), then show this view again."
+            )
+        if not isinstance(flow, http.HTTPFlow) or not isinstance(message, http.Message):
+            return "SOAP diff compares HTTP messages only"
+        which = "request" if isinstance(message, http.Request) else "response"
+        if flow is self.reference:
+            return f"This is the reference flow ({self._describe(flow)})."
+        rules = self._ignore_rules()
+        reference, shown = side_of(self.reference, which, rules), side_of(flow, which, rules)
+        if reference is None or shown is None:
+            return f"The reference flow has no {which} to compare with."
+        return "\n".join(report(reference, shown, self.inspector.options.mask, f"{which}s"))
 
     def _inspect(
         self, flow: http.HTTPFlow, message: http.Message, request: Resolution | None = None

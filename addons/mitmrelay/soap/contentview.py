@@ -1,9 +1,13 @@
-"""The `SOAP` contentview for both contentview APIs: mitmproxy 12's `Contentview` (`prettify`) and
-mitmproxy 11's `View`. The API is chosen once, at import; registering goes through
-`register`/`unregister` so that callers need not know which one is in use."""
+"""The `SOAP` and `SOAP diff` contentviews for both contentview APIs: mitmproxy 12's `Contentview`
+(`prettify`) and mitmproxy 11's `View`. The API is chosen once, at import; registering goes
+through `register`/`unregister` so that callers need not know which one is in use.
+
+`SOAP diff` is never picked automatically: the user picks it to compare the message shown with
+the same message of the reference flow (`soap.reference`); its text comes from the addon."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from mitmproxy import contentviews, http
@@ -12,6 +16,7 @@ from .render import Inspector, RenderOptions, is_soap
 from .summary import MessageInfo, Resolution
 
 NAME = "SOAP"
+DIFF_NAME = "SOAP diff"
 # Above XML/HTML (1 for text/xml) and multipart: an envelope is more than XML.
 PRIORITY = 2.0
 
@@ -79,6 +84,21 @@ class _SoapViewCore:
         return PRIORITY if is_soap(data, message_info(message, content_type).content_type) else 0.0
 
 
+class _DiffViewCore:
+    """`text(flow, message)` makes the diff; `active` as for the SOAP view."""
+
+    name = DIFF_NAME
+
+    def __init__(self, text: Callable[[object, object], str]) -> None:
+        self.text = text
+        self.active = True
+
+    def _text(self, flow: object, message: object) -> str:
+        if not self.active:
+            return "the SOAP addon is not loaded"
+        return self.text(flow, message)
+
+
 if hasattr(contentviews, "Contentview"):  # mitmproxy >= 12
 
     class SoapContentview(_SoapViewCore, contentviews.Contentview):
@@ -92,11 +112,20 @@ if hasattr(contentviews, "Contentview"):  # mitmproxy >= 12
         def render_priority(self, data: bytes, metadata: contentviews.Metadata) -> float:
             return self._priority(data, metadata.http_message, metadata.content_type)
 
-    def register(view: SoapContentview) -> None:
+    class SoapDiffContentview(_DiffViewCore, contentviews.Contentview):
+        syntax_highlight = "none"
+
+        def prettify(self, data: bytes, metadata: contentviews.Metadata) -> str:
+            return self._text(metadata.flow, metadata.http_message)
+
+        def render_priority(self, data: bytes, metadata: contentviews.Metadata) -> float:
+            return 0.0  # the user's choice only
+
+    def register(view: SoapContentview | SoapDiffContentview) -> None:
         view.active = True
         contentviews.add(view)
 
-    def unregister(view: SoapContentview) -> None:
+    def unregister(view: SoapContentview | SoapDiffContentview) -> None:
         view.active = False
 
 else:  # mitmproxy 11
@@ -127,15 +156,30 @@ else:  # mitmproxy 11
         ) -> float:
             return self._priority(data, http_message, content_type)
 
+    class SoapDiffContentview(_DiffViewCore, contentviews.View):  # type: ignore[no-redef]
+        def __call__(
+            self,
+            data: bytes,
+            *,
+            http_message: http.Message | None = None,
+            flow: object = None,
+            **unknown_metadata: Any,
+        ) -> TViewResult:
+            text = self._text(flow, http_message)
+            return DIFF_NAME, iter([[("text", line)] for line in text.splitlines()])
+
+        def render_priority(self, data: bytes, **unknown_metadata: Any) -> float:
+            return 0.0  # the user's choice only
+
     # Type-checked against mitmproxy 12, whose `get` returns a Contentview, whose `remove` takes
     # only its legacy View and which has no `views` list: the ignores below are that difference.
-    def register(view: SoapContentview) -> None:
-        existing = contentviews.get(NAME)
+    def register(view: SoapContentview | SoapDiffContentview) -> None:
+        existing = contentviews.get(view.name)
         if existing is not None:  # a previous load that was never unloaded (script reload)
             contentviews.remove(existing)  # type: ignore[arg-type]
         view.active = True
         contentviews.add(view)
 
-    def unregister(view: SoapContentview) -> None:
+    def unregister(view: SoapContentview | SoapDiffContentview) -> None:
         if view in contentviews.views:  # type: ignore[attr-defined]
             contentviews.remove(view)  # type: ignore[arg-type]
