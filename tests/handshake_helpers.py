@@ -3,34 +3,42 @@
 from __future__ import annotations
 
 from mitmrelay.chain.protocols import (
-    Event,
+    ConnectClient,
     NeedData,
+    NeedToken,
     ProxyFailure,
+    Reconnect,
     SendData,
     Socks4Client,
     Socks5Client,
     TunnelOpen,
 )
+from mitmrelay.chain.protocols.http_connect import HttpEvent
 
-Machine = Socks4Client | Socks5Client
+Machine = Socks4Client | Socks5Client | ConnectClient
+# What drive() records for a Reconnect event among the messages sent.
+RECONNECT = b"<new connection>"
 # How the proxy's bytes are handed over: as much as asked (what the connector does), one byte at a
 # time, or all at once.
 FEEDS = ("asked", "bytewise", "at once")
 
 
 def drive(
-    machine: Machine, incoming: bytes, feed: str = "asked"
+    machine: Machine, incoming: bytes, feed: str = "asked", tokens: tuple[str | None, ...] = ()
 ) -> tuple[list[bytes], TunnelOpen | ProxyFailure, bytes]:
-    """Hand the machine `incoming` (the proxy's bytes, then its end of stream) as `feed` says.
+    """Hand the machine `incoming` (the proxy's bytes, then its end of stream) as `feed` says;
+    an HTTP CONNECT machine's NeedToken events are answered from `tokens` in turn (then None),
+    its Reconnect events recorded as RECONNECT and taken as done.
 
     Returns the messages it sent, how it ended (TunnelOpen, or the ProxyFailure it raised) and
     the bytes it was never handed.
     """
     sent: list[bytes] = []
     rest = incoming
+    answers = list(tokens)
     for _ in range(2 * len(incoming) + 10):
         try:
-            event: Event = machine.next_event()
+            event: HttpEvent = machine.next_event()
         except ProxyFailure as e:
             return sent, e, rest
         if isinstance(event, SendData):
@@ -38,8 +46,18 @@ def drive(
         elif isinstance(event, NeedData):
             assert event.size > 0
             size = {"asked": event.size, "bytewise": 1, "at once": len(rest)}[feed]
+            if feed == "asked" and event.delimiter and event.delimiter in rest[:size]:
+                size = rest.index(event.delimiter) + len(event.delimiter)  # as readuntil
             chunk, rest = rest[:size], rest[size:]
             machine.receive_data(chunk)  # b"": the proxy closed
+        elif isinstance(event, NeedToken):
+            assert isinstance(machine, ConnectClient)
+            value = answers.pop(0) if answers else None
+            machine.authorize(value, scheme="Basic" if value else None)
+        elif isinstance(event, Reconnect):
+            assert isinstance(machine, ConnectClient)
+            sent.append(RECONNECT)
+            machine.reconnected()
         else:
             return sent, event, rest
     raise AssertionError(f"no end after {len(incoming)} bytes and their end of stream")
@@ -63,6 +81,9 @@ def waits_for_more(machine: Machine, incoming: bytes) -> bool:
             return False
         if isinstance(event, TunnelOpen):
             return False
+        if isinstance(event, NeedToken):
+            assert isinstance(machine, ConnectClient)
+            machine.authorize(None)
         if isinstance(event, NeedData):
             if handed or not incoming:
                 return True

@@ -11,7 +11,8 @@ import corp_peers
 import peers
 import pytest
 from corp_peers import REALM, USER, USER_PASSWORD
-from mitmrelay.chain.httpconnect import ConnectFailed, connect
+from mitmrelay.chain.connector import http_connect
+from mitmrelay.chain.protocols import AuthRejected, AuthUnsupported, ProxyFailure
 from mitmrelay.chain.proxyauth import Credentials
 
 BOB, BOB_PASSWORD = "bob", "basic-secret-9x"
@@ -51,8 +52,8 @@ async def _get_through(port: int, target: tuple[str, int], credentials: Credenti
             return await asyncio.open_connection("localhost", port)
 
         try:
-            reader, writer = await connect(
-                reader, writer, *target, credentials, reopen=reopen, **kw
+            reader, writer = await http_connect(
+                (reader, writer), *target, credentials, reopen=reopen, **kw
             )
             writer.write(f"GET /through HTTP/1.1\r\nHost: localhost:{target[1]}\r\n\r\n".encode())
             await writer.drain()
@@ -66,8 +67,8 @@ def get_through(squid, origin, username=None, password=None, **kw) -> bytes:
     return asyncio.run(_get_through(squid.port, ("localhost", origin.port), credentials, **kw))
 
 
-def fail_through(squid, origin, username=None, password=None, **kw) -> ConnectFailed:
-    with pytest.raises(ConnectFailed) as info:
+def fail_through(squid, origin, username=None, password=None, **kw) -> ProxyFailure:
+    with pytest.raises(ProxyFailure) as info:
         get_through(squid, origin, username, password, **kw)
     text = str(info.value)
     for secret in (password, USER_PASSWORD, "TlRMTVNT"):  # "NTLMSSP" in base64
@@ -118,7 +119,7 @@ def test_kerberos_only_proxy_without_a_ticket(kdc, origin, kerberos_env):
         error = fail_through(squid, origin)
     finally:
         squid.stop()
-    assert error.kind == "auth_unsupported"
+    assert type(error) is AuthUnsupported
     assert str(error).startswith(
         "407 Proxy Authentication Required: no supported authentication scheme: offered Negotiate"
     )
@@ -138,7 +139,7 @@ def squid_passwords() -> Iterator[corp_peers.Squid]:
 )
 def test_wrong_password_is_rejected(squid_passwords, origin, pinned, scheme):
     error = fail_through(squid_passwords, origin, BOB, "wrong-password-77", pinned=pinned)
-    assert error.kind == "auth_rejected" and error.status == 407
+    assert type(error) is AuthRejected and error.code == 407
     assert str(error) == (
         f"407 after {scheme}: credentials rejected (407 Proxy Authentication Required)"
     )
@@ -151,7 +152,7 @@ def test_unpinned_takes_digest_over_basic(squid_passwords, origin):
 
 def test_no_credentials_for_a_password_proxy(squid_passwords, origin):
     error = fail_through(squid_passwords, origin)
-    assert error.kind == "auth_unsupported"
+    assert type(error) is AuthUnsupported
     assert str(error) == (
         "407 Proxy Authentication Required: no supported authentication scheme: "
         "offered Digest, Basic; "
@@ -161,7 +162,7 @@ def test_no_credentials_for_a_password_proxy(squid_passwords, origin):
 
 def test_pinned_scheme_the_proxy_does_not_offer(squid_passwords, origin):
     error = fail_through(squid_passwords, origin, "CORP\\x", "pw", pinned="ntlm")
-    assert error.kind == "auth_unsupported"
+    assert type(error) is AuthUnsupported
     assert str(error) == "the hop pins auth=ntlm but the proxy offers Digest, Basic"
 
 
@@ -171,9 +172,8 @@ def test_server_first_banner_behind_the_200_belongs_to_the_tunnel(squid_all, ker
     async def run() -> bytes:
         async with asyncio.timeout(TIMEOUT):
             reader, writer = await asyncio.open_connection("localhost", squid_all.port)
-            reader, writer = await connect(
-                reader,
-                writer,
+            reader, writer = await http_connect(
+                (reader, writer),
                 "localhost",
                 banner.port,
                 Credentials("CORP\\erin", "pw", "localhost"),

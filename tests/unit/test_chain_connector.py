@@ -36,7 +36,7 @@ def run_socks(scheme: str, host: str, incoming: bytes) -> tuple[list[bytes], byt
         reader.feed_data(incoming)
         reader.feed_eof()
         writer: Any = Writer()
-        await connector._socks(reader, writer, SCHEMES[scheme], host, 443, None, None)
+        await connector._socks((reader, writer), SCHEMES[scheme], host, 443, None, None)
         return writer.written, await reader.read()
 
     return asyncio.run(run())

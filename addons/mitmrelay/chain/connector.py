@@ -1,10 +1,11 @@
 """Open a TCP stream to a destination through a chain of SOCKS/HTTP CONNECT proxies.
 
-The one I/O driver of the proxy protocols: SOCKS handshakes are sans-IO machines (protocols/),
-HTTP CONNECT is httpconnect.py's exchange. This module runs them hop by hop over one TCP connection
-to the first proxy (TLS to a hop where its scheme says so), and adds what mitmproxy needs: one
-deadline for the whole chain, and every failure turned into a `HopError` (an `OSError`, the only
-thing mitmproxy's connect path catches) whose fields say which hop failed, how, and why.
+The one I/O driver of the proxy protocols, whose handshakes are sans-IO machines (protocols/):
+this module runs them hop by hop over one TCP connection to the first proxy (TLS to a hop where
+its scheme says so), answers an HTTP proxy's 407s with proxyauth's Responder, and adds what
+mitmproxy needs: one deadline for the whole chain, and every failure turned into a `HopError` (an
+`OSError`, the only thing mitmproxy's connect path catches) whose fields say which hop failed,
+how, and why.
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ import asyncio
 import os
 import socket
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import cast
 
 from .. import trust
-from . import httpconnect, protocols, segments
+from . import protocols, segments
 from .errors import Failure, HopError
 from .protocols.common import ip_literal
-from .proxyauth import Credentials
+from .protocols.http_connect import HttpEvent, authority
+from .proxyauth import Answer, Credentials, Responder
 from .schemes import Handshake, Scheme
 from .spec import Chain
 
@@ -32,31 +34,27 @@ Progress = Callable[[str, int], None]
 # Inner set-ups run under the caller's deadline; they need none of their own.
 _NO_LIMIT = 24 * 3600.0
 
-# What the CONNECT exchange's failures are, in the chain's terms.
-_CONNECT_FAILURES = {
-    "refused": Failure.REFUSED,
-    "auth_rejected": Failure.AUTH_REJECTED,
-    "auth_unsupported": Failure.AUTH_REJECTED,
-    "protocol": Failure.PROTOCOL,
-}
-# What the SOCKS machines' failures are, in the chain's terms.
-_SOCKS_FAILURES: dict[type[protocols.ProxyFailure], Failure] = {
+Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+Reopen = Callable[[], Awaitable[Streams]]
+Machine = protocols.Socks4Client | protocols.Socks5Client | protocols.ConnectClient
+
+# What the machines' failures are, in the chain's terms.
+_FAILURES: dict[type[protocols.ProxyFailure], Failure] = {
     protocols.Refused: Failure.REFUSED,
     protocols.AuthRejected: Failure.AUTH_REJECTED,
+    protocols.AuthUnsupported: Failure.AUTH_REJECTED,
     protocols.RemoteProtocolError: Failure.PROTOCOL,
     protocols.LocalProtocolError: Failure.PROTOCOL,
     protocols.ProxyClosed: Failure.CLOSED,
 }
 
-__all__ = ["HopError", "Progress", "open_chain"]
+__all__ = ["HopError", "Progress", "http_connect", "open_chain"]
 
 
 def _failure(e: Exception) -> tuple[Failure, str, int | None]:
     """What a handshake's exception means: the failure, its reason in words, the proxy's code."""
-    if isinstance(e, httpconnect.ConnectFailed):
-        return _CONNECT_FAILURES[e.kind], e.reason, e.status
     if isinstance(e, protocols.ProxyFailure):
-        return _SOCKS_FAILURES[type(e)], e.reason, e.code
+        return _FAILURES[type(e)], e.reason, e.code
     if isinstance(e, ssl.SSLCertVerificationError):
         return Failure.TLS, f"TLS certificate verification failed: {e.verify_message}", None
     if isinstance(e, ssl.SSLError):
@@ -147,14 +145,14 @@ async def open_chain(
 async def _handshake(
     chain: Chain,
     index: int,
-    streams: httpconnect.Streams,
+    streams: Streams,
     target: tuple[str, int],
     destination: tuple[str, int],
     credentials: tuple[str | None, str | None],
     proxy_tls: ssl.SSLContext | None,
     local_addr: tuple[str, int] | None,
     environ: Mapping[str, str],
-) -> httpconnect.Streams:
+) -> Streams:
     """Ask hop `index`, already connected on streams, to connect to target; the tunnel's streams
     (new ones when an HTTP proxy closed after its 407 and the first hop was dialled again)."""
     hop = chain[index]
@@ -163,10 +161,10 @@ async def _handshake(
         if hop.tls:
             await trust.start_tls(writer, proxy_tls or trust.client_context(), hop.host)
         if hop.kind.handshake is not Handshake.HTTP_CONNECT:
-            await _socks(reader, writer, hop.kind, *target, *credentials)
+            await _socks(streams, hop.kind, *target, *credentials)
             return streams
 
-        async def reopen() -> httpconnect.Streams:
+        async def reopen() -> Streams:
             # A proxy that closes after its 407: the hops before it are set up again, under the
             # caller's deadline.
             if index == 0:
@@ -187,9 +185,8 @@ async def _handshake(
                 await trust.start_tls(writer, proxy_tls or trust.client_context(), hop.host)
             return reader, writer
 
-        return await httpconnect.connect(
-            reader,
-            writer,
+        return await http_connect(
+            (reader, writer),
             *target,
             Credentials(*credentials, proxy_host=hop.host),
             pinned=hop.auth,
@@ -203,34 +200,86 @@ async def _handshake(
 
 
 async def _socks(
-    reader: asyncio.StreamReader,
-    writer: asyncio.StreamWriter,
+    streams: Streams,
     scheme: Scheme,
     host: str,
     port: int,
     username: str | None,
     password: str | None,
 ) -> None:
-    """Run the SOCKS handshake scheme names: write what its machine emits, read no more than it
-    asks for (what follows the reply stays in reader, for the tunnel)."""
+    """Run the SOCKS handshake scheme names on streams."""
     if not scheme.remote_dns and ip_literal(host) is None:
         host = await _resolve(host, port, scheme)
-    machine: protocols.Socks4Client | protocols.Socks5Client
+    machine: Machine
     if scheme.handshake is Handshake.SOCKS4:
         machine = protocols.Socks4Client(host, port, username, socks4a=scheme.remote_dns)
     else:
         machine = protocols.Socks5Client(host, port, username, password)
+    await _drive(machine, streams)
+
+
+async def http_connect(
+    streams: Streams,
+    host: str,
+    port: int,
+    credentials: Credentials,
+    *,
+    pinned: str | None = None,
+    reopen: Reopen | None = None,
+) -> Streams:
+    """Ask the HTTP proxy on streams to open a tunnel to host:port, answering its 407s (pinned:
+    the one scheme to use); the tunnel's streams. reopen gives a new connection to the same proxy,
+    for a proxy that closes after its 407. Raises a protocols.ProxyFailure; the caller bounds the
+    time."""
+    responder = Responder(credentials, authority(host, port), pinned)
+    return await _drive(protocols.ConnectClient(host, port), streams, responder.answer, reopen)
+
+
+async def _drive(
+    machine: Machine,
+    streams: Streams,
+    answer: Callable[[protocols.Reply | None], Awaitable[Answer]] | None = None,
+    reopen: Reopen | None = None,
+) -> Streams:
+    """Run a handshake machine on streams: write what it emits, read no more than it asks for
+    (what follows the proxy's reply stays in the reader, for the tunnel)."""
+    reader, writer = streams
     while True:
-        event = machine.next_event()
+        event: HttpEvent = machine.next_event()
         if isinstance(event, protocols.SendData):
             writer.write(event.data)
         elif isinstance(event, protocols.NeedData):
             await writer.drain()
-            machine.receive_data(await reader.read(event.size))
+            machine.receive_data(await _read(reader, event))
+        elif isinstance(event, protocols.NeedToken):
+            assert answer is not None and isinstance(machine, protocols.ConnectClient)
+            given = await answer(event.reply)
+            machine.authorize(given.value, scheme=given.scheme, new_connection=given.new_connection)
+        elif isinstance(event, protocols.Reconnect):
+            assert isinstance(machine, protocols.ConnectClient)
+            if reopen is None:
+                raise protocols.ProxyClosed()
+            writer.transport.abort()
+            reader, writer = await reopen()
+            machine.reconnected()
         else:
             # Read no further than the reply asked: the tunnel's first bytes are still in reader.
             assert not event.leftover
-            return
+            return reader, writer
+
+
+async def _read(reader: asyncio.StreamReader, need: protocols.NeedData) -> bytes:
+    """What NeedData asks for: through its delimiter if it comes within the stream's limit (64
+    KiB, which bounds a reply's header block), else what is there, up to its size; b"" at the
+    end of the stream."""
+    if need.delimiter is None:
+        return await reader.read(need.size)
+    try:
+        return await reader.readuntil(need.delimiter)
+    except asyncio.IncompleteReadError as e:
+        return e.partial  # the end of the stream follows, on the next read
+    except asyncio.LimitOverrunError:
+        return await reader.read(need.size)
 
 
 async def _resolve(host: str, port: int, scheme: Scheme) -> str:

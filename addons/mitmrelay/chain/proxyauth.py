@@ -21,6 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .protocols import AuthRejected, AuthUnsupported, RemoteProtocolError
+from .protocols.http_connect import Reply
+
 # Pinned names and the order we prefer offers in, strongest first.
 SCHEMES = ("negotiate", "ntlm", "digest", "basic")
 _DISPLAY = {"negotiate": "Negotiate", "ntlm": "NTLM", "digest": "Digest", "basic": "Basic"}
@@ -413,3 +416,132 @@ def rank(challenges: list[Challenge]) -> list[Challenge]:
         return SCHEMES.index("digest"), order.index(algorithm) if algorithm in order else 99
 
     return sorted(known, key=strength)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the next CONNECT request carries: its Proxy-Authorization value (None: nothing), the
+    scheme's name for messages, and whether it must go on a new connection."""
+
+    value: str | None
+    scheme: str | None = None
+    new_connection: bool = False
+
+
+class Responder:
+    """Which scheme answers a proxy's 407s, and with what: the policy the CONNECT machine
+    (protocols.ConnectClient) asks for at each NeedToken.
+
+    pinned names the one scheme to use; Basic, NTLM and Negotiate then go with the first request.
+    Otherwise the first request carries no credentials and the proxy's 407 decides: the strongest
+    offer we can use. Failures are ProxyFailures whose text never holds a token or a password.
+    """
+
+    def __init__(self, credentials: Credentials, target: str, pinned: str | None = None) -> None:
+        self.credentials = credentials
+        self.target = target
+        self.pinned = pinned
+        self.authenticator: Authenticator | None = None
+
+    @property
+    def tried(self) -> str | None:
+        return display(self.authenticator.scheme) if self.authenticator else None
+
+    async def answer(self, reply: Reply | None) -> Answer:
+        """The answer to NeedToken(reply): reply None before the first request."""
+        if reply is None:
+            return await self._first()
+        challenges = parse_challenges(reply.header("proxy-authenticate"))
+        if self.authenticator is None:
+            try:
+                chosen = await self._choose(challenges, self.pinned)
+            except AuthUnsupported as e:
+                raise AuthUnsupported(f"{reply.line}: {e.reason}", 407) from None
+            return await self._onward(reply, chosen)
+        authenticator = self.authenticator
+        same = [c for c in challenges if c.scheme == authenticator.scheme]
+        if self.pinned and not same:
+            raise AuthUnsupported(self._pin_unmet(challenges), 407)
+        value = await authenticator.respond(same[0] if same else None)
+        if value is None and authenticator.scheme == "negotiate" and not self.pinned:
+            # A proxy that offers Negotiate may only do Kerberos, and SPNEGO's NTLM inside it is
+            # then refused: go on with the next offer, as browsers do. squid keeps the failed
+            # scheme bound to the connection, so the next offer needs a new one.
+            others = [c for c in challenges if c.scheme != "negotiate"]
+            if rank(others):
+                value = await self._choose(others, None, skip=("negotiate",))
+                return Answer(value, self.tried, new_connection=True)
+        if value is None:
+            raise AuthRejected(
+                f"407 after {self.tried}: credentials rejected ({reply.line})"
+                + authenticator.rejected_note(),
+                407,
+            )
+        return await self._onward(reply, value)
+
+    async def _first(self) -> Answer:
+        if self.pinned not in ("basic", "ntlm", "negotiate"):
+            return Answer(None)
+        try:
+            self.authenticator = make(self.pinned, self.credentials, self.target)
+            return Answer(await self.authenticator.respond(None), self.tried)
+        except AuthUnavailable as e:
+            raise AuthUnsupported(f"auth={self.pinned}: {e}") from None
+
+    async def _onward(self, reply: Reply, value: str) -> Answer:
+        """value, or a first leg again when a connection-bound scheme must start over on the new
+        connection a proxy that closes after its 407 needs; past its first leg it is lost."""
+        authenticator = self.authenticator
+        assert authenticator is not None
+        if reply.reusable or not authenticator.connection_bound:
+            return Answer(value, self.tried)
+        if authenticator.legs > 1:
+            raise RemoteProtocolError(
+                f"the proxy closed the connection after 407 during {self.tried}", 407
+            )
+        self.authenticator = make(authenticator.scheme, self.credentials, self.target)
+        return Answer(await self.authenticator.respond(None), self.tried)
+
+    def _pin_unmet(self, challenges: list[Challenge]) -> str:
+        return f"the hop pins auth={self.pinned} but the proxy offers {_offers(challenges)}"
+
+    async def _choose(
+        self, challenges: list[Challenge], pinned: str | None, skip: tuple[str, ...] = ()
+    ) -> str:
+        """The first header value of the strongest offer we can use; its authenticator is kept."""
+        offered = [c for c in rank(challenges) if c.scheme not in skip]
+        if pinned:
+            offered = [c for c in offered if c.scheme == pinned]
+            if not offered:
+                raise AuthUnsupported(self._pin_unmet(challenges), 407)
+        why = []
+        for challenge in offered:
+            try:
+                authenticator = make(challenge.scheme, self.credentials, self.target)
+                value = await authenticator.respond(
+                    challenge if challenge.scheme == "digest" else None
+                )
+            except AuthUnavailable as e:
+                why.append(f"{display(challenge.scheme)}: {e}")
+                continue
+            if value:
+                self.authenticator = authenticator
+                return value
+            why.append(f"{display(challenge.scheme)}: its challenge has nothing we can answer")
+        detail = f"; {'; '.join(why)}" if why else ""
+        if skip:
+            detail = f"; {display(skip[0])} was rejected" + detail
+        raise AuthUnsupported(
+            f"no supported authentication scheme: offered {_offers(challenges)}{detail}", 407
+        )
+
+
+def _offers(challenges: list[Challenge]) -> str:
+    names = []
+    for challenge in challenges:
+        name = display(challenge.scheme)
+        if challenge.scheme == "digest" and "algorithm" in challenge.params:
+            name += f" ({challenge.params['algorithm']})"
+        if name not in names:
+            names.append(name)
+    return ", ".join(names) or "nothing"

@@ -20,18 +20,22 @@ class SendData:
 
 @dataclass(frozen=True, slots=True)
 class NeedData:
-    """Read from the proxy, at most `size` bytes: more would already belong to the tunnel."""
+    """Read from the proxy, at most `size` bytes: more would already belong to the tunnel. With a
+    `delimiter` (a header block's end), read through the next one and no further, if it comes
+    within `size` bytes; else at most `size` bytes, and the machine judges them."""
 
     size: int
+    delimiter: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class TunnelOpen:
     """The proxy connected onward. `leftover`: bytes received after its reply, which belong to the
-    tunnel (a server that speaks first); `bound`: the address and port the proxy reports."""
+    tunnel (a server that speaks first); `bound`: the address and port the proxy reports (None:
+    the protocol reports none, as HTTP CONNECT)."""
 
     leftover: bytes
-    bound: tuple[str, int]
+    bound: tuple[str, int] | None
 
 
 Event = SendData | NeedData | TunnelOpen
@@ -56,6 +60,11 @@ class Refused(ProxyFailure):
 
 class AuthRejected(ProxyFailure):
     """The proxy did not accept our credentials, or accepts none we offered."""
+
+
+class AuthUnsupported(AuthRejected):
+    """The proxy asks for authentication in no way we can answer (its offers, our pin, a missing
+    backend): no credentials of ours were judged."""
 
 
 class RemoteProtocolError(ProxyFailure):
