@@ -30,10 +30,8 @@ Usage, in an addon:
 
 from __future__ import annotations
 
-import errno
 import os
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -45,145 +43,28 @@ from mitmproxy.utils import human
 from mitmrelay.chain import pac, schemes
 from mitmrelay.chain.failover import Alternatives, parse_alternatives
 from mitmrelay.chain.routes import Pattern, parse_pattern, parse_route
-from mitmrelay.chain.spec import env_refs, mask
+from mitmrelay.chain.spec import env_refs
+from mitmrelay.optionkit import (
+    CWD,
+    BadValue,
+    Check,
+    Missing,
+    Option,
+    Place,
+    Unset,
+    absolute_input,
+    input_check,
+    missing,
+    no_such_file,
+    require_env,
+)
 from mitmrelay.soap import replay
 from mitmrelay.soap.catalog import Catalog, add_file
 from mitmrelay.soap.render import DEFAULT_MAX_BYTES
 from mitmrelay.soap.wsdl import ContractError
 from mitmrelay.streams import recording, socat_format
 
-
-@dataclass(frozen=True)
-class Place:
-    """Where relative input paths start, and the words a message uses for it."""
-
-    folder: Path
-    name: str
-    # False: URLs (a PAC file's) are not fetched to judge them, only files read; the relay
-    # fetches them itself as it starts (a recipe's validation leaves them to it).
-    fetch: bool = True
-
-    def path(self, text: str) -> Path:
-        return self.folder / Path(text).expanduser()
-
-
-# --set and config.yaml take paths as given: relative to the directory mitmproxy runs in.
-CWD = Place(Path(), "the directory mitmproxy started in")
-
-
-def _as_is(value: Any) -> Any:
-    return value
-
-
-@dataclass(frozen=True, kw_only=True)
-class Check:
-    """How a value of one option is judged. Which parts exist decides what the validator does."""
-
-    name: str
-    check: Callable[[Any], Any] = _as_is
-    # Set for options that read `${NAME}` themselves: a recipe keeps the reference as written.
-    environ: Callable[[Any, Mapping[str, str]], None] | None = None
-    files: Callable[[Any, Place], Any] | None = None
-    # The value with the input path in it taken from a place (a recipe's folder), for resolve.
-    absolute: Callable[[str, Place], str] | None = None
-    # Values may hold proxy credentials: shown masked, a literal password warned about in recipes.
-    masked: bool = False
-
-    @property
-    def keeps_references(self) -> bool:
-        return self.environ is not None
-
-
-@dataclass(frozen=True, kw_only=True)
-class Option(Check):
-    """One option of this project: its declaration and its check."""
-
-    typespec: Any
-    default: Any
-    help: str
-    # A function for choices known only at load (the recipes found by name).
-    choices: Sequence[str] | Callable[[], Sequence[str]] | None = None
-
-    @property
-    def is_list(self) -> bool:
-        return self.typespec == Sequence[str]
-
-
-class BadValue(ValueError):
-    """A value an option refuses: which option, which entry of a list, the value, and why."""
-
-    def __init__(
-        self,
-        option: str,
-        value: Any,
-        reason: str,
-        entry: int | None = None,
-        cause: ValueError | None = None,
-    ) -> None:
-        super().__init__(reason)
-        self.option = option
-        self.value = value
-        self.reason = reason
-        self.entry = entry  # 1-based, for list options
-        self.cause = cause  # what the check raised: an Unset or a Missing is the user's to supply
-
-    @property
-    def shown(self) -> Any:
-        """The value as it may be printed: literal passwords of proxy URLs as `***`."""
-        check = CHECKS.get(self.option)
-        if check is not None and check.masked and isinstance(self.value, str):
-            return mask(self.value)
-        return self.value
-
-    def at(self, entry: int) -> BadValue:
-        return BadValue(self.option, self.value, self.reason, entry, self.cause)
-
-    def __str__(self) -> str:
-        where = self.option if self.entry is None else f"{self.option} entry {self.entry}"
-        return f"Cannot use {where} {self.shown!r}: {self.reason}"
-
-
-class Unset(ValueError):
-    """Environment variables a value refers to (`${NAME}`) that are not set."""
-
-    def __init__(self, names: Sequence[str], message: str) -> None:
-        super().__init__(message)
-        self.names = tuple(names)
-
-
-class Missing(ValueError):
-    """An input file (or folder) a value names that does not exist."""
-
-    def __init__(self, path: Path, message: str, folder: bool = False) -> None:
-        super().__init__(message)
-        self.path = path
-        self.folder = folder
-
-
-def _missing(file: Path, message: str, folder: bool = False) -> ValueError:
-    """Missing when nothing is at file; a plain ValueError when something of the wrong kind is."""
-    return ValueError(message) if file.exists() else Missing(file, message, folder)
-
-
-def _no_such_file(file: Path) -> Missing:
-    return Missing(file, f"cannot read {file}: {os.strerror(errno.ENOENT)}")
-
-
 # --- the checks: pure functions of the value, then of the environment and the file system ---
-
-
-def require_env(names: Sequence[str], environ: Mapping[str, str]) -> None:
-    """Unset (a ValueError) naming every variable of names that environ does not define."""
-    missing = sorted({name for name in names if name not in environ})
-    if not missing:
-        return
-    refs = ", ".join(f"${{{name}}}" for name in missing)
-    verb = "is" if len(missing) == 1 else "are"
-    exports = " ".join(f"{name}=..." for name in missing)
-    raise Unset(
-        missing,
-        f"{refs} {verb} not set in the environment: export {exports} before starting mitmproxy",
-    )
 
 
 def _chain_env(alternatives: Alternatives, environ: Mapping[str, str]) -> None:
@@ -207,7 +88,7 @@ def _pac_script(value: str, place: Place) -> None:
         return
     file = place.path(value)
     if not file.exists():
-        raise _no_such_file(file)
+        raise no_such_file(file)
     pac.Pac(pac.load_source(str(file)), value).close()
 
 
@@ -233,7 +114,7 @@ def _route_recording(
         return None
     file = place.path(str(target))
     if not file.is_file():
-        raise _missing(
+        raise missing(
             file,
             f"recording {str(file)!r} does not exist: fix the path after file: (relative paths "
             f"are relative to {place.name}; record_dir writes NAME.recording)",
@@ -340,7 +221,7 @@ def _wsdl_file(source: Path | str, place: Place) -> None:
         return
     file = place.path(str(source))
     if not file.is_file():
-        raise _missing(
+        raise missing(
             file,
             f"no such file {str(file)!r}: fix the path (relative paths are relative to "
             f"{place.name})",
@@ -369,7 +250,7 @@ def _flow_file(path: Path, place: Place) -> list:
     """The flows of a soap_replay file, read now, so a bad file is refused before traffic."""
     file = place.path(str(path))
     if not file.exists():
-        raise _no_such_file(file)
+        raise no_such_file(file)
     return replay.read_flows(file)
 
 
@@ -388,23 +269,6 @@ def _tcp_messages(value: int) -> int:
     return value
 
 
-def _input(kind: str) -> Callable[[str, Place], None]:
-    """A check that an input file ("file", "dir" or "file or dir") exists."""
-
-    def exists(value: str, place: Place) -> None:
-        file = place.path(value)
-        found = {"file": file.is_file(), "dir": file.is_dir(), "file or dir": file.exists()}
-        if not found[kind]:
-            raise _missing(
-                file,
-                f"{kind} {str(file)!r} does not exist: fix the path (relative paths are "
-                f"relative to {place.name})",
-                folder=kind == "dir",
-            )
-
-    return exists
-
-
 def _recipe_names() -> list[str]:
     from mitmrelay.recipe import shipped  # the recipe package imports this module
 
@@ -419,11 +283,7 @@ def _recipe_file(value: str, place: Place) -> None:
     named = "/" not in value and value.removesuffix(".yaml") in shipped.available()
     if named and not place.path(value).exists():
         return  # a recipe's name
-    _input("file")(value, place)
-
-
-def _absolute_input(value: str, place: Place) -> str:
-    return str(place.path(value))
+    input_check("file")(value, place)
 
 
 def _size(value: str) -> int | None:
@@ -566,7 +426,7 @@ _OPTIONS = (
         "Example: --set soap_replay=tests/partner.flows",
         check=_flow_path,
         files=_flow_file,
-        absolute=_absolute_input,
+        absolute=absolute_input,
     ),
     Option(
         name="soap_replay_ignore",
@@ -639,7 +499,7 @@ _OPTIONS = (
         # mitmweb's Options editor shows them as a drop-down; --set takes any path too.
         choices=_recipe_names,
         files=_recipe_file,
-        absolute=_absolute_input,
+        absolute=absolute_input,
     ),
 )
 
@@ -651,13 +511,17 @@ _MITMPROXY = (
     # Input files: a relative path in a recipe is relative to the recipe file, so a recipe can
     # ship with its certificates. Output paths (record_dir, socat_dump) stay relative to the
     # directory mitmproxy runs in, as on the command line.
-    Check(name="ssl_verify_upstream_trusted_ca", files=_input("file"), absolute=_absolute_input),
     Check(
-        name="ssl_verify_upstream_trusted_confdir", files=_input("dir"), absolute=_absolute_input
+        name="ssl_verify_upstream_trusted_ca", files=input_check("file"), absolute=absolute_input
     ),
-    Check(name="client_certs", files=_input("file or dir"), absolute=_absolute_input),
-    Check(name="rfile", files=_input("file"), absolute=_absolute_input),
-    Check(name="server_replay", files=_input("file"), absolute=_absolute_input),
+    Check(
+        name="ssl_verify_upstream_trusted_confdir",
+        files=input_check("dir"),
+        absolute=absolute_input,
+    ),
+    Check(name="client_certs", files=input_check("file or dir"), absolute=absolute_input),
+    Check(name="rfile", files=input_check("file"), absolute=absolute_input),
+    Check(name="server_replay", files=input_check("file"), absolute=absolute_input),
 )
 
 OPTIONS: dict[str, Option] = {option.name: option for option in _OPTIONS}
@@ -681,7 +545,7 @@ def judge(name: str, value: Any) -> Any:
     try:
         return CHECKS[name].check(value)
     except ValueError as e:
-        raise BadValue(name, value, str(e)) from None
+        raise BadValue(name, value, str(e), masked=CHECKS[name].masked) from None
 
 
 def judge_environment(
@@ -700,7 +564,7 @@ def judge_environment(
         if check.files is not None and place is not None:
             return check.files(parsed, place)
     except ValueError as e:
-        raise BadValue(name, value, str(e), cause=e) from None
+        raise BadValue(name, value, str(e), cause=e, masked=check.masked) from None
     return None
 
 

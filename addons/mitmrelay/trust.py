@@ -22,6 +22,8 @@ from typing import NamedTuple, Protocol
 
 import certifi
 
+from .optionkit import CWD, BadValue, input_check
+
 INSECURE = "ssl_insecure"
 CA_FILE = "ssl_verify_upstream_trusted_ca"
 CA_DIR = "ssl_verify_upstream_trusted_confdir"
@@ -52,7 +54,7 @@ def client_context(options: TrustOptions | None = None, *, verify: bool = True) 
     these options (None: mitmproxy's defaults, certifi's bundle). verify=False verifies nothing
     whatever the options (to show a certificate that was refused).
 
-    Raises options.BadValue naming the option when the CA file or folder cannot be used: a path
+    Raises optionkit.BadValue naming the option when the CA file or folder cannot be used: a path
     that does not exist (relative to the directory mitmproxy started in), a file without PEM
     certificates."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -68,18 +70,19 @@ def client_context(options: TrustOptions | None = None, *, verify: bool = True) 
     if cafile is None and capath is None:
         context.load_verify_locations(cafile=certifi.where())
         return context
-    from . import options as relay_options  # it imports the packages, which import this module
-
-    for name, value in ((CA_FILE, cafile), (CA_DIR, capath)):
+    for name, value, kind in ((CA_FILE, cafile, "file"), (CA_DIR, capath, "dir")):
         if value is not None:
-            relay_options.judge_environment(name, value, value, None, relay_options.CWD)
+            try:
+                input_check(kind)(value, CWD)
+            except ValueError as e:
+                raise BadValue(name, value, str(e), cause=e) from None
     try:
         # Paths as given, as mitmproxy passes them to OpenSSL (no ~ expansion). OpenSSL reads
         # the folder only when it looks a certificate up: only the file can fail here.
         context.load_verify_locations(cafile=cafile, capath=capath)
     except (OSError, ssl.SSLError) as e:
         reason = getattr(e, "reason", None) or e.strerror or str(e)
-        raise relay_options.BadValue(
+        raise BadValue(
             CA_FILE, cafile, f"no PEM certificate could be read from it ({reason})"
         ) from None
     return context

@@ -1,8 +1,7 @@
 """The package's imports point one way: no module imports, through others, one that imports it.
 
 The graph is read from the sources (ast), imports inside functions included: an import moved into
-a function to dodge a cycle is still a cycle. The one cycle left is listed, to be taken apart
-(options.py gathers the packages' checks while trust.py borrows one of them back).
+a function to dodge a cycle is still a cycle.
 """
 
 from __future__ import annotations
@@ -13,9 +12,6 @@ from pathlib import Path
 from peers import ADDONS
 
 PACKAGE = ADDONS / "mitmrelay"
-KNOWN_CYCLES = [
-    {"mitmrelay.chain.pac", "mitmrelay.http_get", "mitmrelay.options", "mitmrelay.trust"},
-]
 
 
 def module_name(path: Path) -> str:
@@ -83,8 +79,8 @@ def test_the_graph_sees_the_package():
     assert "mitmrelay.chain.check" in edges["mitmrelay.relay"]  # the command addon, from the core
 
 
-def test_no_import_cycle_but_the_known_one():
-    assert sorted(map(sorted, cycles(graph()))) == sorted(map(sorted, KNOWN_CYCLES))
+def test_no_import_cycle():
+    assert cycles(graph()) == []
 
 
 def test_a_cycle_is_found():
