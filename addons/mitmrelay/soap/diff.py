@@ -20,7 +20,16 @@ from dataclasses import dataclass
 
 from mitmproxy import http
 
-from .replay import IgnoreRule, Name, Node, SoapRequest, shown_value, soap_request, steps
+from .replay import (
+    IgnoreRule,
+    Name,
+    Node,
+    SoapRequest,
+    qualified,
+    shown_value,
+    soap_request,
+    steps,
+)
 from .summary import MessageInfo, content_type_param
 
 NO_DIFFERENCES = "no differences"
@@ -144,15 +153,9 @@ def _soap(a: SoapRequest | str | None, b: SoapRequest | str | None, differ: _Dif
     if a.version != b.version:
         differ.add(f"changed  SOAP version: {a.version} -> {b.version}")
     if a.operation != b.operation:
-        differ.add(f"changed  operation: {_name(a.operation)} -> {_name(b.operation)}")
+        differ.add(f"changed  operation: {qualified(a.operation)} -> {qualified(b.operation)}")
     differ.nodes(a.header, b.header, (("", "Header"),), "Header")
     differ.nodes(a.body, b.body, (("", "Body"),), "Body")
-
-
-def _name(name: Name | None) -> str:
-    if name is None:
-        return "(empty Body)"
-    return f"{{{name[0]}}}{name[1]}" if name[0] else name[1]
 
 
 def compare(a: Side, b: Side, mask: bool = True) -> list[str]:

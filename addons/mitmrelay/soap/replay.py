@@ -453,8 +453,8 @@ def first_difference(request: Request, recorded: Request) -> str:
         return f"first difference: SOAP {mine.version} here, SOAP {theirs.version} recorded"
     if mine.operation != theirs.operation:
         return (
-            f"first difference: operation {_qualified(mine.operation)} here, "
-            f"{_qualified(theirs.operation)} recorded"
+            f"first difference: operation {qualified(mine.operation)} here, "
+            f"{qualified(theirs.operation)} recorded"
         )
     a, b = _items(mine), _items(theirs)
     for here, there in zip(a, b, strict=False):
@@ -481,7 +481,7 @@ def first_difference(request: Request, recorded: Request) -> str:
     return "no difference within the compared part (a very long envelope)"
 
 
-def _qualified(operation: Name | None) -> str:
+def qualified(operation: Name | None) -> str:
     if operation is None:
         return "(empty Body)"
     return f"{{{operation[0]}}}{operation[1]}" if operation[0] else operation[1]

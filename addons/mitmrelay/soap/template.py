@@ -24,10 +24,10 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from ._xml import SOAP11_NS, SOAP12_NS, qname
+from ._xml import SOAP11_NS, SOAP12_NS, qname, qtext
 from .catalog import Catalog
 from .summary import QName
-from .wsdl import XSD_NS, Contract, Operation
+from .wsdl import XSD_NS, Contract, Operation, by_name, resolve_qname
 
 # A contract's types may be recursive (a tree node of nodes) or huge: the template stops there.
 MAX_DEPTH = 24
@@ -134,37 +134,22 @@ def _x(local: str) -> str:
     return f"{{{XSD_NS}}}{local}"
 
 
-def _resolve(element: etree._Element, value: str | None) -> QName | None:
-    if not value:
-        return None
-    prefix, _, local = value.strip().rpartition(":")
-    return element.nsmap.get(prefix or None), local
-
-
 class Schemas:
     """The global declarations of a contract's schema documents, by kind and QName."""
 
     KINDS = ("element", "complexType", "simpleType", "group", "attributeGroup", "attribute")
 
     def __init__(self, documents: list[tuple[str, etree._Element]]) -> None:
-        self.globals: dict[tuple[str, QName], etree._Element] = {}
+        self.kinds: dict[str, dict[QName, etree._Element]] = {kind: {} for kind in self.KINDS}
         for _url, schema in documents:
             tns = schema.get("targetNamespace") or None
             for child in schema:
                 kind = qname(child)
                 if kind[0] == XSD_NS and kind[1] in self.KINDS and child.get("name"):
-                    self.globals.setdefault((kind[1], (tns, child.get("name", ""))), child)
+                    self.kinds[kind[1]].setdefault((tns, child.get("name", "")), child)
 
     def get(self, kind: str, name: QName | None) -> etree._Element | None:
-        if name is None:
-            return None
-        found = self.globals.get((kind, name))
-        if found is None:  # schemas referring without the right prefix: a unique local name
-            same = [
-                e for (k, (_, local)), e in self.globals.items() if (k, local) == (kind, name[1])
-            ]
-            found = same[0] if len(same) == 1 else None
-        return found
+        return by_name(self.kinds[kind], name)
 
 
 def _schema_of(declaration: etree._Element) -> etree._Element | None:
@@ -228,15 +213,15 @@ class _Builder:
 
     def element(self, declaration: etree._Element, stack: tuple[object, ...]) -> _Node | str:
         """An element from its (local or global) declaration."""
-        ref = _resolve(declaration, declaration.get("ref"))
+        ref = resolve_qname(declaration, declaration.get("ref"))
         if ref is not None:
             target = self.schemas.get("element", ref)
             if target is None:
-                return f"element {_text(ref)}: not declared in the schemas known"
+                return f"element {qtext(ref)}: not declared in the schemas known"
             declaration = target
         name = self._note((_namespace(declaration, "element"), declaration.get("name", "")))
         if declaration.get("abstract") == "true":
-            return f"{_text(name)} is abstract: put an element of its substitution group here"
+            return f"{qtext(name)} is abstract: put an element of its substitution group here"
         node = _Node(name, [], None, [])
         self.count += 1
         if len(stack) > MAX_DEPTH or self.count > MAX_ELEMENTS:
@@ -253,7 +238,7 @@ class _Builder:
             ),
             None,
         )
-        type_name = _resolve(declaration, declaration.get("type"))
+        type_name = resolve_qname(declaration, declaration.get("type"))
         if inline is not None:
             self._typed(node, inline, stack)
         elif type_name is not None:
@@ -269,14 +254,14 @@ class _Builder:
             node.text = _PLACEHOLDERS.get(type_name[1], STRING)
             return
         if type_name in stack:
-            node.children.append(f"{_text(type_name)} again (recursive type): not expanded")
+            node.children.append(f"{qtext(type_name)} again (recursive type): not expanded")
             return
         declared = self.schemas.get("complexType", type_name)
         if declared is None:
             declared = self.schemas.get("simpleType", type_name)
         if declared is None:
             node.text = STRING
-            node.children.append(f"type {_text(type_name)}: not declared in the schemas known")
+            node.children.append(f"type {qtext(type_name)}: not declared in the schemas known")
             return
         self._typed(node, declared, (*stack, type_name))
 
@@ -306,7 +291,7 @@ class _Builder:
         inline = next((c for c in at if qname(c) == (XSD_NS, "simpleType")), None)
         if inline is not None:
             return self.simple(inline, stack)
-        type_name = _resolve(at, value)
+        type_name = resolve_qname(at, value)
         if type_name is None:
             return STRING
         if type_name[0] == XSD_NS:
@@ -334,7 +319,7 @@ class _Builder:
         derivation = next((c for c in content if qname(c)[0] == XSD_NS), None)
         if derivation is None:
             return
-        base = _resolve(derivation, derivation.get("base"))
+        base = resolve_qname(derivation, derivation.get("base"))
         if kind == "simpleContent":
             values = [e.get("value", "") for e in derivation if qname(e)[1] == "enumeration"]
             if values:
@@ -354,13 +339,13 @@ class _Builder:
     def _attribute(self, node: _Node, declaration: etree._Element) -> None:
         if qname(declaration)[1] == "attributeGroup":
             group = self.schemas.get(
-                "attributeGroup", _resolve(declaration, declaration.get("ref"))
+                "attributeGroup", resolve_qname(declaration, declaration.get("ref"))
             )
             for child in group if group is not None else ():
                 if qname(child)[1] in ("attribute", "attributeGroup"):
                     self._attribute(node, child)
             return
-        ref = _resolve(declaration, declaration.get("ref"))
+        ref = resolve_qname(declaration, declaration.get("ref"))
         use = declaration.get("use", "optional")
         if ref is not None:
             target = self.schemas.get("attribute", ref)
@@ -371,7 +356,7 @@ class _Builder:
         if use == "prohibited":
             return
         if use != "required":
-            node.children.insert(0, f"optional attribute {_text(name)}")
+            node.children.insert(0, f"optional attribute {qtext(name)}")
             return
         value = declaration.get("fixed") or declaration.get("default")
         if value is None:
@@ -388,7 +373,7 @@ class _Builder:
         kind = qname(particle)[1]
         low, _ = _occurs(particle)
         if kind == "group":
-            group = self.schemas.get("group", _resolve(particle, particle.get("ref")))
+            group = self.schemas.get("group", resolve_qname(particle, particle.get("ref")))
             model = next((c for c in group if qname(c)[0] == XSD_NS), None) if group else None
             target = node if low else _Node(node.name, [], None, [])
             if model is not None:
@@ -446,21 +431,13 @@ def _choice_name(particle: etree._Element) -> str:
     return qname(particle)[1]
 
 
-def _text(name: QName) -> str:
-    return f"{{{name[0]}}}{name[1]}" if name[0] else name[1]
-
-
 # -- the envelope --------------------------------------------------------------------------------
 
 
-def _tag(name: QName) -> str:
-    return f"{{{name[0]}}}{name[1]}" if name[0] else name[1]
-
-
 def _make(parent: etree._Element, node: _Node) -> etree._Element:
-    element = etree.SubElement(parent, _tag(node.name))
+    element = etree.SubElement(parent, qtext(node.name))
     for name, value in node.attributes:
-        element.set(_tag(name), value)
+        element.set(qtext(name), value)
     if node.text is not None:
         element.text = node.text
     for child in node.children:
@@ -507,7 +484,7 @@ def _nodes(builder: _Builder, contract: Contract, op: Operation) -> Iterator[_No
                 node.children.append(
                     builder.element(declared, ())
                     if declared is not None
-                    else f"part {part}: element {_text(type_name)} not declared"
+                    else f"part {part}: element {qtext(type_name)} not declared"
                 )
             else:
                 child = _Node((None, part), [], None, [])

@@ -153,7 +153,7 @@ def normalize_url(url: str) -> str:
 # -- the WSDL structure ------------------------------------------------------------------------
 
 
-def _resolve_qname(element: etree._Element, value: str | None) -> QName | None:
+def resolve_qname(element: etree._Element, value: str | None) -> QName | None:
     """A QName-valued attribute (`tns:Foo`) in the element's namespace context."""
     if not value:
         return None
@@ -213,8 +213,8 @@ def _read_wsdl(url: str, root: etree._Element, read: _Read, load: Loader, seen: 
         parts = [
             (
                 p.get("name", ""),
-                _resolve_qname(p, p.get("element")),
-                _resolve_qname(p, p.get("type")),
+                resolve_qname(p, p.get("element")),
+                resolve_qname(p, p.get("type")),
             )
             for p in _wsdl_children(message, "part")
         ]
@@ -302,7 +302,7 @@ def _operation(
         )
         actions[direction] = _wsam_action(abstract_msg)
         message = (
-            _resolve_qname(abstract_msg, abstract_msg.get("message"))
+            resolve_qname(abstract_msg, abstract_msg.get("message"))
             if (abstract_msg is not None)
             else None
         )
@@ -336,7 +336,7 @@ def _operation(
     )
 
 
-def _by_name(store: dict[QName, etree._Element], name: QName | None) -> etree._Element | None:
+def by_name(store: dict[QName, etree._Element], name: QName | None) -> etree._Element | None:
     """The element of that QName; failing that, the only one of that local name (WSDLs often
     refer without the right prefix, and stacks accept it)."""
     if name is None:
@@ -350,14 +350,14 @@ def _by_name(store: dict[QName, etree._Element], name: QName | None) -> etree._E
 def _binding_operations(
     read: _Read, binding_name: QName, service: str, port: str, address: str | None
 ) -> list[Operation]:
-    binding = _by_name(read.bindings, binding_name)
+    binding = by_name(read.bindings, binding_name)
     if binding is None:
         return []
     soap = _soap_child(binding, "binding")
     if soap is None:  # an HTTP GET/POST or MIME binding: not SOAP
         return []
     version = "1.2" if qname(soap)[0] == WSDL_SOAP12 else "1.1"
-    port_type = _by_name(read.port_types, _resolve_qname(binding, binding.get("type")))
+    port_type = by_name(read.port_types, resolve_qname(binding, binding.get("type")))
     names = (service, port, binding_name[1], address)
     return [
         _operation(read, names, version, soap.get("style") or "document", bop, port_type)
@@ -377,10 +377,10 @@ def build_contract(url: str, load: Loader) -> Contract:
     used: set[QName] = set()
     for _doc, service in read.services:
         for port in _wsdl_children(service, "port"):
-            binding = _resolve_qname(port, port.get("binding"))
+            binding = resolve_qname(port, port.get("binding"))
             if binding is None:
                 continue
-            found = _by_name(read.bindings, binding)
+            found = by_name(read.bindings, binding)
             used |= {k for k, v in read.bindings.items() if v is found}
             address = _soap_child(port, "address")
             operations += _binding_operations(
