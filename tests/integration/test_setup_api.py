@@ -16,7 +16,7 @@ def web(peer, tmp_path):
     config = tmp_path / "config"
     mitm = peer.mitmdump(
         "--set", "proxy_connect_timeout=7", tool="mitmweb",
-        env={**PACKAGE_ROOT, "XDG_CONFIG_HOME": str(config)},
+        env={**PACKAGE_ROOT, "XDG_CONFIG_HOME": str(config), "EDITOR_PASS": "set"},
     )  # fmt: skip
     return mitm, SetupApi(mitm)
 
@@ -118,3 +118,15 @@ def test_a_route_preview_names_the_rule(web):
     assert answer["route"].startswith("db.internal.example:5432: direct (proxy_bypass")
     answer = api.call("route", {"host": "api.example", "port": "443"})[1]
     assert f"via socks5h://{HOST}:1080" in answer["route"]
+
+
+def test_a_change_in_mitmwebs_options_editor_shows_on_the_page(web):
+    _, api = web
+    api.send("PUT", "/options", {"proxy_chain": f"http://me:${{EDITOR_PASS}}@{HOST}:3128"})
+    (row,) = api.call("state")[1]["form"]["hops"]
+    assert (row["scheme"], row["user"], row["env"], row["port"]) == (
+        "http",
+        "me",
+        "EDITOR_PASS",
+        3128,
+    )

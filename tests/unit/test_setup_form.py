@@ -1,0 +1,111 @@
+"""The Setup page's form as data: fields to options (each judged by the option's own check),
+back to fields, to a recipe; passwords only as `${NAME}`."""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+import yaml
+from mitmrelay.cli.main import web_args
+from mitmrelay.web import form
+
+SEED = {
+    "mode": "reverse",
+    "server": "https://api.partner.example:443",
+    "listen_host": "127.0.0.1",
+    "listen_port": "5000",
+    "hops": [
+        {"scheme": "socks5h", "host": "127.0.0.1", "port": "1080"},
+        {"scheme": "http", "host": "proxy.corp", "port": "3128", "user": "me", "env": "PASS",
+         "password": "typed-secret"},
+    ],
+    "timeout": "10",
+}  # fmt: skip
+
+
+def test_the_seed_form_gives_mode_chain_and_the_typed_password_apart():
+    built = form.build(SEED)
+    assert built.errors == {}
+    assert built.options["mode"] == ["reverse:https://api.partner.example:443@5000"]
+    assert built.options["proxy_chain"] == (
+        "socks5h://127.0.0.1:1080,http://me:${PASS}@proxy.corp:3128"
+    )
+    assert built.secrets == {"PASS": "typed-secret"}
+    assert "typed-secret" not in str(built.options)
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "text"),
+    [
+        ({"listen_port": "0"}, "listen_port", "is not a number from 1 to 65535"),
+        ({"server": ""}, "server", "reverse mode forwards to a server"),
+        ({"server": "ftp://x"}, "server", "Cannot use mode 'reverse:ftp://x@5000'"),
+        ({"hops": [{"scheme": "sock5", "host": "h", "port": "1"}]}, "hop-1",
+         "hop 1: unknown scheme 'sock5' (did you mean 'socks5'?)"),
+        ({"hops": [{"scheme": "socks5", "host": "h", "port": "1", "password": "x"}]}, "hop-1",
+         "give an environment variable name for the password"),
+        ({"hops": [{"scheme": "socks5", "host": "h", "port": "1", "env": "1X"}]}, "hop-1",
+         "'1X' is not an environment variable name"),
+        ({"bypass": "*.ok\n10.0.0.0/33"}, "bypass", "Cannot use proxy_bypass entry 2"),
+        ({"timeout": "0"}, "timeout", "Cannot use proxy_connect_timeout 0"),
+        ({"timeout": "ten"}, "timeout", "is not a whole number of seconds"),
+    ],
+)  # fmt: skip
+def test_a_refused_field_has_the_projects_text_under_its_key(change, key, text):
+    built = form.build({**SEED, **change})
+    assert text in built.errors[key], built.errors
+
+
+def test_a_literal_password_of_the_running_option_is_kept_but_not_for_a_recipe():
+    row = {"scheme": "socks5", "host": "h", "port": "1080", "user": "u", "keep": True}
+    live = "socks5://u:literal@h:1080"
+    assert form.build({**SEED, "hops": [row]}, live).options["proxy_chain"] == live
+    assert (
+        "a recipe holds no literal password"
+        in (form.build({**SEED, "hops": [row]}, live, for_recipe=True).errors["hop-1"])
+    )
+
+
+def test_the_running_options_come_back_as_the_form_without_literal_passwords():
+    opts = types.SimpleNamespace(
+        **{**form.DEFAULTS, "mode": ["reverse:https://api.example:443@5000"], "listen_port": None},
+    )
+    opts.proxy_chain = "socks5://u:literal@h:1080,http://me:${PASS}@p:3128"
+    got = form.from_options(opts)
+    assert (got["mode"], got["server"], got["listen_port"]) == (
+        "reverse", "https://api.example:443", 5000
+    )  # fmt: skip
+    assert [(h["env"], h["keep"], h["password"]) for h in got["hops"]] == [
+        ("", True, ""),
+        ("PASS", False, ""),
+    ]
+    assert "literal" not in str(got)
+
+
+def test_a_recipe_of_the_form_is_what_a_user_would_write():
+    text = form.recipe_yaml(form.build(SEED), "mine")
+    assert yaml.safe_load(text) == {
+        "description": "mine",
+        "options": {
+            "mode": "reverse:https://api.partner.example:443@5000",
+            "listen_host": "127.0.0.1",
+            "proxy_chain": "socks5h://127.0.0.1:1080,http://me:${PASS}@proxy.corp:3128",
+        },
+    }
+    back = form.from_recipe(yaml.safe_load(text))
+    assert [h["env"] for h in back["hops"]] == ["", "PASS"]
+    assert back["listen_port"] == 5000
+
+
+def test_a_refusal_of_configure_goes_beside_the_option_it_names_first():
+    assert form.field_of("Cannot use proxy_chain 'x': ${A} is not set (mode)") == "hops"
+    assert form.field_of("something else") == "apply"
+
+
+def test_mitmrelay_web_opens_the_setup_page_unless_told_what_to_open():
+    assert web_args(["--listen-port", "1"]) == [
+        "--no-web-open-browser", "--set", "setup_open_browser=true", "--listen-port", "1"
+    ]  # fmt: skip
+    assert web_args(["--no-web-open-browser"]) == ["--no-web-open-browser"]
+    assert web_args(["--set", "web_open_browser=true"]) == ["--set", "web_open_browser=true"]
