@@ -77,6 +77,7 @@ def test_soap_new_adds_an_editable_request_to_the_flow_list(tctx):
         f'application/soap+xml; charset=utf-8; action="{NS}/GetQuote"'
     )
     assert flow.request.headers["host"] == "127.0.0.1:9"
+    assert flow.comment == "SOAP GetQuote (new: edit it, then replay it)"
     assert b"<ns1:symbol>?</ns1:symbol>" in flow.request.content
     # The SOAP view reads it as the operation it was made for.
     text = shown(flow.request, flow, "SOAP")

@@ -138,6 +138,8 @@ def test_soap_new_for_the_quotes_service(quotes, operation, port):
     flow = new_and_replay(web, operation, port)
     assert flow["response"]["status_code"] == 200
     assert schema_valid(web, flow, operation)
+    # The new flow's label gave way to the replayed request's own.
+    assert flow["comment"].startswith(f"SOAP {operation}") and "(new:" not in flow["comment"]
     assert len(service.received) == before + 1
     assert b"<ns1:symbol>ACME</ns1:symbol>" in service.received[-1]
     if operation == "GetQuote":

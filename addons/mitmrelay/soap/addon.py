@@ -157,8 +157,10 @@ class SoapView:
         except template.TemplateError as e:
             raise exceptions.CommandError(f"soap.new: {e}") from None
         flow = new_flow(made)
-        view.add([flow])
         op = made.operation
+        # A label like the others, replaced by the request's own once it is replayed.
+        flow.comment = with_label("", f"SOAP {op.name} (new: edit it, then replay it)")
+        view.add([flow])
         text = (
             f"soap.new: flow {flow.id}: POST {made.url} {op.name} "
             f"(port {op.port}, SOAP {op.soap_version}); edit it, then replay it"
