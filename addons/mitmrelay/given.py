@@ -2,17 +2,22 @@
 its config file (config.yaml or config.yml in confdir). The one answer to "did the user set this?"
 for what an option's value cannot tell (a built-in option set to its default looks unset).
 
-    given(["--mode", "socks5", "--set", "confdir=/etc/mitm"])   # {'mode', 'confdir', ...config}
+    given(["--mode", "socks5", "--set", "confdir=/etc/mitm"])   # before mitmproxy starts
+    by_user(loader.master.options)                              # in an addon's load()
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
+from mitmproxy.optmanager import OptManager
 
 CONF_DIR = "~/.mitmproxy"  # mitmproxy's default confdir
+# The programs whose arguments are mitmproxy's (mitmrelay runs mitmdump/mitmweb in its process).
+TOOLS = frozenset({"mitmdump", "mitmweb", "mitmproxy", "mitmrelay"})
 
 # The options that have flags of their own besides --set, and those flags (mitmproxy's
 # tools/cmdline.py); every other option is given with --set only.
@@ -75,3 +80,22 @@ def given(args: Sequence[str], confdir: str | Path | None = None) -> set[str]:
     """The options the user gave: args, and the config file of confdir (by default the one args
     name with --set confdir=, else mitmproxy's)."""
     return in_args(args) | in_config(confdir or settings(args).get("confdir"))
+
+
+def command_line() -> list[str]:
+    """This process's arguments when it is a mitmproxy tool or the mitmrelay command (python -m
+    mitmrelay too); none when mitmproxy runs embedded in another program (a test's master)."""
+    program = Path(sys.argv[0])
+    if program.name in TOOLS or program.parts[-2:] == ("mitmrelay", "__main__.py"):
+        return sys.argv[1:]
+    return []
+
+
+def by_user(manager: OptManager, args: Sequence[str] | None = None) -> set[str]:
+    """The options the user set, asked while mitmproxy runs: on its command line (args, by default
+    this process's) or in its config file, even to the default value; changed from the default
+    (by a recipe, in mitmweb's Options editor); or an addon's option given with --set that waits
+    for its addon to load (mitmproxy's deferred options)."""
+    changed = {name for name, option in manager.items() if option.has_changed()}
+    named = given(command_line() if args is None else args, manager.confdir)
+    return changed | set(manager.deferred) | named

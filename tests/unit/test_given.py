@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from mitmrelay.given import given, in_args, in_config
+from mitmrelay.given import by_user, command_line, given, in_args, in_config
 
 
 @pytest.mark.parametrize(
@@ -40,3 +40,27 @@ def test_given_uses_the_confdir_the_arguments_name(tmp_path):
         "listen_port",
         "ssl_insecure",
     }
+
+
+def test_by_user_while_mitmproxy_runs(tmp_path):
+    from mitmproxy.options import Options
+
+    (tmp_path / "config.yaml").write_text("listen_host: ''\n")  # the default, written out
+    manager = Options()
+    manager.update(confdir=str(tmp_path), mode=["socks5"])  # changed from the default
+    manager.update_defer(proxy_chain="")  # an addon's option, given before its addon loads
+    args = ["--set", "connection_strategy=eager", "-p", "8080"]  # both their defaults
+    named = {"confdir", "mode", "proxy_chain", "connection_strategy", "listen_port", "listen_host"}
+    assert by_user(manager, args) == named
+    assert by_user(Options(), []) == set()
+
+
+def test_by_user_reads_no_command_line_of_another_program(monkeypatch):
+    from mitmproxy.options import Options
+
+    monkeypatch.setattr("sys.argv", ["pytest", "-p", "no:cacheprovider"])
+    assert command_line() == [] and by_user(Options()) == set()
+    monkeypatch.setattr("sys.argv", ["/venv/bin/mitmdump", "-p", "8080"])
+    assert "listen_port" in by_user(Options())
+    monkeypatch.setattr("sys.argv", ["/src/mitmrelay/__main__.py", "run", "x", "-p", "1"])
+    assert command_line() == ["run", "x", "-p", "1"]

@@ -17,14 +17,13 @@ log line says so.
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Sequence
 
 from mitmproxy import ctx
 from mitmproxy.addonmanager import Loader
 from mitmproxy.proxy.mode_specs import ProxyMode, ReverseMode
 
-from ..given import given
+from ..given import by_user
 
 logger = logging.getLogger(__name__)
 
@@ -67,9 +66,7 @@ class LazyForReverseHttp:
         if strategy is None:  # an option manager without mitmproxy's proxy core (offline tests)
             self._user_choice = True
             return
-        self._user_choice = strategy.has_changed() or "connection_strategy" in given(
-            sys.argv[1:], options.confdir
-        )
+        self._user_choice = "connection_strategy" in by_user(options)
 
     def configure(self, updated: set[str]) -> None:
         if not updated & WATCHED:

@@ -1,9 +1,8 @@
 """The `recipe` option: apply a validated recipe's options; options given explicitly win.
 
-Which options count as given explicitly: those the user had set when this addon loaded — every
-built-in option that then differs from its default (command line or config.yaml), and every
-`--set` of an addon option, still waiting in mitmproxy's deferred options at that moment whatever
-its value (so `--set proxy_chain=` overrides a recipe's chain with a direct connection).
+Which options count as given explicitly: those the user had set when this addon loaded, as
+given.by_user answers — on the command line or in config.yaml, whatever the value (so
+`--set proxy_chain=` overrides a recipe's chain with a direct connection).
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ from mitmproxy.addonmanager import Loader
 from mitmproxy.proxy.mode_specs import ProxyMode
 
 from mitmrelay import options
+from mitmrelay.given import by_user
 
 from . import shipped
 from .catalog import catalog
@@ -45,9 +45,7 @@ class Recipe:
 
     def load(self, loader: Loader) -> None:
         options.declare(loader, "recipe")
-        manager = loader.master.options
-        explicit = {name for name, option in manager.items() if option.has_changed()}
-        self._explicit = frozenset(explicit | set(manager.deferred)) - {"recipe"}
+        self._explicit = frozenset(by_user(loader.master.options)) - {"recipe"}
 
     async def running(self) -> None:
         # With Python 3.12's eager tasks, mitmproxy starts its listeners before scripts load, so a
