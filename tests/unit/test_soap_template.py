@@ -212,3 +212,23 @@ def test_recursive_and_huge_types_end_in_a_note():
     assert len(root.findall(".//{urn:t}wide")) == 50
     assert " 4950 more required here (minOccurs 5000) " in notes
     assert root.findtext(".//{urn:t}value") == "a--b-"  # text may hold what comments cannot
+
+
+def test_deep_anonymous_nesting_is_cut():
+    levels = 40
+    inner = '<xsd:element name="leaf" type="xsd:string"/>'
+    for n in range(levels):
+        inner = (
+            f'<xsd:element name="e{n}"><xsd:complexType><xsd:sequence>{inner}'
+            "</xsd:sequence></xsd:complexType></xsd:element>"
+        )
+    deep = HOSTILE.replace(
+        '<xsd:element name="Walk" type="tns:Node"/>', inner.replace(f'"e{levels - 1}"', '"Walk"')
+    )
+    known = Catalog()
+    known.add("http://h/?wsdl", deep.encode())
+    root = etree.fromstring(request_for(*pick(known, "Walk")).body)
+    notes = [c.text for c in root.iter(etree.Comment)]
+    assert notes == [" cut here: the schema nests deeper or wider than a template "]
+    # Envelope, Body, then 24 elements open when the 25th is cut.
+    assert max(len(list(e.iterancestors())) for e in root.iter(etree.Element)) == 2 + 24

@@ -172,14 +172,11 @@ def _namespace(declaration: etree._Element, kind: str) -> str | None:
     return tns if form == "qualified" else None
 
 
-def _occurs(declaration: etree._Element) -> tuple[int, bool]:
-    """(minOccurs, whether more than one may occur)."""
+def _min_occurs(declaration: etree._Element) -> int:
     try:
-        low = int(declaration.get("minOccurs", "1"))
+        return max(int(declaration.get("minOccurs", "1")), 0)
     except ValueError:
-        low = 1
-    high = declaration.get("maxOccurs", "1")
-    return low, high == "unbounded" or (high.isdigit() and int(high) > 1)
+        return 1
 
 
 # -- the template as a tree --------------------------------------------------------------------
@@ -203,7 +200,8 @@ class _Optional:
 class _Builder:
     def __init__(self, schemas: Schemas) -> None:
         self.schemas = schemas
-        self.count = 0
+        self.count = 0  # elements made
+        self.depth = 0  # elements open
         self.namespaces: dict[str, None] = {}
 
     def _note(self, name: QName) -> QName:
@@ -224,12 +222,20 @@ class _Builder:
             return f"{qtext(name)} is abstract: put an element of its substitution group here"
         node = _Node(name, [], None, [])
         self.count += 1
-        if len(stack) > MAX_DEPTH or self.count > MAX_ELEMENTS:
+        if self.depth >= MAX_DEPTH or self.count > MAX_ELEMENTS:
             node.children.append("cut here: the schema nests deeper or wider than a template")
             return node
+        self.depth += 1
+        try:
+            self._content(node, declaration, stack)
+        finally:
+            self.depth -= 1
+        return node
+
+    def _content(self, node: _Node, declaration: etree._Element, stack: tuple[object, ...]) -> None:
         if declaration.get("fixed") is not None:
             node.text = declaration.get("fixed")
-            return node
+            return
         inline = next(
             (
                 c
@@ -247,7 +253,6 @@ class _Builder:
             node.text = STRING  # anyType
         if declaration.get("default") is not None and node.text is not None:
             node.text = declaration.get("default")
-        return node
 
     def _named_type(self, node: _Node, type_name: QName, stack: tuple[object, ...]) -> None:
         if type_name[0] == XSD_NS:
@@ -371,7 +376,7 @@ class _Builder:
     def particle(self, node: _Node, particle: etree._Element, stack: tuple[object, ...]) -> None:
         """A sequence, all, choice, group reference, element or wildcard, into node's children."""
         kind = qname(particle)[1]
-        low, _ = _occurs(particle)
+        low = _min_occurs(particle)
         if kind == "group":
             group = self.schemas.get("group", resolve_qname(particle, particle.get("ref")))
             model = next((c for c in group if qname(c)[0] == XSD_NS), None) if group else None
