@@ -100,6 +100,11 @@ def test_the_seed_scenario_built_checked_watched_and_saved(peer, setup, browser,
     field(browser, "ca", str(certs.ca))
     add_hop(browser, 1, "socks5h", socks.port)
     add_hop(browser, 2, "http", tiny.port, user="relay", env="TINY_PASS")
+    unlabelled = browser.execute_script(
+        "return [...document.querySelectorAll('input, select, textarea')]"
+        ".filter(e => !e.labels.length).map(e => e.id)"
+    )
+    assert unlabelled == []  # every control has its label (screen readers, keyboard users)
     assert apply(browser) == "applied", body_text(browser)
     mitm.wait_log(rf"listening at {HOST}:{listen}\b")
 
@@ -114,7 +119,8 @@ def test_the_seed_scenario_built_checked_watched_and_saved(peer, setup, browser,
     assert f"{hop2}: HTTP CONNECT handshake done, user/password accepted" in lines
     assert f"certificate verified against ssl_verify_upstream_trusted_ca {certs.ca}" in lines
     shot = tmp_path / "setup.png"
-    browser.set_window_size(1400, 1800)  # the whole page: docs/setup.png is taken here
+    browser.set_window_size(1400, 1950)  # the whole page: docs/setup.png is taken here
+    browser.execute_script("window.scrollTo(0, 0)")
     browser.save_screenshot(str(shot))
     assert shot.stat().st_size > 50_000
 

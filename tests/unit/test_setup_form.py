@@ -50,11 +50,25 @@ def test_the_seed_form_gives_mode_chain_and_the_typed_password_apart():
         ({"bypass": "*.ok\n10.0.0.0/33"}, "bypass", "Cannot use proxy_bypass entry 2"),
         ({"timeout": "0"}, "timeout", "Cannot use proxy_connect_timeout 0"),
         ({"timeout": "ten"}, "timeout", "is not a whole number of seconds"),
+        ({"cooldown": "-1"}, "cooldown", "is not a whole number of seconds"),
+        ({"hops": [{"scheme": "socks5", "host": "h", "port": "1", "auth": "ntlm"}]}, "hop-1",
+         "?auth= is for http:// and https:// hops only"),
+        ({"soap_wsdl": "ftp://x/a.wsdl"}, "soap_wsdl", "Cannot use soap_wsdl entry 1"),
     ],
 )  # fmt: skip
 def test_a_refused_field_has_the_projects_text_under_its_key(change, key, text):
     built = form.build({**SEED, **change})
     assert text in built.errors[key], built.errors
+
+
+def test_an_auth_pin_and_the_soap_switches_are_options_too():
+    row = {"scheme": "http", "host": "p", "port": "3128", "user": "u", "env": "P", "auth": "ntlm"}
+    built = form.build({**SEED, "hops": [row], "cooldown": "300", "soap_validate": False})
+    assert built.options["proxy_chain"] == "http://u:${P}@p:3128?auth=ntlm"
+    assert built.options["proxy_failover_cooldown"] == 300
+    assert built.options["soap_validate"] is False and built.options["soap_mask_secrets"] is True
+    back = form.from_recipe(yaml.safe_load(form.recipe_yaml(built, "pinned")))
+    assert back["hops"][0]["auth"] == "ntlm" and back["cooldown"] == 300
 
 
 def test_a_literal_password_of_the_running_option_is_kept_but_not_for_a_recipe():

@@ -40,11 +40,15 @@ FIELD_OF = {
     "proxy_pac": "pac",
     "proxy_from_env": "from_env",
     "proxy_connect_timeout": "timeout",
+    "proxy_failover_cooldown": "cooldown",
     "ssl_insecure": "insecure",
     "ssl_verify_upstream_trusted_ca": "ca",
     "socat_dump": "socat_dump",
     "socat_dump_format": "socat_dump_format",
     "record_dir": "record_dir",
+    "soap_wsdl": "soap_wsdl",
+    "soap_validate": "soap_validate",
+    "soap_mask_secrets": "soap_mask_secrets",
 }
 
 
@@ -127,6 +131,7 @@ def hop_url(
     port = str(hop.get("port", "")).strip()
     user = str(hop.get("user", "")).strip()
     env = str(hop.get("env", "")).strip()
+    auth = str(hop.get("auth", "")).strip()
     typed = str(hop.get("password", ""))
     kind = schemes.SCHEMES.get(scheme)
     password: str | None = None
@@ -163,7 +168,7 @@ def hop_url(
             userinfo += ":" + urllib.parse.quote(password, safe="${}")
         userinfo += "@"
     bracketed = f"[{host}]" if ":" in host else host
-    url = f"{scheme}://{userinfo}{bracketed}:{port}"
+    url = f"{scheme}://{userinfo}{bracketed}:{port}" + (f"?auth={auth}" if auth else "")
     try:
         options.judge("proxy_chain", url)
     except options.BadValue as e:
@@ -191,16 +196,23 @@ def build(form: Mapping[str, Any], live_chain: str = "", for_recipe: bool = Fals
     _judge(built, "routes", "proxy_routes", _lines(form.get("routes")))
     _judge(built, "pac", "proxy_pac", str(form.get("pac", "")).strip())
     built.options["proxy_from_env"] = bool(form.get("from_env"))
-    timeout = str(form.get("timeout", "10")).strip()
-    if timeout.isdigit():
-        _judge(built, "timeout", "proxy_connect_timeout", int(timeout))
-    else:
-        built.errors["timeout"] = f"timeout {timeout!r} is not a whole number of seconds"
+    for key, name, default in (
+        ("timeout", "proxy_connect_timeout", 10),
+        ("cooldown", "proxy_failover_cooldown", 30),
+    ):
+        seconds = str(form.get(key, default)).strip()
+        if seconds.isdigit():
+            _judge(built, key, name, int(seconds))
+        else:
+            built.errors[key] = f"{key} {seconds!r} is not a whole number of seconds"
     built.options["ssl_insecure"] = bool(form.get("insecure"))
     built.options["ssl_verify_upstream_trusted_ca"] = str(form.get("ca", "")).strip() or None
     built.options["socat_dump"] = str(form.get("socat_dump", "")).strip()
     _judge(built, "socat_dump_format", "socat_dump_format", form.get("socat_dump_format", "v"))
     built.options["record_dir"] = str(form.get("record_dir", "")).strip()
+    _judge(built, "soap_wsdl", "soap_wsdl", _lines(form.get("soap_wsdl")))
+    built.options["soap_validate"] = bool(form.get("soap_validate", True))
+    built.options["soap_mask_secrets"] = bool(form.get("soap_mask_secrets", True))
     return built
 
 
@@ -245,11 +257,15 @@ def from_options(opts: Any) -> dict[str, Any]:
     form["pac"] = opts.proxy_pac
     form["from_env"] = opts.proxy_from_env
     form["timeout"] = opts.proxy_connect_timeout
+    form["cooldown"] = opts.proxy_failover_cooldown
     form["insecure"] = opts.ssl_insecure
     form["ca"] = opts.ssl_verify_upstream_trusted_ca or ""
     form["socat_dump"] = opts.socat_dump
     form["socat_dump_format"] = opts.socat_dump_format
     form["record_dir"] = opts.record_dir
+    form["soap_wsdl"] = "\n".join(opts.soap_wsdl)
+    form["soap_validate"] = opts.soap_validate
+    form["soap_mask_secrets"] = opts.soap_mask_secrets
     return form
 
 
@@ -271,6 +287,7 @@ def hop_row(hop: Hop) -> dict[str, Any]:
         "env": ref.group(1) if ref else "",
         "password": "",
         "keep": hop.password is not None and ref is None,
+        "auth": hop.auth or "",
     }
 
 
@@ -286,11 +303,15 @@ DEFAULTS: dict[str, Any] = {
     "proxy_pac": "",
     "proxy_from_env": False,
     "proxy_connect_timeout": 10,
+    "proxy_failover_cooldown": 30,
     "ssl_insecure": False,
     "ssl_verify_upstream_trusted_ca": None,
     "socat_dump": "",
     "socat_dump_format": "v",
     "record_dir": "",
+    "soap_wsdl": [],
+    "soap_validate": True,
+    "soap_mask_secrets": True,
 }
 
 
@@ -298,7 +319,7 @@ def from_recipe(data: Any) -> dict[str, Any]:
     """The form of a recipe's options (the others at their defaults)."""
     given = data.get("options") if isinstance(data, dict) else None
     values = {**DEFAULTS, **{k: v for k, v in (given or {}).items() if k in DEFAULTS}}
-    for name in ("mode", "proxy_bypass", "proxy_routes"):
+    for name in ("mode", "proxy_bypass", "proxy_routes", "soap_wsdl"):
         if isinstance(values[name], str):
             values[name] = [values[name]]
     values["proxy_chain"] = str(values["proxy_chain"] or "")

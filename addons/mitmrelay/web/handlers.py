@@ -31,6 +31,7 @@ from tornado.routing import AnyMatches, HostMatches
 from mitmrelay import recipe as recipes
 from mitmrelay.chain import check as engine
 from mitmrelay.chain import schemes
+from mitmrelay.chain.proxyauth import SCHEMES as AUTH_SCHEMES
 from mitmrelay.recipe import shipped
 from mitmrelay.recipe.catalog import catalog
 from mitmrelay.streams import socat_format
@@ -109,10 +110,12 @@ class State(_Handler):
                         "name": s.name,
                         "port": s.port_hint,
                         "password": s.credentials is schemes.Credentials.USER_AND_PASSWORD,
+                        "connect": s.handshake is schemes.Handshake.HTTP_CONNECT,
                         "proxy": s.proxy,
                     }
                     for s in schemes.SCHEMES.values()
                 ],
+                "auth": list(AUTH_SCHEMES),
                 "formats": list(socat_format.FORMATS),
                 "recipes": sorted(shipped.available()),
                 "recipe_dir": str(shipped.user_dir()),
@@ -188,8 +191,11 @@ class Route(_Handler):
 class LoadRecipe(_Handler):
     def get(self) -> None:
         name = self.get_argument("name", "")
+        known = shipped.available()  # by name only: the page reads no other file
         try:
-            path = shipped.find(name)
+            if name not in known:
+                raise ValueError(f"no recipe named {name!r}; the names are: {', '.join(known)}")
+            path = known[name]
             recipe, problems = recipes.parse(path.read_text(encoding="utf-8"), str(path))
         except (ValueError, OSError) as e:
             self.answer({"errors": {"recipe": str(e)}}, 400)

@@ -5,6 +5,10 @@
 const xsrf = document.querySelector('meta[name="xsrf"]').content;
 const $ = (id) => document.getElementById(id);
 let schemes = [];
+let authSchemes = [];
+const TEXT_FIELDS = ["mode", "server", "listen_host", "listen_port", "ca", "timeout", "cooldown",
+    "bypass", "routes", "pac", "socat_dump", "socat_dump_format", "record_dir", "soap_wsdl"];
+const CHECKBOXES = ["insecure", "from_env", "soap_validate", "soap_mask_secrets"];
 
 async function api(path, body) {
     const init = {credentials: "same-origin", headers: {}};
@@ -71,6 +75,10 @@ function hopRow(hop) {
         scheme.add(option);
     }
     scheme.value = hop.scheme || "socks5h";
+    const auth = document.createElement("select");
+    auth.add(new Option("the strongest offered", ""));
+    for (const name of authSchemes) auth.add(new Option(name, name));
+    auth.value = hop.auth || "";
     const password = document.createElement("input");
     password.type = "password";
     password.autocomplete = "new-password";
@@ -82,10 +90,12 @@ function hopRow(hop) {
         user: labelled(row, "", "User", textInput(12, hop.user)),
         env: labelled(row, "", "Password from env var", textInput(14, hop.env)),
         password: labelled(row, "", "or type it (kept in memory only)", password),
+        auth: labelled(row, "", "Proxy auth", auth),
     };
     const passwordWanted = () => {
-        const wants = (schemes.find((s) => s.name === scheme.value) || {}).password;
-        fields.env.disabled = fields.password.disabled = !wants;
+        const known = schemes.find((s) => s.name === scheme.value) || {};
+        fields.env.disabled = fields.password.disabled = !known.password;
+        fields.auth.disabled = !known.connect;
     };
     scheme.addEventListener("change", () => {
         const known = schemes.find((s) => s.name === scheme.value);
@@ -133,12 +143,8 @@ function renumber() {
 }
 
 function fillForm(form) {
-    for (const name of ["mode", "server", "listen_host", "listen_port", "ca", "timeout", "bypass",
-        "routes", "pac", "socat_dump", "socat_dump_format", "record_dir"]) {
-        $(name).value = form[name] ?? "";
-    }
-    $("insecure").checked = !!form.insecure;
-    $("from_env").checked = !!form.from_env;
+    for (const name of TEXT_FIELDS) $(name).value = form[name] ?? "";
+    for (const name of CHECKBOXES) $(name).checked = !!form[name];
     $("hops").replaceChildren(...(form.hops || []).map(hopRow));
     renumber();
     showMode();
@@ -151,15 +157,13 @@ function fillForm(form) {
 
 function readForm() {
     const form = {};
-    for (const name of ["mode", "server", "listen_host", "listen_port", "ca", "timeout", "bypass",
-        "routes", "pac", "socat_dump", "socat_dump_format", "record_dir"]) {
-        form[name] = $(name).value;
-    }
-    form.insecure = $("insecure").checked;
-    form.from_env = $("from_env").checked;
+    for (const name of TEXT_FIELDS) form[name] = $(name).value;
+    for (const name of CHECKBOXES) form[name] = $(name).checked;
     form.hops = [...$("hops").children].map((li) => {
         const hop = {keep: li.dataset.keep === "1"};
-        for (const [name, input] of Object.entries(li.fields)) hop[name] = input.value;
+        for (const [name, input] of Object.entries(li.fields)) {
+            hop[name] = input.disabled ? "" : input.value;
+        }
         return hop;
     });
     return form;
@@ -271,6 +275,7 @@ async function recipe(save) {
 async function start() {
     const {data} = await api("state");
     schemes = data.schemes;
+    authSchemes = data.auth;
     for (const format of data.formats) $("socat_dump_format").add(new Option(format, format));
     for (const name of data.recipes) $("recipe").add(new Option(name, name));
     $("recipe_name").placeholder = `my-setup (into ${data.recipe_dir})`;
