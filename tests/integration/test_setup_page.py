@@ -173,22 +173,31 @@ def test_a_dead_second_hop_is_named_and_a_bad_value_is_shown_beside_its_field(pe
     Select(browser.find_element(By.ID, "mode")).select_by_value("regular")
     field(browser, "listen_port", str(mitm.port))
     add_hop(browser, 1, "socks5h", socks.port)
-    add_hop(browser, 2, "http", dead)
+    add_hop(browser, 2, "http", dead, user="me", env="TYPED_PASS", password=SECRET)
     assert apply(browser) == "applied"
+    assert browser.find_element(By.ID, "hop-2-password").get_attribute("value") == ""
     steps = check(browser, f"tls://localhost:{origin.port}")
     failed = [text for kind, text in steps if kind == "fail"]
     assert failed and failed[0].startswith(
         f"FAIL hop 2/2: address (through hop 1/2 socks5h://{HOST}:{socks.port})"
     ), steps
+    assert (
+        f"via socks5h://{HOST}:{socks.port},http://me:${{TYPED_PASS}}@{HOST}:{dead}" in steps[0][1]
+    )
     assert browser.find_element(By.ID, "check-result").text == "failed"
 
     field(browser, "hop-2-port", "0")
     assert apply(browser) == "not applied"
     error = browser.find_element(By.ID, "err-hop-2").text
-    assert error == f"hop 2: hop 'http://{HOST}:0' has no port: add one, e.g. http://{HOST}:3128"
+    assert error == (
+        f"hop 2: hop 'http://me:${{TYPED_PASS}}@{HOST}:0' has no port: add one, "
+        f"e.g. http://{HOST}:3128"
+    )
     browser.refresh()
     ready(browser)
     assert browser.find_element(By.ID, "hop-2-port").get_attribute("value") == str(dead)
+    for output in (browser.page_source, mitm.text()):  # the typed password: nowhere
+        assert SECRET not in output
 
 
 def test_a_page_of_another_origin_cannot_change_the_setup(peer, setup, browser, tmp_path):
