@@ -162,9 +162,9 @@ def compare(a: Side, b: Side, mask: bool = True) -> list[str]:
     """The differences from `a` to `b`, one line each (`changed  PATH: old -> new`, `added
     PATH`, `removed PATH`); empty when they mean the same."""
     differ = _Differ(mask)
-    facts_b = dict(b.facts)
-    for name, old in a.facts:
-        new = facts_b.get(name)
+    facts_a, facts_b = dict(a.facts), dict(b.facts)
+    for name in dict.fromkeys([*facts_a, *facts_b]):
+        old, new = facts_a.get(name), facts_b.get(name)
         if old != new:
             differ.add(f"changed  {name}: {old!r} -> {new!r}")
     _soap(a.soap, b.soap, differ)
