@@ -13,6 +13,7 @@ flow editor drive it, against real SOAP stacks:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -293,25 +294,28 @@ def test_soap_new_for_spyne_learned_from_the_clients_wsdl_fetch(tmp_path):
         server.stop()
 
 
-# -- nested types, a choice, enumerations: node-soap --------------------------------------------
+# -- nested types, a choice, enumerations: node-soap, replayed through a SOCKS5 hop ---------------
 
 
 def test_soap_new_for_nested_types_choices_and_enumerations(tmp_path):
     served = tmp_path / "travel-served.wsdl"
     served.write_text(w.TRAVEL)
     answers = {"Book": {"bookingId": "B-1"}, "Cancel": {"refunded": 0}}
-    server = Process(
-        [
-            peers.need("node"),
-            str(NODE / "soap_echo_peer.js"),
-            str(served),
-            "/travel",
-            json.dumps(answers),
-        ],
-        tmp_path / "node-travel.log",
-        ready=[r"listening \d+"],
-    )
-    try:
+    with contextlib.ExitStack() as started:
+        server = Process(
+            [
+                peers.need("node"),
+                str(NODE / "soap_echo_peer.js"),
+                str(served),
+                "/travel",
+                json.dumps(answers),
+            ],
+            tmp_path / "node-travel.log",
+            ready=[r"listening \d+"],
+        )
+        started.callback(server.stop)
+        socks = peers.start_microsocks(tmp_path)
+        started.callback(socks.stop)
         server.port = int(server.wait_log(r"listening (\d+)").group(1))
         known = tmp_path / "travel.wsdl"
         known.write_text(
@@ -323,16 +327,15 @@ def test_soap_new_for_nested_types_choices_and_enumerations(tmp_path):
             f"reverse:http://{HOST}:{server.port}@{{port}}",
             "--set",
             f"soap_wsdl={known}",
+            "--set",
+            f"proxy_chain=socks5h://{HOST}:{socks.port}",
         )
-        try:
-            book = new_and_replay(web, "Book")
-            cancel = new_and_replay(web, "Cancel")
-            booking = response_text(web, book)
-            assert schema_valid(web, book, "Book") and schema_valid(web, cancel, "Cancel")
-        finally:
-            relay.stop()
+        started.callback(relay.stop)
+        book = new_and_replay(web, "Book")
+        cancel = new_and_replay(web, "Cancel")
+        assert schema_valid(web, book, "Book") and schema_valid(web, cancel, "Cancel")
         assert book["response"]["status_code"] == 200 and cancel["response"]["status_code"] == 200
-        assert re.search(r"<(\w+:)?bookingId>B-1</", booking)
+        assert re.search(r"<(\w+:)?bookingId>B-1</", response_text(web, book))
         called = dict(re.findall(r"call (\w+) (.*)", server.text()))
         booked = json.loads(called["Book"])
         assert booked["flight"]["cabin"] == "economy"
@@ -341,5 +344,5 @@ def test_soap_new_for_nested_types_choices_and_enumerations(tmp_path):
         assert booked["traveller"][0]["loyalty"] == "ACME"  # an optional part, uncommented
         assert (booked["insured"], booked["seats"], booked["notes"]) == (True, "1", "ACME")
         assert json.loads(called["Cancel"]) == {"bookingId": "ACME", "reason": "illness"}
-    finally:
-        server.stop()
+        # The replays went out through the proxy chain, as any replay of the relay does.
+        socks.wait_log(rf"connected to {HOST}:{server.port}\b")
