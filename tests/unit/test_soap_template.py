@@ -232,3 +232,13 @@ def test_deep_anonymous_nesting_is_cut():
     assert notes == [" cut here: the schema nests deeper or wider than a template "]
     # Envelope, Body, then 24 elements open when the 25th is cut.
     assert max(len(list(e.iterancestors())) for e in root.iter(etree.Element)) == 2 + 24
+
+
+def test_without_an_address_the_request_goes_where_the_wsdl_was_read():
+    known = Catalog()
+    no_address = w.STOCK_QUOTE.replace(
+        '<soap:address location="http://example.com/stockquote"/>', ""
+    )
+    known.add("https://partner.example/quotes?wsdl", no_address.encode())
+    made = request_for(*pick(known, "GetLastTradePrice"))
+    assert made.url == "https://partner.example/quotes"
