@@ -58,10 +58,8 @@ class SetupApi(Web):
 def seed_form(server: str, port: int, hops: list[dict], **fields) -> dict:
     """The form of the seed scenario: a reverse listener on HOST:port forwarding to server."""
     return {
-        "mode": "reverse",
-        "server": server,
+        "listeners": [{"mode": "reverse", "server": server, "port": str(port)}],
         "listen_host": HOST,
-        "listen_port": str(port),
         "hops": hops,
         "timeout": "10",
         **fields,

@@ -93,10 +93,10 @@ def test_the_seed_scenario_built_checked_watched_and_saved(peer, setup, browser,
     origin, socks = peer.https_origin(), peer.microsocks()
     tiny = peer.tinyproxy("relay", SECRET)
     listen = free_port()
-    Select(browser.find_element(By.ID, "mode")).select_by_value("reverse")
-    field(browser, "server", f"https://localhost:{origin.port}")
+    Select(browser.find_element(By.ID, "listen-1-mode")).select_by_value("reverse")
+    field(browser, "listen-1-server", f"https://localhost:{origin.port}")
     field(browser, "listen_host", HOST)
-    field(browser, "listen_port", str(listen))
+    field(browser, "listen-1-port", str(listen))
     field(browser, "ca", str(certs.ca))
     add_hop(browser, 1, "socks5h", socks.port)
     add_hop(browser, 2, "http", tiny.port, user="relay", env="TINY_PASS")
@@ -170,12 +170,17 @@ def test_the_seed_scenario_built_checked_watched_and_saved(peer, setup, browser,
 def test_a_dead_second_hop_is_named_and_a_bad_value_is_shown_beside_its_field(peer, setup, browser):
     mitm, _ = setup
     origin, socks, dead = peer.https_origin(), peer.microsocks(), free_port()
-    Select(browser.find_element(By.ID, "mode")).select_by_value("regular")
-    field(browser, "listen_port", str(mitm.port))
+    Select(browser.find_element(By.ID, "listen-1-mode")).select_by_value("regular")
+    field(browser, "listen-1-port", str(mitm.port))
+    browser.find_element(By.ID, "add-listener").click()
+    Select(browser.find_element(By.ID, "listen-2-mode")).select_by_value("socks5")
+    socks_in = free_port()
+    field(browser, "listen-2-port", str(socks_in))
     add_hop(browser, 1, "socks5h", socks.port)
     add_hop(browser, 2, "http", dead, user="me", env="TYPED_PASS", password=SECRET)
     assert apply(browser) == "applied"
     assert browser.find_element(By.ID, "hop-2-password").get_attribute("value") == ""
+    mitm.wait_log(rf"SOCKS v5 proxy listening at {HOST}:{socks_in}\b")
     steps = check(browser, f"tls://localhost:{origin.port}")
     failed = [text for kind, text in steps if kind == "fail"]
     assert failed and failed[0].startswith(
@@ -207,7 +212,7 @@ def test_a_page_of_another_origin_cannot_change_the_setup(peer, setup, browser, 
     api = f"http://{HOST}:{mitm.web_port}/mitmrelay/api/apply"
     evil = tmp_path / "evil"
     evil.mkdir()
-    body = '{"form": {"mode": "regular", "listen_port": "9", "hops": []}}'
+    body = '{"form": {"listeners": [{"mode": "regular", "port": "9"}], "hops": []}}'
     (evil / "index.html").write_text(
         f'<form id="f" method="post" enctype="text/plain" action="{api}">'
         f"<input name='{body[:-1]}' value='}}'></form>"

@@ -11,10 +11,8 @@ from mitmrelay.cli.main import web_args
 from mitmrelay.web import form
 
 SEED = {
-    "mode": "reverse",
-    "server": "https://api.partner.example:443",
+    "listeners": [{"mode": "reverse", "server": "https://api.partner.example:443", "port": "5000"}],
     "listen_host": "127.0.0.1",
-    "listen_port": "5000",
     "hops": [
         {"scheme": "socks5h", "host": "127.0.0.1", "port": "1080"},
         {"scheme": "http", "host": "proxy.corp", "port": "3128", "user": "me", "env": "PASS",
@@ -38,9 +36,15 @@ def test_the_seed_form_gives_mode_chain_and_the_typed_password_apart():
 @pytest.mark.parametrize(
     ("change", "key", "text"),
     [
-        ({"listen_port": "0"}, "listen_port", "is not a number from 1 to 65535"),
-        ({"server": ""}, "server", "reverse mode forwards to a server"),
-        ({"server": "ftp://x"}, "server", "Cannot use mode 'reverse:ftp://x@5000'"),
+        ({"listeners": [{"mode": "regular", "port": "0"}]}, "listen-1",
+         "listener 1: port '0' is not a number from 1 to 65535"),
+        ({"listeners": [{"mode": "reverse", "port": "1"}]}, "listen-1",
+         "reverse mode forwards to a server"),
+        ({"listeners": [{"mode": "regular", "port": "1"}, {"mode": "reverse", "port": "2",
+          "server": "ftp://x"}]}, "listen-2", "listener 2: Cannot use mode 'reverse:ftp://x@2'"),
+        ({"listeners": [{"mode": "other", "server": "bogus"}]}, "listen-1",
+         "listener 1: Cannot use mode 'bogus': unknown mode"),
+        ({"listeners": []}, "listeners", "add a listener"),
         ({"hops": [{"scheme": "sock5", "host": "h", "port": "1"}]}, "hop-1",
          "hop 1: unknown scheme 'sock5' (did you mean 'socks5'?)"),
         ({"hops": [{"scheme": "socks5", "host": "h", "port": "1", "password": "x"}]}, "hop-1",
@@ -83,13 +87,22 @@ def test_a_literal_password_of_the_running_option_is_kept_but_not_for_a_recipe()
 
 def test_the_running_options_come_back_as_the_form_without_literal_passwords():
     opts = types.SimpleNamespace(
-        **{**form.DEFAULTS, "mode": ["reverse:https://api.example:443@5000"], "listen_port": None},
+        **{
+            **form.DEFAULTS,
+            "mode": ["reverse:https://api.example:443@5000", "socks5", "transparent@9"],
+            "listen_port": None,
+        },
     )
     opts.proxy_chain = "socks5://u:literal@h:1080,http://me:${PASS}@p:3128"
     got = form.from_options(opts)
-    assert (got["mode"], got["server"], got["listen_port"]) == (
-        "reverse", "https://api.example:443", 5000
-    )  # fmt: skip
+    assert got["listeners"] == [
+        {"mode": "reverse", "server": "https://api.example:443", "port": 5000},
+        {"mode": "socks5", "server": "", "port": 1080},
+        {"mode": "other", "server": "transparent@9", "port": ""},
+    ]
+    built = form.build({**got, "listeners": got["listeners"]})
+    assert built.options["mode"] == ["reverse:https://api.example:443@5000", "socks5@1080",
+                                     "transparent@9"]  # fmt: skip
     assert [(h["env"], h["keep"], h["password"]) for h in got["hops"]] == [
         ("", True, ""),
         ("PASS", False, ""),
@@ -109,7 +122,7 @@ def test_a_recipe_of_the_form_is_what_a_user_would_write():
     }
     back = form.from_recipe(yaml.safe_load(text))
     assert [h["env"] for h in back["hops"]] == ["", "PASS"]
-    assert back["listen_port"] == 5000
+    assert back["listeners"][0]["port"] == 5000
 
 
 def test_a_refusal_of_configure_goes_beside_the_option_it_names_first():

@@ -26,13 +26,13 @@ from mitmrelay.chain import schemes
 from mitmrelay.chain.failover import parse_alternatives
 from mitmrelay.chain.spec import Hop, mask
 
-MODES = ("reverse", "regular", "socks5")
+MODES = ("reverse", "regular", "socks5")  # what a listener row builds; any other: as written
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 # The form field each option is shown beside, for refusals that come from configure().
 FIELD_OF = {
-    "mode": "server",
+    "mode": "listeners",
     "listen_host": "listen_host",
     "proxy_chain": "hops",
     "proxy_bypass": "bypass",
@@ -94,30 +94,32 @@ def _judge(built: Built, key: str, name: str, value: Any) -> None:
     built.options[name] = value
 
 
-def mode_spec(form: Mapping[str, Any]) -> tuple[str | None, dict[str, str]]:
-    """The `mode` value of the listen fields, or the refusals by field."""
-    kind = form.get("mode", "reverse")
-    port = _port(form.get("listen_port", ""))
-    errors = {}
-    if kind not in MODES:
-        errors["mode"] = f"mode {kind!r}: use one of {', '.join(MODES)}"
-    if port is None:
-        errors["listen_port"] = (
-            f"listen port {form.get('listen_port')!r} is not a number from 1 to 65535"
-        )
-    server = str(form.get("server", "")).strip()
-    if kind == "reverse" and not server:
-        errors["server"] = (
-            "reverse mode forwards to a server: give it, e.g. https://api.example:443"
-        )
-    if errors:
-        return None, errors
-    spec = f"reverse:{server}@{port}" if kind == "reverse" else f"{kind}@{port}"
+def mode_spec(listener: Mapping[str, Any], n: int) -> tuple[str | None, str | None]:
+    """One listener row as a `mode` entry, or the refusal (for the row's `listen-N` slot).
+    `other` takes a mitmproxy mode spec as written (upstream:..., transparent, wireguard, ...)."""
+    kind = listener.get("mode", "reverse")
+    server = str(listener.get("server", "")).strip()
+    if kind == "other":
+        spec = server
+    else:
+        port = _port(listener.get("port", ""))
+        if kind not in MODES:
+            return None, f"listener {n}: mode {kind!r}: use one of {', '.join(MODES)} or other"
+        if port is None:
+            return None, (
+                f"listener {n}: port {listener.get('port')!r} is not a number from 1 to 65535"
+            )
+        if kind == "reverse" and not server:
+            return None, (
+                f"listener {n}: reverse mode forwards to a server: give it, "
+                "e.g. https://api.example:443"
+            )
+        spec = f"reverse:{server}@{port}" if kind == "reverse" else f"{kind}@{port}"
     try:
         options.judge("mode", spec)
     except options.BadValue as e:
-        return None, {"server" if kind == "reverse" else "mode": str(e)}
-    return spec, {}
+        return None, f"listener {n}: {e}"
+    return spec, None
 
 
 def hop_url(
@@ -180,10 +182,16 @@ def hop_url(
 def build(form: Mapping[str, Any], live_chain: str = "", for_recipe: bool = False) -> Built:
     """The options of a submitted form, judged field by field by the options' own checks."""
     built = Built()
-    spec, errors = mode_spec(form)
-    built.errors.update(errors)
-    if spec is not None:
-        built.options["mode"] = [spec]
+    specs = []
+    for n, listener in enumerate(form.get("listeners") or [], start=1):
+        spec, error = mode_spec(listener, n)
+        if error:
+            built.errors[f"listen-{n}"] = error
+        specs.append(spec)
+    if not specs:
+        built.errors["listeners"] = "add a listener: mitmproxy needs at least one mode"
+    elif all(specs):
+        built.options["mode"] = specs
     built.options["listen_host"] = str(form.get("listen_host", "")).strip()
     live = _first_chain(live_chain)
     urls = [
@@ -227,24 +235,8 @@ def _first_chain(text: str) -> tuple[Hop, ...]:
 def from_options(opts: Any) -> dict[str, Any]:
     """The form of the running options (mitmproxy's, as the Options editor shows them).
     Passwords: `${NAME}` as the name; a literal one only as `keep` (it is never sent)."""
-    form: dict[str, Any] = {"mode": "regular", "server": "", "notes": []}
-    modes = list(opts.mode)
-    if modes:
-        try:
-            mode = ProxyMode.parse(modes[0])
-        except ValueError:
-            mode = None
-        if mode is not None and mode.type_name in MODES:
-            form["mode"] = mode.type_name
-            form["server"] = mode.data if mode.type_name == "reverse" else ""
-            form["listen_port"] = mode.listen_port(opts.listen_port) or ""
-        else:
-            form["notes"].append(f"the running mode {modes[0]!r} is not one this page builds")
-        if len(modes) > 1:
-            form["notes"].append(
-                f"{len(modes) - 1} more listener(s) run; this page shows the first"
-            )
-    form.setdefault("listen_port", opts.listen_port or 8080)
+    form: dict[str, Any] = {"notes": []}
+    form["listeners"] = [listener_row(spec, opts.listen_port) for spec in opts.mode]
     form["listen_host"] = opts.listen_host
     alternatives = _alternatives(opts.proxy_chain)
     if len(alternatives) > 1:
@@ -267,6 +259,21 @@ def from_options(opts: Any) -> dict[str, Any]:
     form["soap_validate"] = opts.soap_validate
     form["soap_mask_secrets"] = opts.soap_mask_secrets
     return form
+
+
+def listener_row(spec: str, listen_port: int | None) -> dict[str, Any]:
+    """A `mode` entry as a listener row; modes the row cannot build stay as written (other)."""
+    try:
+        mode = ProxyMode.parse(spec)
+    except ValueError:
+        mode = None
+    if mode is None or mode.type_name not in MODES:
+        return {"mode": "other", "server": spec, "port": ""}
+    return {
+        "mode": mode.type_name,
+        "server": mode.data if mode.type_name == "reverse" else "",
+        "port": mode.listen_port(listen_port) or "",
+    }
 
 
 def _alternatives(text: str) -> tuple[tuple[Hop, ...], ...]:

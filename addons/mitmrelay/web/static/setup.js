@@ -6,7 +6,7 @@ const xsrf = document.querySelector('meta[name="xsrf"]').content;
 const $ = (id) => document.getElementById(id);
 let schemes = [];
 let authSchemes = [];
-const TEXT_FIELDS = ["mode", "server", "listen_host", "listen_port", "ca", "timeout", "cooldown",
+const TEXT_FIELDS = ["listen_host", "ca", "timeout", "cooldown",
     "bypass", "routes", "pac", "socat_dump", "socat_dump_format", "record_dir", "soap_wsdl"];
 const CHECKBOXES = ["insecure", "from_env", "soap_validate", "soap_mask_secrets"];
 
@@ -113,12 +113,17 @@ function hopRow(hop) {
         renumber();
         moveDown.focus();
     });
-    const remove = button("Remove", () => {
+    row.append(moveUp, moveDown);
+    return finishRow(li, row, fields, "add-hop");
+}
+
+// A row's Remove button and error slot; its ids are given by renumber().
+function finishRow(li, row, fields, addButton) {
+    row.append(button("Remove", () => {
         li.remove();
         renumber();
-        $("add-hop").focus();
-    });
-    row.append(moveUp, moveDown, remove);
+        $(addButton).focus();
+    }));
     const error = document.createElement("p");
     error.className = "error";
     error.setAttribute("role", "alert");
@@ -128,26 +133,58 @@ function hopRow(hop) {
     return li;
 }
 
-// Ids and labels follow the row's place: hop-2-host is the host of the second hop.
+function listenerRow(listener) {
+    const li = document.createElement("li");
+    const row = document.createElement("div");
+    row.className = "row";
+    const mode = document.createElement("select");
+    for (const [value, text] of [["reverse", "reverse: forward to one server"],
+        ["regular", "regular HTTP(S) proxy"], ["socks5", "SOCKS5 proxy"],
+        ["other", "other: a mitmproxy mode as written"]]) {
+        mode.add(new Option(text, value));
+    }
+    mode.value = listener.mode || "reverse";
+    const fields = {
+        mode: labelled(row, "", "Mode", mode),
+        server: labelled(row, "", "Forward to server", textInput(34, listener.server)),
+        port: labelled(row, "", "on local port", textInput(6, listener.port)),
+    };
+    fields.server.placeholder = "https://api.partner.example:443";
+    const shown = () => {
+        fields.server.disabled = !["reverse", "other"].includes(mode.value);
+        fields.port.disabled = mode.value === "other";
+        fields.server.previousElementSibling.textContent =
+            mode.value === "other" ? "Mode as written" : "Forward to server";
+    };
+    mode.addEventListener("change", shown);
+    shown();
+    return finishRow(li, row, fields, "add-listener");
+}
+
+// Ids and labels follow the row's place: hop-2-host is the host of the second hop,
+// listen-1-port the port of the first listener.
 function renumber() {
-    [...$("hops").children].forEach((li, i) => {
-        const n = i + 1;
-        li.error.id = `err-hop-${n}`;
-        for (const [name, input] of Object.entries(li.fields)) {
-            input.id = `hop-${n}-${name}`;
-            input.previousElementSibling.htmlFor = input.id;
-            input.setAttribute("aria-describedby", li.error.id);
-        }
-        li.setAttribute("aria-label", `hop ${n} of ${$("hops").children.length}`);
-    });
+    for (const [list, prefix, words] of [["hops", "hop", "hop"], ["listeners", "listen", "listener"]]) {
+        const rows = [...$(list).children];
+        rows.forEach((li, i) => {
+            const n = i + 1;
+            li.error.id = `err-${prefix}-${n}`;
+            for (const [name, input] of Object.entries(li.fields)) {
+                input.id = `${prefix}-${n}-${name}`;
+                input.previousElementSibling.htmlFor = input.id;
+                input.setAttribute("aria-describedby", li.error.id);
+            }
+            li.setAttribute("aria-label", `${words} ${n} of ${rows.length}`);
+        });
+    }
 }
 
 function fillForm(form) {
     for (const name of TEXT_FIELDS) $(name).value = form[name] ?? "";
     for (const name of CHECKBOXES) $(name).checked = !!form[name];
     $("hops").replaceChildren(...(form.hops || []).map(hopRow));
+    $("listeners").replaceChildren(...(form.listeners || []).map(listenerRow));
     renumber();
-    showMode();
     $("notes").replaceChildren(...(form.notes || []).map((text) => {
         const li = document.createElement("li");
         li.textContent = text;
@@ -159,22 +196,20 @@ function readForm() {
     const form = {};
     for (const name of TEXT_FIELDS) form[name] = $(name).value;
     for (const name of CHECKBOXES) form[name] = $(name).checked;
-    form.hops = [...$("hops").children].map((li) => {
-        const hop = {keep: li.dataset.keep === "1"};
+    const rows = (list) => [...$(list).children].map((li) => {
+        const row = {keep: li.dataset.keep === "1"};
         for (const [name, input] of Object.entries(li.fields)) {
-            hop[name] = input.disabled ? "" : input.value;
+            row[name] = input.disabled ? "" : input.value;
         }
-        return hop;
+        return row;
     });
+    form.hops = rows("hops");
+    form.listeners = rows("listeners");
     return form;
 }
 
 function forgetPasswords() {
     for (const input of document.querySelectorAll('#hops input[type="password"]')) input.value = "";
-}
-
-function showMode() {
-    $("server-row").hidden = $("mode").value !== "reverse";
 }
 
 async function applyForm(event) {
@@ -280,7 +315,11 @@ async function start() {
     for (const name of data.recipes) $("recipe").add(new Option(name, name));
     $("recipe_name").placeholder = `my-setup (into ${data.recipe_dir})`;
     fillForm(data.form);
-    $("mode").addEventListener("change", showMode);
+    $("add-listener").addEventListener("click", () => {
+        $("listeners").append(listenerRow({mode: "reverse"}));
+        renumber();
+        $("listeners").lastElementChild.fields.server.focus();
+    });
     $("add-hop").addEventListener("click", () => {
         $("hops").append(hopRow({scheme: "socks5h", port: 1080}));
         renumber();
