@@ -679,6 +679,24 @@ def test_docs_commands_run_installed(runner, installed, peer, tmp_path):
     runner(installed, peer, tmp_path, [c for c, v in COMMANDS.items() if v is runner])
 
 
+def test_a_bad_option_is_one_line_and_exit_status_1(installed, tmp_path):
+    """docs/chains.md's refusal of a misspelt scheme, and a misspelt option name, as the installed
+    commands print them: that line after mitmproxy's `Loading script`, nothing more, status 1."""
+    shown = next(line for line in OUTPUT if line.startswith("Cannot use proxy_chain 'sock5:"))
+    runs = {
+        shown: ["mitmrelay", "run", "soap-over-socks5", "--mode",
+                f"reverse:https://localhost:1@{free_port()}",
+                "--set", "proxy_chain=sock5://127.0.0.1:1080"],
+        "unknown option proxy_chian (did you mean 'proxy_chain'?)": [
+            "mitmdump", "-s", str(installed.script), "--listen-host", HOST,
+            "--listen-port", str(free_port()), "--set", "proxy_chian=socks5h://127.0.0.1:1080"],
+    }  # fmt: skip
+    for line, argv in runs.items():
+        status, out = run_command(installed, argv, tmp_path)
+        printed = [text for text in out.splitlines() if "] Loading script " not in text]
+        assert status == 1 and len(printed) == 1 and printed[0].endswith(f"] {line}"), out
+
+
 def user_home(installed: Installed, tmp: Path) -> Path:
     """A home with mitmproxy's CA (copied: made once per session) and the files recipes name."""
     home = tmp / "home"

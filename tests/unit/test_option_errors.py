@@ -6,7 +6,7 @@ import logging
 
 import pytest
 from mitmproxy import exceptions
-from mitmrelay.option_errors import SCRIPT_LOGGER, one_line, unknown_options
+from mitmrelay.option_errors import MARK, SCRIPT_LOGGER, ExitAtStart, one_line, unknown_options
 
 
 def record(message: str, exc: BaseException | None) -> logging.LogRecord:
@@ -20,6 +20,9 @@ def test_an_options_error_while_a_script_loads_is_its_text_alone():
     entry = record("error in script relay.py", exceptions.OptionsError("Cannot use proxy_chain"))
     assert one_line(entry)
     assert entry.getMessage() == "Cannot use proxy_chain" and entry.exc_info is None
+    with pytest.raises(SystemExit) as exit:  # once mitmproxy's handlers have printed it
+        ExitAtStart().handle(entry)
+    assert exit.value.code == 1
 
 
 @pytest.mark.parametrize(
@@ -34,6 +37,8 @@ def test_other_records_pass_untouched(message, exc):
     entry = record(message, exc)
     assert one_line(entry)
     assert entry.getMessage() == message and entry.exc_info == record(message, exc).exc_info
+    assert not hasattr(entry, MARK)
+    ExitAtStart().handle(entry)  # no exit
 
 
 def test_unknown_options_with_the_nearest_known_name():
