@@ -6,7 +6,15 @@ import logging
 
 import pytest
 from mitmproxy import exceptions
-from mitmrelay.option_errors import MARK, SCRIPT_LOGGER, ExitAtStart, one_line, unknown_options
+from mitmproxy.test import taddons
+from mitmrelay.option_errors import (
+    MARK,
+    SCRIPT_LOGGER,
+    ExitAtStart,
+    OptionErrors,
+    one_line,
+    unknown_options,
+)
 
 
 def record(message: str, exc: BaseException | None) -> logging.LogRecord:
@@ -49,3 +57,17 @@ def test_unknown_options_with_the_nearest_known_name():
     assert unknown_options(["zzz", "lisen_host"], known) == (
         "unknown option lisen_host (did you mean 'listen_host'?); unknown option zzz"
     )
+
+
+def test_only_until_mitmproxy_runs_does_an_option_error_end_it():
+    """A script reloaded while mitmproxy runs (its file changed) only logs its errors."""
+    root = logging.getLogger()
+    first = OptionErrors()
+    with taddons.context(first) as tctx:
+        assert first.exit_at_start in root.handlers
+        first.running()
+        assert first.exit_at_start not in root.handlers
+        tctx.master.addons.remove(first)  # as mitmproxy reloads a script
+        reloaded = OptionErrors()
+        tctx.master.addons.add(reloaded)
+        assert reloaded.exit_at_start not in root.handlers
