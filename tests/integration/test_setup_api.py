@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from mitmrelay.testing import HOST
 from setup_helpers import MITMPROXY_MAJOR, PACKAGE_ROOT, SetupApi, raw, seed_form
+from wsdl_samples import STOCK_QUOTE
 
 SECRET = "Typed-Secret-4711"
 
@@ -130,3 +131,14 @@ def test_a_change_in_mitmwebs_options_editor_shows_on_the_page(web):
         "EDITOR_PASS",
         3128,
     )
+
+
+def test_the_wsdls_known_are_listed_after_one_is_given(web, tmp_path):
+    _, api = web
+    assert api.call("wsdls") == (200, {"wsdls": []})
+    wsdl = tmp_path / "stock.wsdl"
+    wsdl.write_text(STOCK_QUOTE)
+    form = seed_form("https://localhost:443", 5000, [], soap_wsdl=str(wsdl))
+    assert api.call("apply", {"form": form})[0] == 200
+    (line,) = api.call("wsdls")[1]["wsdls"]
+    assert str(wsdl) in line and "service StockQuoteService" in line and "1 operations" in line

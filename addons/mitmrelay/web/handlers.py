@@ -188,6 +188,16 @@ class Route(_Handler):
         self.answer({"route": f"{host}:{port}: {decision} ({decision.rule})"})
 
 
+class Wsdls(_Handler):
+    def get(self) -> None:
+        """The WSDLs known, as the `soap.wsdls` command lists them (none without the SOAP addon)."""
+        try:
+            found = self.master.commands.call("soap.wsdls")
+        except exceptions.CommandError:
+            found = []
+        self.answer({"wsdls": list(found)})
+
+
 class LoadRecipe(_Handler):
     def get(self) -> None:
         name = self.get_argument("name", "")
@@ -315,6 +325,7 @@ def mount(application: Any, setup: Any) -> None:
             (r"/mitmrelay/api/check", StartCheck, kwargs),
             (r"/mitmrelay/api/check/([0-9a-f]+)", CheckSteps, kwargs),
             (r"/mitmrelay/api/route", Route, kwargs),
+            (r"/mitmrelay/api/wsdls", Wsdls, kwargs),
             (r"/mitmrelay/api/recipe", LoadRecipe, kwargs),
             (r"/mitmrelay/api/recipe/save", SaveRecipe, kwargs),
             (r"/mitmrelay/api/recipe/download", DownloadRecipe, kwargs),

@@ -185,11 +185,7 @@ function fillForm(form) {
     $("hops").replaceChildren(...(form.hops || []).map(hopRow));
     $("listeners").replaceChildren(...(form.listeners || []).map(listenerRow));
     renumber();
-    $("notes").replaceChildren(...(form.notes || []).map((text) => {
-        const li = document.createElement("li");
-        li.textContent = text;
-        return li;
-    }));
+    $("notes").replaceChildren(...listItems(form.notes));
 }
 
 function readForm() {
@@ -221,10 +217,25 @@ async function applyForm(event) {
     if (ok) {
         fillForm(data.form);
         $("apply-status").textContent = "applied";
+        showWsdls();
     } else {
         $("apply-status").textContent = "not applied";
         showErrors(data.errors);
     }
+}
+
+function listItems(texts) {
+    return (texts || []).map((text) => {
+        const li = document.createElement("li");
+        li.textContent = text;
+        return li;
+    });
+}
+
+async function showWsdls() {
+    const {data} = await api("wsdls");
+    const items = listItems(data.wsdls);
+    $("wsdls").replaceChildren(...(items.length ? items : listItems(["none yet"])));
 }
 
 function stepClass(line) {
@@ -292,11 +303,7 @@ async function recipe(save) {
         form: readForm(), name: $("recipe_name").value, description: $("description").value, save,
     });
     $("yaml").textContent = data.yaml || "";
-    $("problems").replaceChildren(...(data.problems || []).map((text) => {
-        const li = document.createElement("li");
-        li.textContent = text;
-        return li;
-    }));
+    $("problems").replaceChildren(...listItems(data.problems));
     if (!ok) return showErrors(data.errors);
     if (data.saved) {
         $("saved").textContent = `saved as ${data.saved}`;
@@ -334,6 +341,8 @@ async function start() {
         recipe(true);
     });
     $("preview").addEventListener("click", () => recipe(false));
+    $("refresh-wsdls").addEventListener("click", showWsdls);
+    await showWsdls();
     document.body.dataset.ready = "1";
 }
 
