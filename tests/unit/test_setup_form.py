@@ -75,6 +75,17 @@ def test_an_auth_pin_and_the_soap_switches_are_options_too():
     assert back["hops"][0]["auth"] == "ntlm" and back["cooldown"] == 300
 
 
+def test_a_direct_fallback_is_the_alternative_direct_and_comes_back_as_the_checkbox():
+    built = form.build({**SEED, "fallback_direct": True})
+    assert built.options["proxy_chain"].endswith("@proxy.corp:3128 | direct")
+    opts = types.SimpleNamespace(**{**form.DEFAULTS, "proxy_chain": built.options["proxy_chain"]})
+    back = form.from_options(opts)
+    assert back["fallback_direct"] is True and len(back["hops"]) == 2 and back["notes"] == []
+    opts.proxy_chain = "socks5://a:1 | socks5://b:2 | direct"
+    back = form.from_options(opts)
+    assert [h["host"] for h in back["hops"]] == ["a"] and "alternatives" in back["notes"][0]
+
+
 def test_a_literal_password_of_the_running_option_is_kept_but_not_for_a_recipe():
     row = {"scheme": "socks5", "host": "h", "port": "1080", "user": "u", "keep": True}
     live = "socks5://u:literal@h:1080"

@@ -199,7 +199,10 @@ def build(form: Mapping[str, Any], live_chain: str = "", for_recipe: bool = Fals
         for n, hop in enumerate(form.get("hops") or [], start=1)
     ]
     if all(url is not None for url in urls):
-        _judge(built, "hops", "proxy_chain", ",".join(u for u in urls if u))
+        chain = ",".join(u for u in urls if u)
+        if chain and form.get("fallback_direct"):
+            chain += " | direct"  # failover.py: tried when the chain fails, then cooled down
+        _judge(built, "hops", "proxy_chain", chain)
     _judge(built, "bypass", "proxy_bypass", _lines(form.get("bypass")))
     _judge(built, "routes", "proxy_routes", _lines(form.get("routes")))
     _judge(built, "pac", "proxy_pac", str(form.get("pac", "")).strip())
@@ -239,7 +242,8 @@ def from_options(opts: Any) -> dict[str, Any]:
     form["listeners"] = [listener_row(spec, opts.listen_port) for spec in opts.mode]
     form["listen_host"] = opts.listen_host
     alternatives = _alternatives(opts.proxy_chain)
-    if len(alternatives) > 1:
+    form["fallback_direct"] = len(alternatives) > 1 and alternatives[-1] == ()
+    if len(alternatives) > 1 + form["fallback_direct"]:
         form["notes"].append(
             f"proxy_chain has alternatives ({mask(opts.proxy_chain)}): this page shows the first"
         )
@@ -278,9 +282,11 @@ def listener_row(spec: str, listen_port: int | None) -> dict[str, Any]:
 
 def _alternatives(text: str) -> tuple[tuple[Hop, ...], ...]:
     try:
-        return tuple(chain for chain in parse_alternatives(text) if chain)
+        found = parse_alternatives(text)
     except ValueError:
         return ()
+    # Without a chain there are no hops to show; `direct` last is the fallback checkbox.
+    return found if any(found) else ()
 
 
 def hop_row(hop: Hop) -> dict[str, Any]:

@@ -8,7 +8,8 @@ let schemes = [];
 let authSchemes = [];
 const TEXT_FIELDS = ["listen_host", "ca", "timeout", "cooldown",
     "bypass", "routes", "pac", "socat_dump", "socat_dump_format", "record_dir", "soap_wsdl"];
-const CHECKBOXES = ["insecure", "from_env", "soap_validate", "soap_mask_secrets"];
+const CHECKBOXES = ["insecure", "from_env", "soap_validate", "soap_mask_secrets",
+    "fallback_direct"];
 
 async function api(path, body) {
     const init = {credentials: "same-origin", headers: {}};
