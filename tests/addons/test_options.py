@@ -61,6 +61,7 @@ BAD: list[tuple[str, Any, str | None]] = [
     ("socat_dump_format", "y", "choose 'v' (socat -v), 'x' (socat -x) or 'vx' (socat -v -x)"),
     ("record_dir", "{tmp}/file/rec", "is not a directory"),
     ("tcp_messages_max", -1, "give the number of newest messages to keep per TCP flow"),
+    ("setup_open_browser", "maybe", None),
     ("recipe", "{tmp}/gone.yaml", "does not exist"),
 ]
 
