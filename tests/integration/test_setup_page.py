@@ -15,6 +15,7 @@ from cli_helpers import COMMAND, ENV
 from mitmrelay.testing import HOST, Process, free_port, wait_for
 from peers import FileServer, soap_call
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from setup_helpers import PACKAGE_ROOT
 
@@ -233,3 +234,35 @@ def test_a_page_of_another_origin_cannot_change_the_setup(peer, setup, browser, 
     assert "POST /mitmrelay/api/apply" in mitm.text()
     assert not re.search(r" 200 POST /mitmrelay/api/apply", mitm.text())
     assert "listening at 127.0.0.1:9" not in mitm.text()
+
+
+def test_a_recipe_loads_into_the_form_and_hops_are_edited_by_keyboard(setup, browser):
+    mitm, _ = setup
+    Select(browser.find_element(By.ID, "recipe")).select_by_value("soap-over-socks5")
+    browser.find_element(By.ID, "load").send_keys(Keys.ENTER)
+    assert "not applied yet" in text_of(browser, "apply-status", until="loaded")
+    value = lambda id_: browser.find_element(By.ID, id_).get_attribute("value")  # noqa: E731
+    assert value("listen-1-server") == "https://api.partner.example:443"
+    assert value("listen-1-port") == "5000"
+    assert (value("hop-1-host"), value("hop-1-user"), value("hop-1-env")) == (
+        "proxy.corp.example", "soapuser", "PROXY_PASS"
+    )  # fmt: skip
+    assert browser.find_element(By.ID, "insecure").is_selected()
+
+    # Keyboard only: add a hop, fill it, move it first, remove the other.
+    browser.find_element(By.ID, "add-hop").send_keys(Keys.ENTER)
+    active = browser.switch_to.active_element
+    assert active.get_attribute("id") == "hop-2-host"
+    active.send_keys(HOST, Keys.TAB)
+    active = browser.switch_to.active_element
+    assert active.get_attribute("id") == "hop-2-port"
+    active.send_keys(Keys.BACKSPACE * 6, "1081")
+    move_up = browser.find_element(By.XPATH, "//li[@aria-label='hop 2 of 2']//button[.='Move up']")
+    move_up.send_keys(Keys.SPACE)
+    assert (value("hop-1-host"), value("hop-1-port")) == (HOST, "1081")
+    assert browser.switch_to.active_element == move_up  # focus stays on the moved row
+    remove = browser.find_element(By.XPATH, "//li[@aria-label='hop 2 of 2']//button[.='Remove']")
+    remove.send_keys(Keys.ENTER)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#hops > li")) == 1
+    assert browser.switch_to.active_element.get_attribute("id") == "add-hop"
+    assert "listening at 127.0.0.1:5000" not in mitm.text()  # loaded, not applied

@@ -55,6 +55,7 @@ def test_the_seed_form_gives_mode_chain_and_the_typed_password_apart():
         ({"timeout": "0"}, "timeout", "Cannot use proxy_connect_timeout 0"),
         ({"timeout": "ten"}, "timeout", "is not a whole number of seconds"),
         ({"cooldown": "-1"}, "cooldown", "is not a whole number of seconds"),
+        ({"routes": "*.corp=socks5://u:***@h:1"}, "routes", "a route's password shows as ***"),
         ({"hops": [{"scheme": "socks5", "host": "h", "port": "1", "auth": "ntlm"}]}, "hop-1",
          "?auth= is for http:// and https:// hops only"),
         ({"soap_wsdl": "ftp://x/a.wsdl"}, "soap_wsdl", "Cannot use soap_wsdl entry 1"),

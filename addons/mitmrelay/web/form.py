@@ -24,7 +24,7 @@ from mitmproxy.proxy.mode_specs import ProxyMode
 from mitmrelay import options
 from mitmrelay.chain import schemes
 from mitmrelay.chain.failover import parse_alternatives
-from mitmrelay.chain.spec import Hop, mask
+from mitmrelay.chain.spec import MASKED, Hop, mask
 
 MODES = ("reverse", "regular", "socks5")  # what a listener row builds; any other: as written
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -204,7 +204,15 @@ def build(form: Mapping[str, Any], live_chain: str = "", for_recipe: bool = Fals
             chain += " | direct"  # failover.py: tried when the chain fails, then cooled down
         _judge(built, "hops", "proxy_chain", chain)
     _judge(built, "bypass", "proxy_bypass", _lines(form.get("bypass")))
-    _judge(built, "routes", "proxy_routes", _lines(form.get("routes")))
+    routes = _lines(form.get("routes"))
+    if any(f":{MASKED}@" in route for route in routes):
+        # from_options showed a literal password as ***: applying it back would change it.
+        built.errors["routes"] = (
+            f"a route's password shows as {MASKED} (a literal, never sent to the page): "
+            "write it as ${NAME} of an environment variable, or set proxy_routes with --set"
+        )
+    else:
+        _judge(built, "routes", "proxy_routes", routes)
     _judge(built, "pac", "proxy_pac", str(form.get("pac", "")).strip())
     built.options["proxy_from_env"] = bool(form.get("from_env"))
     for key, name, default in (
