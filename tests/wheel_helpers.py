@@ -10,10 +10,13 @@ which imports the installed mitmrelay, as it would after `pip install .` beside 
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,11 +58,44 @@ class Installed:
         return next(self.bin.parent.glob("lib/*/site-packages"))
 
 
+# What the wheel is built from: the package (and the addon scripts beside it), the recipes the
+# build copies in, the metadata.
+SOURCES = ("addons", "recipes", "pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "LICENSE")
+PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+
+
+def sources_digest() -> str:
+    digest = hashlib.sha256()
+    for top in SOURCES:
+        path = REPO / top
+        files = sorted(path.rglob("*")) if path.is_dir() else [path]
+        for file in files:
+            if file.is_file() and not {"__pycache__", "mitmrelay.egg-info"} & set(file.parts):
+                digest.update(f"{file.relative_to(REPO)}\0".encode() + file.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def wheel() -> Path:
+    """The wheel of this checkout as it is: built once for these sources and kept under .venv/
+    (it is pure Python: the same for both mitmproxy lines and for the next run)."""
+    cache = REPO / ".venv" / "wheels" / sources_digest()
+    if not cache.is_dir():
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        building = cache.parent / f"{cache.name}.{os.getpid()}"
+        # pip's isolated build env fetches setuptools from the package index (or its cache).
+        run(*PIP, "wheel", "--no-deps", "-w", str(building), str(REPO), timeout=180)
+        try:
+            building.rename(cache)  # whole or not at all: another run may build it too
+        except OSError:
+            shutil.rmtree(building)
+        for old in cache.parent.iterdir():  # other sources' wheels, unless in use right now
+            if old != cache and time.time() - old.stat().st_mtime > 3600:
+                shutil.rmtree(old, ignore_errors=True)
+    (found,) = cache.glob("mitmrelay-*.whl")
+    return found
+
+
 def build_and_install(work: Path) -> Installed:
-    # pip's isolated build env fetches setuptools from the package index (or its cache).
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    run(*pip, "wheel", "--no-deps", "-w", str(work / "dist"), str(REPO), timeout=180)
-    (wheel,) = (work / "dist").glob("mitmrelay-*.whl")
     venv = work / "venv"
     run(sys.executable, "-m", "venv", "--without-pip", str(venv), timeout=60)
     python = venv / "bin" / "python"
@@ -68,7 +104,7 @@ def build_and_install(work: Path) -> Installed:
     # The dependencies from this venv, after the new venv's own site-packages (a path line in a
     # .pth does not run that folder's .pth files: an editable checkout installed there stays out).
     (site / "dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    run(*pip, "--python", str(python), "install", "--no-deps", "--no-index", str(wheel),
+    run(*PIP, "--python", str(python), "install", "--no-deps", "--no-index", str(wheel()),
         timeout=120)  # fmt: skip
     for name in ("mitmdump", "mitmweb"):
         launcher = venv / "bin" / name
