@@ -6,7 +6,6 @@ signature still verifies and whose ciphertext still decrypts at the service."""
 
 from __future__ import annotations
 
-import datetime
 import re
 
 import pytest
@@ -15,13 +14,10 @@ import wsdl_samples as w
 import wsdl_service
 from lxml import etree
 from mitmrelay.testing import make_certs
+from wssec_helpers import signing_pair
 
 zeep = pytest.importorskip("zeep")
 xmlsec = pytest.importorskip("xmlsec")
-from cryptography import x509  # noqa: E402
-from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
-from cryptography.x509.oid import NameOID  # noqa: E402
 from zeep.transports import Transport  # noqa: E402
 from zeep.wsse.signature import Signature, verify_envelope  # noqa: E402
 
@@ -65,38 +61,11 @@ def decrypt(message: bytes, key_file: str) -> bytes:
     return etree.tostring(root)
 
 
-def signing_pair(folder) -> tuple[str, str]:
-    """An RSA key and a self-signed certificate for it, as PEM files."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "zeep signer")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    key_file, cert_file = folder / "signer.key", folder / "signer.pem"
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return str(key_file), str(cert_file)
-
-
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("wssec")
     certs = make_certs(tmp_path_factory.mktemp("certs"))
-    key_file, cert_file = signing_pair(tmp)
+    key_file, cert_file = map(str, signing_pair(tmp))
     service = wsdl_service.StockService(certs.server_context())
     relay = wsdl_service.relay_to(tmp, service.port, certs, "--flow-detail", "3")
     try:
