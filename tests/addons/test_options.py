@@ -17,7 +17,7 @@ import pytest
 from mitmproxy import exceptions
 from mitmproxy.test import taddons
 from mitmrelay import options
-from mitmrelay.recipe import Problem, parse, validate
+from mitmrelay.recipe.validate import Problem, parse, validate
 from mitmrelay.recipe.catalog import offline_catalog
 from mitmrelay.relay import all_addons
 

@@ -1,7 +1,8 @@
 """The package's imports point one way: no module imports, through others, one that imports it.
 
 The graph is read from the sources (ast), imports inside functions included: an import moved into
-a function to dodge a cycle is still a cycle.
+a function to dodge a cycle is still a cycle, and importing a module of another package runs
+that package's __init__ first (what made optionkit -> chain.spec a cycle through chain/__init__).
 """
 
 from __future__ import annotations
@@ -37,7 +38,12 @@ def graph() -> dict[str, set[str]]:
                     )
             elif isinstance(node, ast.Import):
                 found |= {alias.name for alias in node.names}
-        edges[name] = {m for m in found if m in modules and m != name}
+        # Importing a.b.c first runs the package a.b's __init__, unless the importer is inside it.
+        own = {".".join(name.split(".")[:n]) for n in range(1, name.count(".") + 1)}
+        parents = {
+            ".".join(m.split(".")[:n]) for m in found for n in range(2, m.count(".") + 1)
+        } - own
+        edges[name] = {m for m in found | parents if m in modules and m != name}
     return edges
 
 
@@ -85,3 +91,24 @@ def test_no_import_cycle():
 
 def test_a_cycle_is_found():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [{"a", "b", "c"}]
+
+
+def test_importing_a_module_of_another_package_runs_its_init_first():
+    edges = graph()
+    assert "mitmrelay.chain" in edges["mitmrelay.options"]  # through mitmrelay.chain.options
+    assert "mitmrelay.chain" not in edges["mitmrelay.chain.connector"]  # its own package
+
+
+def test_each_package_declares_its_own_options_and_none_imports_the_gathering_back():
+    edges = graph()
+    gathered = {m for m in edges["mitmrelay.options"] if m.endswith(".options")}
+    assert gathered == {
+        f"mitmrelay.{package}.options" for package in ("chain", "soap", "streams", "recipe", "web")
+    }
+    addons = [name for name in edges if name.endswith(".addon") or name.endswith("_addon")]
+    assert len(addons) >= 5
+    for name in addons:
+        assert "mitmrelay.options" not in edges[name], f"{name} uses the gathering, not its own"
+    for package in ("chain", "soap", "streams"):  # whose options it gathers, all but their users
+        importers = [n for n in edges if n.startswith(f"mitmrelay.{package}.")]
+        assert not [n for n in importers if "mitmrelay.options" in edges[n]]

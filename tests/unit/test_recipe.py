@@ -6,8 +6,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from mitmrelay.recipe import parse, resolve, validate
 from mitmrelay.recipe.catalog import offline_catalog
+from mitmrelay.recipe.validate import parse, resolve, validate
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPES = sorted((REPO / "recipes").glob("*.yaml"))

@@ -7,8 +7,8 @@ import time
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mitmrelay.recipe import parse, validate
 from mitmrelay.recipe.catalog import offline_catalog
+from mitmrelay.recipe.validate import parse, validate
 from peers import REPO
 
 CATALOG = offline_catalog(REPO / "addons" / "relay.py")

@@ -17,10 +17,11 @@ from mitmproxy import ctx, exceptions
 from mitmproxy.addonmanager import Loader
 from mitmproxy.utils import human
 
-from .. import options, trust
+from .. import trust
 from ..http_get import Opener
+from ..optionkit import CWD
 from ..streams import mock, recording
-from . import envproxy, hookpoint, pac
+from . import envproxy, hookpoint, options, pac
 from .connector import open_chain
 from .errors import UdpRefused
 from .failover import Failover
@@ -77,7 +78,7 @@ class ProxyChain:
                     name,
                     getattr(opts, name),
                     values[name],
-                    place=None if name == "proxy_pac" else options.CWD,
+                    place=None if name == "proxy_pac" else CWD,
                 )
                 for name in OPTIONS
             }

@@ -26,8 +26,8 @@ from typing import Any
 
 from mitmproxy import command, ctx, exceptions
 
-from .. import options as relay_options
 from .. import trust
+from ..optionkit import BadValue
 from . import failover
 from .addon import ProxyChain
 from .connector import HopError
@@ -243,7 +243,7 @@ async def _tls(
     try:
         async with asyncio.timeout(addon.timeout):
             await trust.start_tls(writer, tls_context(options, cert), target.host)
-    except relay_options.BadValue as e:  # the CA file or folder, before any handshake
+    except BadValue as e:  # the CA file or folder, before any handshake
         raise Failed(f"TLS handshake with {target.host}:{target.port}: {e}") from None
     except ssl.SSLCertVerificationError as e:
         say(

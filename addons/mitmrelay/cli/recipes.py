@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import options
-from ..recipe import Need, Problem, parse, shipped, validate
+from ..recipe import shipped
 from ..recipe.catalog import offline_catalog
-from ..recipe.validate import OptionInfo
+from ..recipe.validate import Need, OptionInfo, Problem, parse, validate
 
 SCRIPT = Path(__file__).resolve().parent / "all_addons.py"
 

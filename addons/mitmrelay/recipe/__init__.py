@@ -1,5 +1,6 @@
-"""Recipes: YAML files that set mitmproxy and mitmrelay options for one setup, validated first."""
+"""Recipes: YAML files that set mitmproxy and mitmrelay options for one setup, validated first
+(validate.py: parse, validate, resolve).
 
-from .validate import Need, OptionInfo, Problem, Recipe, parse, resolve, validate
-
-__all__ = ["Need", "OptionInfo", "Problem", "Recipe", "parse", "resolve", "validate"]
+Nothing is imported here: the recipe option (options.py) is gathered with every other option by
+mitmrelay/options.py, which validate.py reads.
+"""

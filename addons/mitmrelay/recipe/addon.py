@@ -19,10 +19,9 @@ from mitmproxy import ctx, exceptions
 from mitmproxy.addonmanager import Loader
 from mitmproxy.proxy.mode_specs import ProxyMode
 
-from mitmrelay import options
 from mitmrelay.given import by_user
 
-from . import shipped
+from . import options, shipped
 from .catalog import catalog
 from .validate import parse, resolve, validate
 

@@ -26,10 +26,9 @@ from pathlib import Path
 from mitmproxy import command, ctx, exceptions, http
 from mitmproxy.addonmanager import Loader
 
-from mitmrelay import options
 from mitmrelay.http_get import direct
 
-from . import fetch, template
+from . import fetch, options, template
 from .catalog import add_file
 from .contentview import (
     SoapContentview,

@@ -24,8 +24,7 @@ from pathlib import Path
 from mitmproxy import ctx, exceptions, http
 from mitmproxy.addonmanager import Loader
 
-from .. import options
-from . import replay
+from . import options, replay
 
 logger = logging.getLogger(__name__)
 

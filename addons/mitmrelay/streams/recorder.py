@@ -18,10 +18,11 @@ from pathlib import Path
 from mitmproxy import connection, ctx, exceptions
 from mitmproxy.addonmanager import Loader
 
-from mitmrelay import options
 from mitmrelay.streams.block import Block
 from mitmrelay.streams.recording import SUFFIX, Writer
 from mitmrelay.streams.taps import BlockTap, Flow, address, destination
+
+from . import options
 
 
 def recording_name(client: connection.Client) -> str:

@@ -28,10 +28,11 @@ from typing import TextIO
 from mitmproxy import connection, ctx, exceptions
 from mitmproxy.addonmanager import Loader
 
-from mitmrelay import options
 from mitmrelay.streams import socat_format
 from mitmrelay.streams.block import Block
 from mitmrelay.streams.taps import BlockTap, Flow, address, destination
+
+from . import options
 
 
 def log_line(timestamp: float, pid: int, message: str) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from mitmproxy import ctx, exceptions, tcp
 from mitmproxy.addonmanager import Loader
 
-from mitmrelay import options
+from . import options
 
 
 class TcpMessageBound:

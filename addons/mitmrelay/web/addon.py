@@ -20,7 +20,7 @@ from typing import Any
 from mitmproxy import command, ctx, exceptions
 from mitmproxy.addonmanager import Loader
 
-from .. import options
+from . import options
 
 logger = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from mitmproxy import exceptions
 from mitmproxy.tools.web import app as web_app
 from tornado.routing import AnyMatches, HostMatches
 
-from mitmrelay import recipe as recipes
+from mitmrelay.recipe import validate as recipes
 from mitmrelay.chain import check as engine
 from mitmrelay.chain import schemes
 from mitmrelay.chain.proxyauth import SCHEMES as AUTH_SCHEMES
