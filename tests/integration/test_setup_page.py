@@ -192,6 +192,19 @@ def test_a_dead_second_hop_is_named_and_a_bad_value_is_shown_beside_its_field(pe
     )
     assert browser.find_element(By.ID, "check-result").text == "failed"
 
+    # An alternative chain (hop 1 alone) carries the connection when the first one fails.
+    browser.find_element(By.ID, "add-alternative").send_keys(Keys.ENTER)
+    assert browser.switch_to.active_element.get_attribute("id") == "alt-2-hop-1-host"
+    field(browser, "alt-2-hop-1-host", HOST)
+    field(browser, "alt-2-hop-1-port", str(socks.port))
+    assert apply(browser) == "applied"
+    steps = check(browser, f"localhost:{origin.port}")
+    assert browser.find_element(By.ID, "check-result").text == "reached", steps
+    assert f"| socks5h://{HOST}:{socks.port}, timeout" in steps[0][1]
+    assert next(t for c, t in steps if c == "note").startswith(
+        f"note proxy alternative socks5h://{HOST}:{socks.port},http://me:${{TYPED_PASS}}@"
+    )
+
     field(browser, "hop-2-port", "0")
     assert apply(browser) == "not applied"
     error = browser.find_element(By.ID, "err-hop-2").text
@@ -202,6 +215,7 @@ def test_a_dead_second_hop_is_named_and_a_bad_value_is_shown_beside_its_field(pe
     browser.refresh()
     ready(browser)
     assert browser.find_element(By.ID, "hop-2-port").get_attribute("value") == str(dead)
+    assert browser.find_element(By.ID, "alt-2-hop-1-port").get_attribute("value") == str(socks.port)
     for output in (browser.page_source, mitm.text()):  # the typed password: nowhere
         assert SECRET not in output
 

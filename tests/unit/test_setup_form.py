@@ -82,9 +82,25 @@ def test_a_direct_fallback_is_the_alternative_direct_and_comes_back_as_the_check
     opts = types.SimpleNamespace(**{**form.DEFAULTS, "proxy_chain": built.options["proxy_chain"]})
     back = form.from_options(opts)
     assert back["fallback_direct"] is True and len(back["hops"]) == 2 and back["notes"] == []
-    opts.proxy_chain = "socks5://a:1 | socks5://b:2 | direct"
+    opts.proxy_chain = "socks5://a:1 | direct | socks5://b:2"
     back = form.from_options(opts)
-    assert [h["host"] for h in back["hops"]] == ["a"] and "alternatives" in back["notes"][0]
+    assert [h["host"] for h in back["hops"]] == ["a"] and "'direct' before" in back["notes"][0]
+
+
+def test_alternative_chains_are_tried_in_turn_and_come_back_as_rows():
+    socks = {"scheme": "socks5h", "host": "jump", "port": "1080"}
+    corp = {"scheme": "http", "host": "proxy.corp", "port": "3128", "user": "me", "env": "P"}
+    built = form.build({**SEED, "hops": [socks], "alternatives": [[corp]], "fallback_direct": True})
+    chain = "socks5h://jump:1080 | http://me:${P}@proxy.corp:3128 | direct"
+    assert built.options["proxy_chain"] == chain
+    back = form.from_options(types.SimpleNamespace(**{**form.DEFAULTS, "proxy_chain": chain}))
+    assert [h["host"] for h in back["hops"]] == ["jump"]
+    assert [[h["host"] for h in alt] for alt in back["alternatives"]] == [["proxy.corp"]]
+    assert back["fallback_direct"] is True and back["notes"] == []
+    bad = form.build({**SEED, "hops": [socks], "alternatives": [[], [{**corp, "port": "0"}]]})
+    assert bad.errors["alt-2"] == "alternative 2 has no hop: add one, or remove it"
+    assert bad.errors["alt-3-hop-1"].startswith("alternative 3, hop 1: hop 'http://me:${P}@")
+    assert "mode" in bad.options and "proxy_chain" not in bad.options
 
 
 def test_a_literal_password_of_the_running_option_is_kept_but_not_for_a_recipe():

@@ -123,11 +123,17 @@ def mode_spec(listener: Mapping[str, Any], n: int) -> tuple[str | None, str | No
 
 
 def hop_url(
-    hop: Mapping[str, Any], n: int, live: Sequence[Hop], for_recipe: bool, built: Built
+    hop: Mapping[str, Any],
+    n: int,
+    live: Sequence[Hop],
+    for_recipe: bool,
+    built: Built,
+    alt: int = 1,
 ) -> str | None:
-    """One hop row as a proxy URL with the password as `${NAME}`; None after a refusal under
-    `hop-N` (N from 1)."""
-    key = f"hop-{n}"
+    """Hop n (from 1) of alternative chain alt as a proxy URL with the password as `${NAME}`;
+    None after a refusal under `hop-N` (`alt-A-hop-N` for the alternatives after the first)."""
+    key = f"hop-{n}" if alt == 1 else f"alt-{alt}-hop-{n}"
+    where = f"hop {n}" if alt == 1 else f"alternative {alt}, hop {n}"
     scheme = str(hop.get("scheme", ""))
     host = str(hop.get("host", "")).strip()
     port = str(hop.get("port", "")).strip()
@@ -139,12 +145,12 @@ def hop_url(
     password: str | None = None
     if env and not _ENV_NAME.fullmatch(env):
         built.errors[key] = (
-            f"hop {n}: {env!r} is not an environment variable name (letters, digits, _)"
+            f"{where}: {env!r} is not an environment variable name (letters, digits, _)"
         )
         return None
     if typed and not env:
         built.errors[key] = (
-            f"hop {n}: give an environment variable name for the password: the page keeps a "
+            f"{where}: give an environment variable name for the password: the page keeps a "
             "typed password only in this mitmweb's environment, as ${NAME}"
         )
         return None
@@ -157,7 +163,7 @@ def hop_url(
         kept = live[n - 1].password or ""
         if for_recipe and not _ENV_REF.fullmatch(kept):
             built.errors[key] = (
-                f"hop {n}: a recipe holds no literal password: give an environment variable name"
+                f"{where}: a recipe holds no literal password: give an environment variable name"
             )
             return None
         password = kept
@@ -174,7 +180,7 @@ def hop_url(
     try:
         options.judge("proxy_chain", url)
     except options.BadValue as e:
-        built.errors[key] = f"hop {n}: {e.reason}"
+        built.errors[key] = f"{where}: {e.reason}"
         return None
     return url
 
@@ -193,16 +199,7 @@ def build(form: Mapping[str, Any], live_chain: str = "", for_recipe: bool = Fals
     elif all(specs):
         built.options["mode"] = specs
     built.options["listen_host"] = str(form.get("listen_host", "")).strip()
-    live = _first_chain(live_chain)
-    urls = [
-        hop_url(hop, n, live, for_recipe, built)
-        for n, hop in enumerate(form.get("hops") or [], start=1)
-    ]
-    if all(url is not None for url in urls):
-        chain = ",".join(u for u in urls if u)
-        if chain and form.get("fallback_direct"):
-            chain += " | direct"  # failover.py: tried when the chain fails, then cooled down
-        _judge(built, "hops", "proxy_chain", chain)
+    _chain(built, form, [chain for chain in _alternatives(live_chain) if chain], for_recipe)
     _judge(built, "bypass", "proxy_bypass", _lines(form.get("bypass")))
     routes = _lines(form.get("routes"))
     if any(f":{MASKED}@" in route for route in routes):
@@ -235,12 +232,29 @@ def build(form: Mapping[str, Any], live_chain: str = "", for_recipe: bool = Fals
     return built
 
 
-def _first_chain(text: str) -> tuple[Hop, ...]:
-    try:
-        alternatives = parse_alternatives(text)
-    except ValueError:
-        return ()
-    return alternatives[0] if alternatives else ()
+def _chain(
+    built: Built, form: Mapping[str, Any], live: Sequence[Sequence[Hop]], for_recipe: bool
+) -> None:
+    """proxy_chain of the hop rows: the first chain, its alternatives (`A | B`), then `direct`
+    when asked (failover.py tries them in turn, a failed one cooled down)."""
+    chains = [form.get("hops") or [], *(form.get("alternatives") or [])]
+    texts = []
+    for alt, rows in enumerate(chains, start=1):
+        if alt > 1 and not rows:
+            built.errors[f"alt-{alt}"] = f"alternative {alt} has no hop: add one, or remove it"
+            continue
+        known = live[alt - 1] if alt <= len(live) else ()
+        urls = [
+            hop_url(hop, n, known, for_recipe, built, alt) for n, hop in enumerate(rows, start=1)
+        ]
+        texts.append(",".join(u or "" for u in urls))
+    if len(chains) > 1 and not chains[0]:
+        built.errors["hops"] = "the first chain has no hop: add one, or remove the alternatives"
+    if any(key.startswith(("hop-", "alt-")) for key in built.errors) or "hops" in built.errors:
+        return
+    if texts[0] and form.get("fallback_direct"):
+        texts.append("direct")
+    _judge(built, "hops", "proxy_chain", " | ".join(texts))
 
 
 def from_options(opts: Any) -> dict[str, Any]:
@@ -249,13 +263,18 @@ def from_options(opts: Any) -> dict[str, Any]:
     form: dict[str, Any] = {"notes": []}
     form["listeners"] = [listener_row(spec, opts.listen_port) for spec in opts.mode]
     form["listen_host"] = opts.listen_host
-    alternatives = _alternatives(opts.proxy_chain)
+    alternatives = list(_alternatives(opts.proxy_chain))
     form["fallback_direct"] = len(alternatives) > 1 and alternatives[-1] == ()
-    if len(alternatives) > 1 + form["fallback_direct"]:
+    if form["fallback_direct"]:
+        alternatives.pop()
+    if () in alternatives:
         form["notes"].append(
-            f"proxy_chain has alternatives ({mask(opts.proxy_chain)}): this page shows the first"
+            f"proxy_chain has 'direct' before other alternatives ({mask(opts.proxy_chain)}): "
+            "this page shows the chains only, and Apply tries direct last"
         )
-    form["hops"] = [hop_row(hop) for hop in (alternatives[0] if alternatives else ())]
+    chains = [[hop_row(hop) for hop in chain] for chain in alternatives if chain]
+    form["hops"] = chains[0] if chains else []
+    form["alternatives"] = chains[1:]
     form["bypass"] = "\n".join(opts.proxy_bypass)
     form["routes"] = "\n".join(mask(route) for route in opts.proxy_routes)
     form["pac"] = opts.proxy_pac

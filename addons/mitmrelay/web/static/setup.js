@@ -115,15 +115,17 @@ function hopRow(hop) {
         moveDown.focus();
     });
     row.append(moveUp, moveDown);
-    return finishRow(li, row, fields, "add-hop");
+    return finishRow(li, row, fields);
 }
 
-// A row's Remove button and error slot; its ids are given by renumber().
-function finishRow(li, row, fields, addButton) {
+// A row's Remove button and error slot; its ids are given by renumber(). Once a row is
+// removed, the focus goes to the Add button of its list.
+function finishRow(li, row, fields) {
     row.append(button("Remove", () => {
+        const list = li.parentNode;
         li.remove();
         renumber();
-        $(addButton).focus();
+        list.addButton.focus();
     }));
     const error = document.createElement("p");
     error.className = "error";
@@ -159,14 +161,47 @@ function listenerRow(listener) {
     };
     mode.addEventListener("change", shown);
     shown();
-    return finishRow(li, row, fields, "add-listener");
+    return finishRow(li, row, fields);
+}
+
+// An alternative chain (`A | B`): its own hop rows, tried when the chains before it fail.
+function alternativeBox(hops) {
+    const box = document.createElement("fieldset");
+    box.className = "alternative";
+    const legend = document.createElement("legend");
+    const list = document.createElement("ol");
+    list.append(...hops.map(hopRow));
+    list.addButton = button("Add hop", () => {
+        list.append(hopRow({scheme: "socks5h", port: 1080}));
+        renumber();
+        list.lastElementChild.fields.host.focus();
+    });
+    const remove = button("Remove this alternative", () => {
+        box.remove();
+        renumber();
+        $("add-alternative").focus();
+    });
+    const error = document.createElement("p");
+    error.className = "error";
+    error.setAttribute("role", "alert");
+    box.append(legend, list, list.addButton, remove, error);
+    Object.assign(box, {list, legend, error});
+    return box;
 }
 
 // Ids and labels follow the row's place: hop-2-host is the host of the second hop,
 // listen-1-port the port of the first listener.
 function renumber() {
-    for (const [list, prefix, words] of [["hops", "hop", "hop"], ["listeners", "listen", "listener"]]) {
-        const rows = [...$(list).children];
+    const lists = [[$("hops"), "hop", "hop"], [$("listeners"), "listen", "listener"]];
+    [...$("alternatives").children].forEach((box, i) => {
+        const a = i + 2;
+        box.legend.textContent = `Alternative ${a}: tried when the chains before it fail`;
+        box.error.id = `err-alt-${a}`;
+        box.list.addButton.id = `alt-${a}-add-hop`;
+        lists.push([box.list, `alt-${a}-hop`, `alternative ${a}, hop`]);
+    });
+    for (const [list, prefix, words] of lists) {
+        const rows = [...list.children];
         rows.forEach((li, i) => {
             const n = i + 1;
             li.error.id = `err-${prefix}-${n}`;
@@ -185,6 +220,7 @@ function fillForm(form) {
     for (const name of CHECKBOXES) $(name).checked = !!form[name];
     $("hops").replaceChildren(...(form.hops || []).map(hopRow));
     $("listeners").replaceChildren(...(form.listeners || []).map(listenerRow));
+    $("alternatives").replaceChildren(...(form.alternatives || []).map(alternativeBox));
     renumber();
     $("notes").replaceChildren(...listItems(form.notes));
 }
@@ -193,20 +229,21 @@ function readForm() {
     const form = {};
     for (const name of TEXT_FIELDS) form[name] = $(name).value;
     for (const name of CHECKBOXES) form[name] = $(name).checked;
-    const rows = (list) => [...$(list).children].map((li) => {
+    const rows = (list) => [...list.children].map((li) => {
         const row = {keep: li.dataset.keep === "1"};
         for (const [name, input] of Object.entries(li.fields)) {
             row[name] = input.disabled ? "" : input.value;
         }
         return row;
     });
-    form.hops = rows("hops");
-    form.listeners = rows("listeners");
+    form.hops = rows($("hops"));
+    form.listeners = rows($("listeners"));
+    form.alternatives = [...$("alternatives").children].map((box) => rows(box.list));
     return form;
 }
 
 function forgetPasswords() {
-    for (const input of document.querySelectorAll('#hops input[type="password"]')) input.value = "";
+    for (const input of document.querySelectorAll('#setup input[type="password"]')) input.value = "";
 }
 
 async function applyForm(event) {
@@ -322,7 +359,14 @@ async function start() {
     for (const format of data.formats) $("socat_dump_format").add(new Option(format, format));
     for (const name of data.recipes) $("recipe").add(new Option(name, name));
     $("recipe_name").placeholder = `my-setup (into ${data.recipe_dir})`;
+    $("hops").addButton = $("add-hop");
+    $("listeners").addButton = $("add-listener");
     fillForm(data.form);
+    $("add-alternative").addEventListener("click", () => {
+        $("alternatives").append(alternativeBox([hopRow({scheme: "socks5h", port: 1080})]));
+        renumber();
+        $("alternatives").lastElementChild.list.firstElementChild.fields.host.focus();
+    });
     $("add-listener").addEventListener("click", () => {
         $("listeners").append(listenerRow({mode: "reverse"}));
         renumber();
