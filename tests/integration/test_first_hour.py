@@ -111,8 +111,9 @@ def is_command(line: str) -> bool:
 
 
 def commands_of(block: Block) -> list[str]:
-    """The commands of a block: its `$ ` lines in a transcript, else every line when it reads
-    as commands; [] for a block of output."""
+    """The commands of a block: its `$ ` lines in a transcript, else its lines when the first
+    reads as a command (a later line of output then fails as a command nobody listed); [] for a
+    block of OUTPUT or one that does not start with a command (which then must be in OUTPUT)."""
     if block.lines[0].strip() in OUTPUT:
         return []
     if any(line.startswith("$ ") for line in block.lines):
@@ -131,23 +132,13 @@ def docs_commands() -> dict[str, list[str]]:
     return found
 
 
-def output_blocks() -> dict[str, str]:
-    """The first line of each block that holds no command (output, a log line), and where."""
-    return {
-        block.lines[0].strip(): block.where
-        for page in PAGES
-        for block in code_blocks(page)
-        if not commands_of(block)
-    }
-
-
 # --- how commands run here ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Start:
     """Started as written, bar `subs` (each must occur) and `extra` arguments, with `env`;
-    ready once mitmproxy listens on {port}; then stopped with SIGTERM: exit status 0, no error.
+    ready once mitmproxy listens on {port}; then stopped with SIGTERM: exit status 0, no traceback.
     {port}, {web_port} and {pac} (a local PAC file's URL) are filled in at the start."""
 
     subs: Mapping[str, str] = field(default_factory=dict)
@@ -203,21 +194,16 @@ def prepare(
 
 
 def launch(installed: Installed, tmp: Path, job: Job) -> Process:
-    return start(installed, job.argv, tmp, job.port, job.env)
-
-
-def start(
-    installed: Installed, argv: list[str], tmp: Path, port: int, env: Mapping[str, str] = {}
-) -> Process:
-    """argv (its program from the install's bin/) run in tmp/work, ready once it listens on port."""
+    """The job's argv (its program from the install's bin/) run in tmp/work, ready once it
+    listens on the job's port."""
     cwd = tmp / "work"
     cwd.mkdir(exist_ok=True)
     return Process(
-        argv,
-        tmp / f"{Path(argv[0]).name}-{port}.log",
-        env=installed.env(**env),
+        job.argv,
+        tmp / f"{Path(job.argv[0]).name}-{job.port}.log",
+        env=installed.env(**job.env),
         cwd=cwd,
-        ready=[rf"listening at \S+:{port}\b"],
+        ready=[rf"listening at \S+:{job.port}\b"],
     )
 
 
