@@ -90,3 +90,52 @@ def test_a_name_that_does_not_resolve_here_is_said_so():
 )  # fmt: skip
 def test_each_machine_failure_in_the_chains_terms(failure, kind, code):
     assert connector._failure(failure) == (kind, failure.reason, code)
+
+
+class Transport:
+    def __init__(self) -> None:
+        self.aborted = False
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+class Connection(Writer):
+    """A connection to the proxy: what it wrote, whether it was aborted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.transport = Transport()
+
+
+def streams_with(incoming: bytes) -> tuple[asyncio.StreamReader, Any]:
+    reader = asyncio.StreamReader()
+    reader.feed_data(incoming)
+    reader.feed_eof()
+    return reader, Connection()
+
+
+CLOSING_407 = (
+    b'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="x"\r\n\r\n'
+)
+
+
+def test_a_connection_reopened_after_a_407_is_closed_when_the_exchange_then_fails():
+    """A proxy that closes after its 407 is dialled again; when that second exchange fails, the
+    new connection is aborted here (the caller holds only the first, aborted before)."""
+    opened = []
+
+    async def reopen():
+        opened.append(streams_with(b"HTTP/1.1 403 Forbidden\r\n\r\n"))
+        return opened[-1]
+
+    async def run():
+        opened.append(streams_with(CLOSING_407))
+        credentials = connector.Credentials("alice", "secret", "proxy")
+        await connector.http_connect(opened[0], "example.com", 443, credentials, reopen=reopen)
+
+    with pytest.raises(protocols.Refused, match="403 Forbidden after Basic"):
+        asyncio.run(run())
+    [(_, first), (_, second)] = opened
+    assert first.transport.aborted and second.transport.aborted
+    assert b"Proxy-Authorization: Basic" in b"".join(second.written)

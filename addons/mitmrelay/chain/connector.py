@@ -244,28 +244,35 @@ async def _drive(
     """Run a handshake machine on streams: write what it emits, read no more than it asks for
     (what follows the proxy's reply stays in the reader, for the tunnel)."""
     reader, writer = streams
-    while True:
-        event: HttpEvent = machine.next_event()
-        if isinstance(event, protocols.SendData):
-            writer.write(event.data)
-        elif isinstance(event, protocols.NeedData):
-            await writer.drain()
-            machine.receive_data(await _read(reader, event))
-        elif isinstance(event, protocols.NeedToken):
-            assert answer is not None and isinstance(machine, protocols.ConnectClient)
-            given = await answer(event.reply)
-            machine.authorize(given.value, scheme=given.scheme, new_connection=given.new_connection)
-        elif isinstance(event, protocols.Reconnect):
-            assert isinstance(machine, protocols.ConnectClient)
-            if reopen is None:
-                raise protocols.ProxyClosed()
+    try:
+        while True:
+            event: HttpEvent = machine.next_event()
+            if isinstance(event, protocols.SendData):
+                writer.write(event.data)
+            elif isinstance(event, protocols.NeedData):
+                await writer.drain()
+                machine.receive_data(await _read(reader, event))
+            elif isinstance(event, protocols.NeedToken):
+                assert answer is not None and isinstance(machine, protocols.ConnectClient)
+                given = await answer(event.reply)
+                machine.authorize(
+                    given.value, scheme=given.scheme, new_connection=given.new_connection
+                )
+            elif isinstance(event, protocols.Reconnect):
+                assert isinstance(machine, protocols.ConnectClient)
+                if reopen is None:
+                    raise protocols.ProxyClosed()
+                writer.transport.abort()
+                reader, writer = await reopen()
+                machine.reconnected()
+            else:
+                # Read no further than the reply asked: the tunnel's first bytes stay in reader.
+                assert not event.leftover
+                return reader, writer
+    except BaseException:
+        if writer is not streams[1]:  # a connection opened here: the caller holds only its own
             writer.transport.abort()
-            reader, writer = await reopen()
-            machine.reconnected()
-        else:
-            # Read no further than the reply asked: the tunnel's first bytes are still in reader.
-            assert not event.leftover
-            return reader, writer
+        raise
 
 
 async def _read(reader: asyncio.StreamReader, need: protocols.NeedData) -> bytes:
