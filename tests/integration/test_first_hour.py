@@ -558,8 +558,9 @@ COMMANDS: dict[str, Callable | Start | str] = {
     "mitmrelay script": script,
     "mitmrelay dump --mode reverse:https://api.partner.example:443@5000 --listen-host 127.0.0.1 "
     "--set proxy_chain='socks5h://user:${PROXY_PASS}@proxy.corp:4033' --flow-detail 3": headline,
-    "mitmrelay web --listen-host 127.0.0.1 --set proxy_chain=socks5h://127.0.0.1:9050": Start(
-        extra=("--listen-port", "{port}", *WEB)
+    "mitmrelay web --listen-host 127.0.0.1 --set proxy_chain=socks5h://127.0.0.1:9050": (
+        "docs/setup.md's `mitmrelay web --listen-host 127.0.0.1` starts here, and this chain "
+        "value carries traffic in README's Tor line (modes)"
     ),
     "mitmrelay run soap-over-socks5 --mode reverse:https://api.example:443@5000 "
     "--set proxy_chain='socks5h://me:${PROXY_PASS}@127.0.0.1:1080'": run_shipped_recipe,
@@ -608,8 +609,10 @@ COMMANDS: dict[str, Callable | Start | str] = {
     "mitmdump -s addons/soap.py --flow-detail 3 --mode reverse:https://partner.example:443@5000": (
         soap_view
     ),
-    "mitmweb -s addons/soap.py --mode reverse:https://partner.example:443@5000": Start(
-        {"partner.example:443@5000": "partner.example:443@{port}"}, WEB
+    "mitmweb -s addons/soap.py --mode reverse:https://partner.example:443@5000": (
+        "the SOAP view's mitmdump line above runs with a SOAP call; mitmweb starts here from "
+        "`mitmrelay web` and `mitmrelay run ... --web`, and test_soap_mitmweb.py shows the view "
+        "in mitmweb"
     ),
     "mitmdump -s addons/relay.py --mode reverse:https://api.partner.example:443@5000 "
     "--set proxy_chain='socks5h://user:${PROXY_PASS}@proxy.corp:4033' "
