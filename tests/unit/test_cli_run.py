@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from mitmrelay.cli.run import config_options, given_options, listen_args, recipe_listen_options
+from mitmrelay import given
+from mitmrelay.cli.run import listen_args, recipe_listen_options
 
 
-@pytest.mark.parametrize(
-    ("args", "given"),
-    [
-        ([], set()),
-        (["--mode", "regular@9090"], {"mode"}),
-        (["-m", "socks5"], {"mode"}),
-        (["--mode=socks5"], {"mode"}),
-        (["--listen-host", "::1", "-p", "9"], {"listen_host", "listen_port"}),
-        (["--set", "listen_port=9", "--set=mode=socks5"], {"listen_port", "mode"}),
-        (["--set", "proxy_chain=", "-s", "x.py"], set()),
-    ],
-)
-def test_given_options(args, given):
-    assert given_options(args) == given
+@pytest.fixture(autouse=True)
+def no_user_config(tmp_path, monkeypatch):
+    """mitmproxy's default confdir is the user's: here an empty folder."""
+    monkeypatch.setattr(given, "CONF_DIR", str(tmp_path / "no-confdir"))
 
 
 RECIPE = """
@@ -51,12 +42,10 @@ def test_the_command_line_wins():
 def test_the_mitmproxy_config_file_wins_too(tmp_path):
     (tmp_path / "config.yaml").write_text("mode: [socks5@1086]\nssl_insecure: true\n")
     args = ["--set", f"confdir={tmp_path}"]
-    assert config_options(args) == {"mode"}
     options = recipe_listen_options(RECIPE)
-    assert listen_args(options, args, config_options(args)) == ["--listen-host", "127.0.0.1"]
-    assert config_options(["--set", f"confdir={tmp_path / 'none'}"]) == set()
-    (tmp_path / "config.yaml").write_text("mode: [unclosed\n")
-    assert config_options(args) == set()  # mitmproxy reports a broken config file itself
+    assert listen_args(options, args) == ["--listen-host", "127.0.0.1"]
+    (tmp_path / "config.yaml").write_text("mode: [unclosed\n")  # mitmproxy reports it itself
+    assert listen_args(options, args)[:2] == ["--mode", "reverse:https://a.example:443@5000"]
 
 
 @pytest.mark.parametrize("text", ["", "- a list", "options: 3", ": not yaml: ["])

@@ -110,9 +110,7 @@ def mitmproxy_args(args: Sequence[str]) -> list[str]:
 
 def run_args(recipe: Path, text: str, args: Sequence[str]) -> list[str]:
     """Arguments that run a recipe: its listen address first (unless args set it), then args."""
-    listen = run_recipe.listen_args(
-        run_recipe.recipe_listen_options(text), args, run_recipe.config_options(args)
-    )
+    listen = run_recipe.listen_args(run_recipe.recipe_listen_options(text), args)
     return mitmproxy_args([*listen, "--set", f"recipe={recipe.resolve()}", *args])
 
 

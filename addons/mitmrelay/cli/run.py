@@ -9,7 +9,6 @@ already set them (those win, as they do over `--set recipe=`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from collections.abc import Set as AbstractSet
 from typing import Any
 
 import yaml
@@ -18,18 +17,6 @@ from .. import given
 
 # The listen options a recipe may give (their flags: given.FLAGS).
 LISTEN = ("mode", "listen_host", "listen_port")
-
-
-def given_options(args: Sequence[str]) -> set[str]:
-    """The listen options that mitmproxy arguments set: by their flag, or by --set NAME=VALUE."""
-    return given.in_args(args) & set(LISTEN)
-
-
-def config_options(args: Sequence[str]) -> set[str]:
-    """The listen options the user's mitmproxy config file sets (config.yaml or config.yml in
-    confdir, ~/.mitmproxy unless `--set confdir=` says otherwise): they win over a recipe too,
-    as they do for `--set recipe=`."""
-    return given.in_config(given.settings(args).get("confdir")) & set(LISTEN)
 
 
 def recipe_listen_options(text: str) -> dict[str, Any]:
@@ -45,12 +32,11 @@ def recipe_listen_options(text: str) -> dict[str, Any]:
     return {name: options[name] for name in LISTEN if name in options}
 
 
-def listen_args(
-    recipe: dict[str, Any], args: Sequence[str], configured: AbstractSet[str] = frozenset()
-) -> list[str]:
+def listen_args(recipe: dict[str, Any], args: Sequence[str]) -> list[str]:
     """Command-line flags for the recipe's listen options that neither the user's args nor their
-    config file (configured: see config_options) set."""
-    users = given_options(args) | configured
+    mitmproxy config file (config.yaml or config.yml in confdir, ~/.mitmproxy unless `--set
+    confdir=` says otherwise) set: given.given answers, as the recipe addon asks given.by_user."""
+    users = given.given(args)
     out: list[str] = []
     for name, value in recipe.items():
         if name in users or value is None:
