@@ -106,6 +106,13 @@ def test_the_seed_scenario_built_checked_watched_and_saved(peer, setup, browser,
         ".filter(e => !e.labels.length).map(e => e.id)"
     )
     assert unlabelled == []  # every control has its label (screen readers, keyboard users)
+    field(browser, "probe_host", "localhost")
+    field(browser, "probe_port", str(origin.port))
+    browser.find_element(By.ID, "probe").click()  # the form as it stands, before Apply
+    assert text_of(browser, "route-result", until="via") == (
+        f"localhost:{origin.port}: via socks5h://{HOST}:{socks.port},"
+        f"http://relay:${{TINY_PASS}}@{HOST}:{tiny.port} (proxy_chain)"
+    )
     assert apply(browser) == "applied", body_text(browser)
     mitm.wait_log(rf"listening at {HOST}:{listen}\b")
 

@@ -164,3 +164,15 @@ def test_mitmrelay_web_opens_the_setup_page_unless_told_what_to_open():
     ]  # fmt: skip
     assert web_args(["--no-web-open-browser"]) == ["--no-web-open-browser"]
     assert web_args(["--set", "web_open_browser=true"]) == ["--set", "web_open_browser=true"]
+
+
+def test_the_route_preview_follows_the_form_not_yet_applied():
+    built = form.build({**SEED, "bypass": "*.internal.example", "routes": "*.corp=direct"})
+    assert form.preview(built, "db.internal.example", 5432) == (
+        "db.internal.example:5432: direct (proxy_bypass *.internal.example)"
+    )
+    assert form.preview(built, "x.corp", 443) == "x.corp:443: direct (proxy_routes[1] *.corp)"
+    assert form.preview(built, "api.example", 443) == (
+        "api.example:443: via socks5h://127.0.0.1:1080,http://me:${PASS}@proxy.corp:3128 "
+        "(proxy_chain)"
+    )

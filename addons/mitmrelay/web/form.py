@@ -24,6 +24,7 @@ from mitmproxy.proxy.mode_specs import ProxyMode
 from mitmrelay import options
 from mitmrelay.chain import schemes
 from mitmrelay.chain.failover import parse_alternatives
+from mitmrelay.chain.routes import Decision, build_router
 from mitmrelay.chain.spec import MASKED, Hop, mask
 
 MODES = ("reverse", "regular", "socks5")  # what a listener row builds; any other: as written
@@ -255,6 +256,28 @@ def _chain(
     if texts[0] and form.get("fallback_direct"):
         texts.append("direct")
     _judge(built, "hops", "proxy_chain", " | ".join(texts))
+
+
+def describe(decision: Decision) -> str:
+    """A routing decision and the rule that made it, once."""
+    if decision.direct or decision.recording is not None:
+        return str(decision)  # names its rule already
+    return f"{decision} ({decision.rule})"
+
+
+def preview(built: Built, host: str, port: int) -> str:
+    """The route a destination takes with the built options, by the chain's own routing rule
+    (routes.py); a PAC file and the proxy environment are consulted only once applied."""
+    router = build_router(
+        built.options["proxy_chain"], built.options["proxy_bypass"], built.options["proxy_routes"]
+    )
+    decision = router.decide(host, port)
+    text = f"{host}:{port}: {describe(decision)}"
+    if decision.rule in ("proxy_chain", "no proxy_chain set") and (
+        built.options["proxy_pac"] or built.options["proxy_from_env"]
+    ):
+        text += "; the PAC file or the proxy environment may answer first: Apply, then check"
+    return text
 
 
 def from_options(opts: Any) -> dict[str, Any]:

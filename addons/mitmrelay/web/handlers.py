@@ -177,6 +177,9 @@ class CheckSteps(_Handler):
 
 
 class Route(_Handler):
+    """POST {host, port[, form]}: the route a destination takes: with the form as it stands
+    (not applied; bypass, routes and chain), or without it on the running options (PAC too)."""
+
     async def post(self) -> None:
         data = self.body()
         chain = self.master.addons.get("proxychain")
@@ -184,8 +187,15 @@ class Route(_Handler):
         if not host or not port.isdigit() or chain is None:
             self.answer({"errors": {"route_probe": "give a host and a port number"}}, 400)
             return
+        if isinstance(data.get("form"), dict):
+            built = setup_form.build(data["form"], self.master.options.proxy_chain)
+            if built.errors:
+                self.answer({"errors": built.errors}, 400)
+                return
+            self.answer({"route": setup_form.preview(built, host, int(port))})
+            return
         decision = await chain.decide(host, int(port))
-        self.answer({"route": f"{host}:{port}: {decision} ({decision.rule})"})
+        self.answer({"route": f"{host}:{port}: {setup_form.describe(decision)}"})
 
 
 class Wsdls(_Handler):

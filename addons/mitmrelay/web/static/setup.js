@@ -318,7 +318,9 @@ async function runCheck(event) {
 async function probeRoute(event) {
     event.preventDefault();
     clearErrors();
-    const {ok, data} = await api("route", {host: $("probe_host").value, port: $("probe_port").value});
+    const {ok, data} = await api("route", {
+        host: $("probe_host").value, port: $("probe_port").value, form: readForm(),
+    });
     $("route-result").textContent = ok ? data.route : "";
     if (!ok) showErrors(data.errors);
 }
