@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from mitmrelay.testing import HOST, Process, free_port, make_client_cert
+from mitmrelay.testing import HOST, Process, free_port, make_client_cert, wait_for
 from peers import REPO, BannerServer, FileServer, curl, soap_call
 from wheel_helpers import Installed
 
@@ -255,9 +255,11 @@ def headline(installed: Installed, peer, tmp: Path, commands: list[str]) -> None
     for command in commands:
         job = prepare(installed, command, subs, trust(peer), {"PROXY_PASS": SECRET})
         relay = launch(installed, tmp, job)
+        carried = rf"connected to localhost:{origin.port}"  # the name, not an address: remote DNS
+        seen = count(socks, carried)
         code, body = soap_call(job.port)
         assert code == 200 and "<EchoResponse>" in body, relay.text()
-        socks.wait_log(rf"connected to localhost:{origin.port}")  # remote DNS
+        wait_more(socks, carried, seen)
         route = f"via socks5h://user:${{PROXY_PASS}}@{HOST}:{socks.port}"
         relay.wait_log(rf"server connect localhost:{origin.port} {re.escape(route)} \(\d+ ms\)")
         text = stop_cleanly(relay)
@@ -290,24 +292,34 @@ def modes(installed: Installed, peer, tmp: Path, commands: list[str]) -> None:
         )
         job = prepare(installed, command, given, ("--listen-host", HOST, *listen))
         relay, port = launch(installed, tmp, job), job.port
+        # The peer that carries this command's connection, and its log line saying so.
+        hop, carried = (
+            (http, r'Established connection to host "localhost"') if "reverse:tcp" in command
+            else (socks, rf"connected to {HOST}:{http.port}") if "upstream" in command
+            else (socks, rf"connected to localhost:{origin.port}")
+        )  # fmt: skip
+        seen = count(hop, carried)
         url = f"http://localhost:{origin.port}/mode"
         if "--mode socks5" in command:
-            assert curl("--socks5-hostname", f"{HOST}:{port}", url) == (
-                200,
-                "hello from origin /mode",
-            )
-            socks.wait_log(rf"connected to localhost:{origin.port}")
+            answer = curl("--socks5-hostname", f"{HOST}:{port}", url)
+            assert answer == (200, "hello from origin /mode"), relay.text()
         elif "reverse:tcp" in command:
             assert banner_session(port) == BannerServer.BANNER + b"HELLO\n", relay.text()
-            http.wait_log(r'Established connection to host "localhost"')
             relay.wait_log(r"client disconnect")  # stopped with a live raw flow, asyncio complains
         else:
-            assert curl("-x", f"http://{HOST}:{port}", url) == (200, "hello from origin /mode")
-            socks.wait_log(
-                rf"connected to {HOST}:{http.port}" if "upstream" in command
-                else rf"connected to localhost:{origin.port}"
-            )  # fmt: skip
+            answer = curl("-x", f"http://{HOST}:{port}", url)
+            assert answer == (200, "hello from origin /mode"), relay.text()
+        wait_more(hop, carried, seen)
         stop_cleanly(relay)
+
+
+def count(proc: Process, pattern: str) -> int:
+    return len(re.findall(pattern, proc.text()))
+
+
+def wait_more(proc: Process, pattern: str, seen: int) -> None:
+    """Wait until pattern is in proc's output more often than the `seen` times before."""
+    wait_for(lambda: count(proc, pattern) > seen, what=f"another {pattern!r} in {proc.log}")
 
 
 def banner_session(port: int) -> bytes:
@@ -379,9 +391,11 @@ def run_shipped_recipe(installed: Installed, peer, tmp: Path, commands: list[str
     for command in commands:
         job = prepare(installed, command, subs, env={"PROXY_PASS": SECRET})
         relay = launch(installed, tmp, job)
+        carried = rf"connected to localhost:{origin.port}"
+        seen = count(socks, carried)
         code, body = soap_call(job.port)
         assert code == 200 and "<Echo>hi</Echo>" in body, relay.text()
-        socks.wait_log(rf"connected to localhost:{origin.port}")
+        wait_more(socks, carried, seen)
         relay.wait_log(r"recipe \S*site-packages/mitmrelay/recipes/soap-over-socks5\.yaml: set ")
         stop_cleanly(relay)
 
