@@ -6,9 +6,11 @@ Usage:
     mitmdump -s addons/soap.py --flow-detail 3 --mode reverse:http://127.0.0.1:8080@5000
     mitmdump -s addons/soap.py --set soap_wsdl=service.wsdl '~comment invalid'
     mitmdump -s addons/soap.py --set soap_mask_secrets=false ...
+    mitmweb -s addons/soap.py --set soap_wsse_password='${WSSE_PASS}'  # fresh WSS on Replay
     mitmweb -s addons/soap.py     # filter faults with: ~comment Fault  (or ~marked)
 """
 
 from mitmrelay.soap.addon import SoapView
+from mitmrelay.soap.refresh_addon import SoapRefresh
 
-addons = [SoapView()]
+addons = [SoapRefresh(), SoapView()]

@@ -50,6 +50,10 @@ DEBIAN_PEERS = {
     "kadmin.local": "krb5-admin-server",
     "kinit": "krb5-user",
     "krb5-config": "libkrb5-dev",
+    # the WS-Security replay tests: Apache WSS4J (a library: its jar stands for it) and the JDK
+    # that compiles and runs the service around it (tests/java).
+    "javac": "default-jdk-headless",
+    "/usr/share/java/wss4j.jar": "libwss4j-java",
 }
 # Folders of tests/ with a package.json: npm installs what they list (real non-Python peers).
 NODE_DIRS = [REPO / "tests" / "node"]
@@ -94,11 +98,18 @@ def missing_packages(
     return sorted({DEBIAN_PEERS[prog] for prog in programs if not which(prog)})
 
 
+def _installed(program: str, path: str) -> str | None:
+    """A program on path, or a file given by its absolute path (a library's jar)."""
+    if program.startswith("/"):
+        return program if Path(program).is_file() else None
+    return shutil.which(program, path=path)
+
+
 def ensure_peers(programs: Iterable[str] = DEBIAN_PEERS) -> None:
     """Install the Debian peers of `programs` that are missing (default: every test peer; needs
     root, otherwise says what to install)."""
     sbin = os.pathsep.join(["/usr/sbin", "/sbin", os.environ.get("PATH", "")])
-    missing = missing_packages(programs, lambda prog: shutil.which(prog, path=sbin))
+    missing = missing_packages(programs, lambda prog: _installed(prog, sbin))
     if not missing:
         return
     if os.geteuid() != 0:

@@ -11,6 +11,7 @@ from mitmrelay.option_errors import OptionErrors
 from mitmrelay.recipe.addon import Recipe
 from mitmrelay.safety import SafetyWarnings
 from mitmrelay.soap.addon import SoapView
+from mitmrelay.soap.refresh_addon import SoapRefresh
 from mitmrelay.soap.replay_addon import SoapReplay
 from mitmrelay.streams.recorder import Recorder
 from mitmrelay.streams.socat_dump import SocatDump
@@ -26,6 +27,7 @@ def all_addons() -> list[Any]:
         ProxyChain(),
         LazyForReverseHttp(),
         CheckCommand(),
+        SoapRefresh(),  # before the view: labels and views show the request as sent
         SoapView(),
         SoapReplay(),
         SocatDump(),

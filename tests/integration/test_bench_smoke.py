@@ -100,3 +100,12 @@ def test_pac_cost_reports_start_first_cached_and_restart() -> None:
     ]
     assert rows[1][2] == "1 |", "the cached answer is the unit of the ratios"
     assert "PAC answer once cached: " in run.stdout
+
+
+def test_soap_refresh_cost_reports_each_case_and_the_budget() -> None:
+    run = quick("soap_refresh_cost.py")
+    cases = [line.split()[0] for line in run.stdout.splitlines()[2:5]]
+    assert cases == ["off", "refresh", "refresh+sign"]
+    assert re.search(
+        r"refresh without signing: [\d.]+ ms, (within|OVER) the 5 ms budget", run.stdout
+    )

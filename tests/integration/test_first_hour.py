@@ -633,6 +633,11 @@ COMMANDS: dict[str, Callable | Start | str] = {
     "-w tests/data/partner.flows": soap_record_and_replay,
     "mitmdump -s addons/relay.py --mode reverse:https://api.partner.example:443@5000 "
     "--set soap_replay=tests/data/partner.flows": soap_record_and_replay,
+    "export WSSE_PASS=...": "the environment of the command after it: its runner sets it",
+    "mitmweb -s addons/relay.py --mode reverse:https://partner.example:443@5000 "
+    "--set proxy_chain='socks5h://proxy.corp:1080' --set soap_wsse_password='${WSSE_PASS}'": Start(
+        AT_PORT, WEB, env={"WSSE_PASS": SECRET}
+    ),
 }
 
 # Blocks that hold no shell command (output, log lines, listings, mitmproxy command-bar input), by
@@ -652,6 +657,8 @@ OUTPUT = {
     "'proxy_chain'?)",
     "Shipped recipes, in /usr/lib/python3/site-packages/mitmrelay/recipes:",
     "SOAP 1.1 request",
+    "SOAP replay of POST /q: refreshed wsa:MessageID, wsse:Nonce, UsernameToken Created, "
+    "PasswordDigest, wsu:Timestamp",
     "mitmrelay soap_replay: no recorded exchange matched POST /quotes GetQuote (SOAP 1.1); "
     "nearest: partner.flows #2 POST /quotes GetQuote (SOAP 1.1), first difference at "
     "Body/GetQuote/symbol: 'NOPE' here, 'ACME' recorded",

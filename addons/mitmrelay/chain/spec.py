@@ -84,6 +84,11 @@ def expand(value: str | None, environ: Mapping[str, str] = os.environ) -> str | 
     return _ENV_REF.sub(lambda m: environ[m.group(1)], value)
 
 
+def names_in(value: str) -> list[str]:
+    """Names of the environment variables the `${NAME}` references in value refer to."""
+    return _ENV_REF.findall(value)
+
+
 def env_refs(chain: Chain) -> list[str]:
     """Names of the environment variables a chain's credentials refer to."""
     names = []

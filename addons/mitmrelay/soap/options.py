@@ -1,21 +1,25 @@
 """The SOAP view's and SOAP replay's options, declared and checked here: soap_mask_secrets,
-soap_max_bytes, soap_validate, soap_wsdl, soap_replay, soap_replay_ignore, soap_replay_unmatched
-(see optionkit)."""
+soap_max_bytes, soap_validate, soap_wsdl, soap_replay, soap_replay_ignore, soap_replay_unmatched,
+and the refresh of replayed requests: soap_refresh_on_replay, soap_wsse_password, soap_sign_key,
+soap_sign_cert (see optionkit)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from mitmrelay.chain.spec import names_in
 from mitmrelay.optionkit import (
     BadValue,
     Option,
     Place,
     Table,
     absolute_input,
+    input_check,
     missing,
     no_such_file,
+    require_env,
 )
 
 from . import replay
@@ -94,6 +98,19 @@ def _unmatched(value: str) -> str:
     return value
 
 
+def _password_env(value: str, environ: Mapping[str, str]) -> None:
+    require_env(names_in(value), environ)
+
+
+def _pem_file(value: str, place: Place) -> None:
+    if value:
+        input_check("file")(value, place)
+
+
+def _absolute_pem(value: str, place: Place) -> str:
+    return absolute_input(value, place) if value else value
+
+
 TABLE = Table(
     Option(
         name="soap_mask_secrets",
@@ -164,6 +181,44 @@ TABLE = Table(
         "e.g. --set soap_replay_unmatched=forward",
         choices=replay.UNMATCHED,
         check=_unmatched,
+    ),
+    Option(
+        name="soap_refresh_on_replay",
+        typespec=bool,
+        default=True,
+        help="Give a SOAP request replayed from mitmweb, the console or replay.client fresh "
+        "WS-Security: a new wsu:Timestamp (same lifetime), wsse:Nonce and wsa:MessageID, a "
+        "PasswordDigest recomputed with soap_wsse_password, the signature made again with "
+        "soap_sign_key and soap_sign_cert. A part without its material goes out as recorded "
+        "and the log says which. Example: --set soap_refresh_on_replay=false",
+    ),
+    Option(
+        name="soap_wsse_password",
+        typespec=str,
+        default="",
+        help="The WS-Security UsernameToken password from which a replayed request's "
+        "PasswordDigest is computed again; give it as an environment variable, read at each "
+        "replay and never written to flows or logs: --set soap_wsse_password='${WSSE_PASS}'",
+        environ=_password_env,
+    ),
+    Option(
+        name="soap_sign_key",
+        typespec=str,
+        default="",
+        help="A PEM private key with which a replayed signed SOAP request is signed again "
+        "(with soap_sign_cert; needs the sign extra, python-xmlsec). "
+        "Example: --set soap_sign_key=client.key --set soap_sign_cert=client.pem",
+        files=_pem_file,
+        absolute=_absolute_pem,
+    ),
+    Option(
+        name="soap_sign_cert",
+        typespec=str,
+        default="",
+        help="The PEM certificate of soap_sign_key, named in the signature's key information "
+        "of replayed requests. Example: --set soap_sign_cert=client.pem",
+        files=_pem_file,
+        absolute=_absolute_pem,
     ),
 )
 
