@@ -134,3 +134,14 @@ def test_a_signed_replay_is_signed_again_with_the_configured_key(addon, tmp_path
     refresh.request(flow)
     verify_envelope(etree.fromstring(flow.request.content), str(cert))
     assert "ds:Signature (rsa-sha1 over Body, Timestamp" in caplog.text
+
+
+def test_a_literal_password_works_and_is_warned_about_without_being_shown(addon, caplog):
+    refresh, tctx = addon
+    tctx.configure(refresh, soap_wsse_password=h.PASSWORD)
+    assert "soap_wsse_password holds the password itself" in caplog.text
+    flow = replayed(tctx, soap_flow(h.zeep_request()))
+    caplog.set_level(logging.INFO)
+    refresh.request(flow)
+    assert "PasswordDigest" in caplog.text
+    assert h.PASSWORD not in caplog.text

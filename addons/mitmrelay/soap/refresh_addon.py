@@ -24,7 +24,7 @@ from pathlib import Path
 from mitmproxy import ctx, exceptions, http
 from mitmproxy.addonmanager import Loader
 
-from mitmrelay.chain.spec import expand
+from mitmrelay.chain.spec import expand, names_in
 
 from . import options, wssec
 from .sign import SignError, load_signer
@@ -66,8 +66,15 @@ class SoapRefresh:
                 signer = load_signer(Path(key), Path(cert))
             except SignError as e:
                 raise exceptions.OptionsError(f"Cannot sign replayed SOAP requests: {e}") from None
+        password = ctx.options.soap_wsse_password
+        if "soap_wsse_password" in updated and password and not names_in(password):
+            # Options show in mitmweb's editor and in saved configurations; never the value here.
+            logger.warning(
+                "soap_wsse_password holds the password itself: give it as an environment "
+                "variable, --set soap_wsse_password='${WSSE_PASS}', so that it is shown nowhere"
+            )
         self.enabled = ctx.options.soap_refresh_on_replay
-        self.password_ref = ctx.options.soap_wsse_password
+        self.password_ref = password
         self.signer = signer
 
     def request(self, flow: http.HTTPFlow) -> None:
