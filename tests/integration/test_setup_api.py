@@ -133,6 +133,16 @@ def test_a_change_in_mitmwebs_options_editor_shows_on_the_page(web):
     )
 
 
+def test_a_flow_file_that_does_not_exist_is_refused_beside_the_soap_replay_field(web, tmp_path):
+    _, api = web
+    form = seed_form("https://localhost:443", 5000, [], soap_replay=str(tmp_path / "no.flows"))
+    status, answer = api.call("apply", {"form": form})
+    assert status == 400
+    assert answer["errors"]["soap_replay"].startswith("Cannot use soap_replay")
+    assert "no.flows" in answer["errors"]["soap_replay"]
+    assert api.get("/options")["soap_replay"]["value"] == []
+
+
 def test_the_wsdls_known_are_listed_after_one_is_given(web, tmp_path):
     _, api = web
     assert api.call("wsdls") == (200, {"wsdls": []})

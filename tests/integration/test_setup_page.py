@@ -127,7 +127,7 @@ def test_the_seed_scenario_built_checked_watched_and_saved(peer, setup, browser,
     assert f"{hop2}: HTTP CONNECT handshake done, user/password accepted" in lines
     assert f"certificate verified against ssl_verify_upstream_trusted_ca {certs.ca}" in lines
     shot = tmp_path / "setup.png"
-    browser.set_window_size(1400, 1950)  # the whole page: docs/setup.png is taken here
+    browser.set_window_size(1400, 2250)  # the whole page: docs/setup.png is taken here
     browser.execute_script("window.scrollTo(0, 0)")
     browser.save_screenshot(str(shot))
     assert shot.stat().st_size > 50_000

@@ -48,6 +48,7 @@ FIELD_OF = {
     "socat_dump_format": "socat_dump_format",
     "record_dir": "record_dir",
     "soap_wsdl": "soap_wsdl",
+    "soap_replay": "soap_replay",
     "soap_validate": "soap_validate",
     "soap_mask_secrets": "soap_mask_secrets",
 }
@@ -228,6 +229,7 @@ def build(form: Mapping[str, Any], live_chain: str = "", for_recipe: bool = Fals
     _judge(built, "socat_dump_format", "socat_dump_format", form.get("socat_dump_format", "v"))
     built.options["record_dir"] = str(form.get("record_dir", "")).strip()
     _judge(built, "soap_wsdl", "soap_wsdl", _lines(form.get("soap_wsdl")))
+    _judge(built, "soap_replay", "soap_replay", _lines(form.get("soap_replay")))
     built.options["soap_validate"] = bool(form.get("soap_validate", True))
     built.options["soap_mask_secrets"] = bool(form.get("soap_mask_secrets", True))
     return built
@@ -310,6 +312,7 @@ def from_options(opts: Any) -> dict[str, Any]:
     form["socat_dump_format"] = opts.socat_dump_format
     form["record_dir"] = opts.record_dir
     form["soap_wsdl"] = "\n".join(opts.soap_wsdl)
+    form["soap_replay"] = "\n".join(opts.soap_replay)
     form["soap_validate"] = opts.soap_validate
     form["soap_mask_secrets"] = opts.soap_mask_secrets
     return form
@@ -373,6 +376,7 @@ DEFAULTS: dict[str, Any] = {
     "socat_dump_format": "v",
     "record_dir": "",
     "soap_wsdl": [],
+    "soap_replay": [],
     "soap_validate": True,
     "soap_mask_secrets": True,
 }
@@ -382,7 +386,7 @@ def from_recipe(data: Any) -> dict[str, Any]:
     """The form of a recipe's options (the others at their defaults)."""
     given = data.get("options") if isinstance(data, dict) else None
     values = {**DEFAULTS, **{k: v for k, v in (given or {}).items() if k in DEFAULTS}}
-    for name in ("mode", "proxy_bypass", "proxy_routes", "soap_wsdl"):
+    for name in ("mode", "proxy_bypass", "proxy_routes", "soap_wsdl", "soap_replay"):
         if isinstance(values[name], str):
             values[name] = [values[name]]
     values["proxy_chain"] = str(values["proxy_chain"] or "")

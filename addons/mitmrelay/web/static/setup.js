@@ -7,7 +7,8 @@ const $ = (id) => document.getElementById(id);
 let schemes = [];
 let authSchemes = [];
 const TEXT_FIELDS = ["listen_host", "ca", "timeout", "cooldown",
-    "bypass", "routes", "pac", "socat_dump", "socat_dump_format", "record_dir", "soap_wsdl"];
+    "bypass", "routes", "pac", "socat_dump", "socat_dump_format", "record_dir", "soap_wsdl",
+    "soap_replay"];
 const CHECKBOXES = ["insecure", "from_env", "soap_validate", "soap_mask_secrets",
     "fallback_direct"];
 
