@@ -53,6 +53,8 @@ DEBIAN_PEERS = {
     # the WS-Security replay tests: Apache WSS4J (a library: its jar stands for it) and the JDK
     # that compiles and runs the service around it (tests/java).
     "javac": "default-jdk-headless",
+    # the console test of the replay refresh: mitmproxy's console in a terminal multiplexer
+    "tmux": "tmux",
     "/usr/share/java/wss4j.jar": "libwss4j-java",
 }
 # Folders of tests/ with a package.json: npm installs what they list (real non-Python peers).

@@ -7,7 +7,8 @@ signatures), behind the relay and a SOCKS5 proxy (microsocks):
   detected"), and accepted when replayed with the refresh (mitmweb's Replay: `replay.client`);
   the recorded request stays in the flow's backup (mitmweb's Revert); the log names parts, never
   the password, digest or nonce;
-- the same with mitmdump replaying a flow file (`client_replay`);
+- the same with mitmdump replaying a flow file (`client_replay`), and with mitmproxy's console
+  (in tmux) replaying a flow file's request with `r`;
 - a signed zeep call (Body and Timestamp), its Body edited in mitmweb: refused without a key, the
   log saying why; accepted once soap_sign_key and soap_sign_cert are set.
 """
@@ -15,7 +16,11 @@ signatures), behind the relay and a SOCKS5 proxy (microsocks):
 from __future__ import annotations
 
 import datetime
+import os
 import re
+import shlex
+import subprocess
+import sys
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -25,7 +30,7 @@ import peers
 import pytest
 import soap_service
 import wssec_helpers as h
-from mitmrelay.testing import HOST, start_mitmdump, wait_for
+from mitmrelay.testing import HOST, free_port, start_mitmdump, wait_for
 from web_helpers import Web
 
 zeep = pytest.importorskip("zeep")
@@ -280,6 +285,55 @@ def test_mitmdump_replays_a_flow_file_refreshed(rig, tmp_path):
         replayer.stop()
     assert service.verdicts()[before:] == ["accepted ACME"]
     assert flows.read_bytes().count(b"PasswordDigest") >= 1  # the file holds what was recorded
+
+
+def test_the_console_replays_refreshed(rig, tmp_path):
+    """mitmproxy's console, in tmux: the flow file's request focused, `r` (replay.client)."""
+    _, wsdl, _, service, _, socks = rig
+    chain = ["--set", f"proxy_chain=socks5://{HOST}:{socks.port}"]
+    mode = ["--mode", f"reverse:http://{HOST}:{service.port}@{{port}}"]
+    flows = tmp_path / "recorded.flows"
+    recorder = start_mitmdump(tmp_path, *mode, *chain, "-w", str(flows))
+    try:
+        _, expires = call(recorder.port, wsdl)
+    finally:
+        recorder.stop()
+    until_expired(expires)
+    before = len(service.verdicts())
+    socket = tmp_path / "tmux.sock"
+    tmux = [peers.need("tmux"), "-S", str(socket)]
+    console = [
+        str(Path(sys.executable).with_name("mitmproxy")),
+        "-s", str(peers.ADDONS / "relay.py"),
+        "--listen-host", HOST, "--listen-port", str(free_port()),
+        *[a.replace("@{port}", f"@{free_port()}") for a in mode], *chain,
+        "--set", f"confdir={tmp_path / 'conf'}", "--set", f"soap_wsse_password=${{{ENV}}}",
+        "--set", "console_eventlog_verbosity=info", "-r", str(flows),
+    ]  # fmt: skip
+    env = {**os.environ, ENV: h.PASSWORD, "TERM": "xterm-256color"}
+    subprocess.run(
+        [*tmux, "new-session", "-d", "-x", "200", "-y", "50", shlex.join(console)],
+        env=env,
+        check=True,
+        timeout=20,
+    )
+    try:
+
+        def screen() -> str:
+            return subprocess.run(
+                [*tmux, "capture-pane", "-p"], capture_output=True, text=True, check=False
+            ).stdout
+
+        wait_for(lambda: "POST" in screen() and "/q" in screen(), 30, "the flow list")
+        subprocess.run([*tmux, "send-keys", "r"], check=True, timeout=10)
+        wait_for(lambda: len(service.verdicts()) > before, 20, "the replayed request answered")
+        subprocess.run([*tmux, "send-keys", "E"], check=True, timeout=10)  # the event log
+        shown = wait_for(lambda: "SOAP replay of POST /q" in screen() and screen(), 10, "log")
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True, check=False, timeout=20)
+    assert service.verdicts()[before:] == ["accepted ACME"]
+    assert "SOAP replay of POST /q: refreshed wsa:MessageID, wsse:Nonce" in shown
+    assert h.PASSWORD not in shown
 
 
 def test_an_edited_signed_request_is_signed_again_with_the_key(rig):
