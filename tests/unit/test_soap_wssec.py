@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import re
 
 import pytest
 import wssec_helpers as h
@@ -92,6 +93,37 @@ def test_without_the_password_the_token_stays_and_says_which_option():
 def test_nothing_to_refresh_leaves_the_bytes(content):
     result = refreshed(content, wssec.Material(password="x"))
     assert result == wssec.Refreshed(None)
+
+
+def test_a_doctype_is_not_parsed_and_said():
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">'
+        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        + h.zeep_request().replace(b">ACME<", b">&b;<")
+    )
+    result = refreshed(bomb, wssec.Material(h.PASSWORD))
+    assert result.content is None
+    assert result.stale == ["the whole envelope (it has a DOCTYPE, which SOAP forbids)"]
+
+
+def test_a_password_text_token_gets_a_new_nonce_and_created_without_the_password():
+    recorded = h.zeep_request(now=RECORDED_AT)
+    text = recorded.replace(b"#PasswordDigest", b"#PasswordText")
+    text = re.sub(rb"(<wsse:Password[^>]*>)[^<]+", rb"\g<1>" + h.PASSWORD.encode(), text)
+    result = refreshed(text, wssec.Material())
+    assert result.content is not None and not result.stale
+    assert "wsse:Nonce" in result.refreshed and "PasswordDigest" not in result.refreshed
+    assert texts(result.content, "Password") == [h.PASSWORD]
+    assert texts(result.content, "Nonce") != texts(text, "Nonce")
+
+
+@pytest.mark.parametrize("version", ["1.1", "1.2"])
+def test_both_soap_versions(version):
+    recorded = h.zeep_request(now=RECORDED_AT)
+    if version == "1.2":
+        recorded = recorded.replace(h.SOAP11.encode(), b"http://www.w3.org/2003/05/soap-envelope")
+    result = refreshed(recorded, wssec.Material(h.PASSWORD))
+    assert "PasswordDigest" in result.refreshed and "wsu:Timestamp" in result.refreshed
 
 
 def test_the_xml_declaration_and_its_encoding_are_kept():

@@ -252,8 +252,11 @@ def refresh(
 
     Not a SOAP envelope, or nothing to renew: content None and nothing listed.
     """
-    if sniff_envelope(content) is None:
+    sniffed = sniff_envelope(content)
+    if sniffed is None:
         return Refreshed(None)
+    if sniffed.has_doctype:  # SOAP forbids DTDs: hostile or broken, sent as it is
+        return Refreshed(None, stale=["the whole envelope (it has a DOCTYPE, which SOAP forbids)"])
     try:
         root = etree.fromstring(content, etree.XMLParser(**SAFE_PARSER))
     except etree.XMLSyntaxError:
