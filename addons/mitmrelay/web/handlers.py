@@ -28,11 +28,11 @@ from mitmproxy import exceptions
 from mitmproxy.tools.web import app as web_app
 from tornado.routing import AnyMatches, HostMatches
 
-from mitmrelay.recipe import validate as recipes
 from mitmrelay.chain import check as engine
 from mitmrelay.chain import schemes
 from mitmrelay.chain.proxyauth import SCHEMES as AUTH_SCHEMES
 from mitmrelay.recipe import shipped
+from mitmrelay.recipe import validate as recipes
 from mitmrelay.recipe.catalog import catalog
 from mitmrelay.streams import socat_format
 
