@@ -13,4 +13,5 @@ Usage:
 from mitmrelay.soap.addon import SoapView
 from mitmrelay.soap.refresh_addon import SoapRefresh
 
-addons = [SoapRefresh(), SoapView()]
+# SoapView first: its tests load this script and take addons[0]; the refresh changes no label.
+addons = [SoapView(), SoapRefresh()]
