@@ -61,8 +61,12 @@ def zeep_request(
     lifetime: float = 300,
     sign: tuple[Path, Path] | None = None,
     now: datetime.datetime | None = None,
+    signer: type | None = None,
+    **algorithms,
 ) -> bytes:
-    """A GetQuote request as zeep's WS-Security plugins write it."""
+    """A GetQuote request as zeep's WS-Security plugins write it; signed with `sign` (key and
+    certificate) by `signer` (zeep's Signature, or BinarySignature: the certificate in a
+    BinarySecurityToken) with zeep's or the given signature_method and digest_method."""
     from zeep.wsse.signature import Signature
     from zeep.wsse.username import UsernameToken
 
@@ -79,5 +83,6 @@ def zeep_request(
     )
     envelope, _ = token.apply(envelope, {})
     if sign is not None:
-        envelope, _ = Signature(str(sign[0]), str(sign[1])).apply(envelope, {})
+        plugin = (signer or Signature)(str(sign[0]), str(sign[1]), **algorithms)
+        envelope, _ = plugin.apply(envelope, {})
     return etree.tostring(envelope)

@@ -214,3 +214,36 @@ class TestSigned:
         bad.write_text("not a key")
         with pytest.raises(SignError, match=r"cannot load the key .*bad\.key"):
             load_signer(bad, pair[1])
+
+    def test_the_recorded_algorithms_are_kept(self, pair):
+        import xmlsec
+        from mitmrelay.soap.sign import load_signer
+        from zeep.wsse.signature import verify_envelope
+
+        recorded = h.zeep_request(
+            sign=pair,
+            now=RECORDED_AT,
+            signature_method=xmlsec.constants.TransformRsaSha256,
+            digest_method=xmlsec.constants.TransformSha256,
+        ).replace(b">ACME<", b">MSFT<")
+        result = refreshed(recorded, wssec.Material(h.PASSWORD, load_signer(*pair)))
+        assert result.content is not None
+        assert result.refreshed[-1].startswith("ds:Signature (rsa-sha256 over Body, Timestamp")
+        root = etree.fromstring(result.content)
+        digests = root.findall(".//{http://www.w3.org/2000/09/xmldsig#}DigestMethod")
+        assert {d.get("Algorithm") for d in digests} == {"http://www.w3.org/2001/04/xmlenc#sha256"}
+        verify_envelope(root, str(pair[1]))
+
+    def test_a_binary_security_token_carries_the_configured_certificate(self, pair, tmp_path):
+        from mitmrelay.soap.sign import load_signer
+        from zeep.wsse.signature import BinarySignature, verify_envelope
+
+        other = h.signing_pair(tmp_path, "other")
+        recorded = h.zeep_request(sign=pair, now=RECORDED_AT, signer=BinarySignature)
+        result = refreshed(recorded, wssec.Material(h.PASSWORD, load_signer(*other)))
+        assert result.content is not None
+        token = texts(result.content, "BinarySecurityToken")
+        assert token != texts(recorded, "BinarySecurityToken")
+        pem = other[1].read_text()
+        assert "".join(token[0].split()) == "".join(pem.splitlines()[1:-1])
+        verify_envelope(etree.fromstring(result.content), str(other[1]))
