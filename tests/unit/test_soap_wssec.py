@@ -117,6 +117,18 @@ def test_a_password_text_token_gets_a_new_nonce_and_created_without_the_password
     assert texts(result.content, "Nonce") != texts(text, "Nonce")
 
 
+def test_a_digest_without_created_is_computed_from_the_nonce_alone():
+    recorded = re.sub(
+        rb"<wsu:Created [^>]*>[^<]+</wsu:Created></wsse:UsernameToken>",
+        b"</wsse:UsernameToken>",
+        h.zeep_request(now=RECORDED_AT),
+    )
+    result = refreshed(recorded, wssec.Material(h.PASSWORD))
+    assert result.content is not None
+    nonce = base64.b64decode(texts(result.content, "Nonce")[0])
+    assert texts(result.content, "Password") == [wssec.password_digest(nonce, "", h.PASSWORD)]
+
+
 @pytest.mark.parametrize("version", ["1.1", "1.2"])
 def test_both_soap_versions(version):
     recorded = h.zeep_request(now=RECORDED_AT)

@@ -132,7 +132,9 @@ def _ids(root: etree._Element) -> dict[str, etree._Element]:
     return found
 
 
-def signed_elements(root: etree._Element, signatures: Sequence[etree._Element]) -> list:
+def signed_elements(
+    root: etree._Element, signatures: Sequence[etree._Element]
+) -> list[etree._Element]:
     """The elements the signatures' references point to (`#id` URIs; `""` is the document)."""
     ids = _ids(root)
     found = []
@@ -204,7 +206,7 @@ class _Refresh:
             parts.append("UsernameToken Created")
         if is_digest:
             assert password is not None and self.material.password is not None
-            created_text = created.text or "" if created is not None else ""
+            created_text = (created.text or "") if created is not None else ""
             password.text = password_digest(new_nonce, created_text, self.material.password)
             parts.append("PasswordDigest")
         self.result.refreshed.extend(parts)
