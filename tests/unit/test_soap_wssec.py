@@ -10,6 +10,8 @@ import re
 
 import pytest
 import wssec_helpers as h
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 from mitmrelay.soap import wssec
 
@@ -127,6 +129,19 @@ def test_a_digest_without_created_is_computed_from_the_nonce_alone():
     assert result.content is not None
     nonce = base64.b64decode(texts(result.content, "Nonce")[0])
     assert texts(result.content, "Password") == [wssec.password_digest(nonce, "", h.PASSWORD)]
+
+
+RECORDED = h.zeep_request(now=RECORDED_AT)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, len(RECORDED)), st.binary(max_size=40), st.integers(0, 40))
+def test_any_bytes_give_an_answer_never_an_exception(at, inserted, cut):
+    """A replayed body is whatever the user edited: cut, spliced, not XML at all."""
+    content = RECORDED[:at] + inserted + RECORDED[at + cut :]
+    result = refreshed(content, wssec.Material(h.PASSWORD))
+    if result.content is not None:
+        etree.fromstring(result.content)  # what is sent instead is well-formed XML
 
 
 @pytest.mark.parametrize("version", ["1.1", "1.2"])
