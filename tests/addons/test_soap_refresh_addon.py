@@ -5,6 +5,7 @@ parts, never secrets; the options are checked as the table says."""
 from __future__ import annotations
 
 import logging
+import sys
 
 import pytest
 import wssec_helpers as h
@@ -145,3 +146,15 @@ def test_a_literal_password_works_and_is_warned_about_without_being_shown(addon,
     refresh.request(flow)
     assert "PasswordDigest" in caplog.text
     assert h.PASSWORD not in caplog.text
+
+
+def test_without_xmlsec_a_signing_option_says_which_extra(addon, tmp_path, monkeypatch):
+    refresh, tctx = addon
+    key, cert = tmp_path / "k.pem", tmp_path / "c.pem"
+    key.write_text("")
+    cert.write_text("")
+    monkeypatch.setitem(sys.modules, "xmlsec", None)  # import xmlsec raises ImportError
+    with pytest.raises(exceptions.OptionsError) as refused:
+        tctx.configure(refresh, soap_sign_key=str(key), soap_sign_cert=str(cert))
+    assert "signing needs python-xmlsec" in str(refused.value)
+    assert "pip install 'mitmrelay[sign]'" in str(refused.value)
