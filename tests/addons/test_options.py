@@ -17,8 +17,8 @@ import pytest
 from mitmproxy import exceptions
 from mitmproxy.test import taddons
 from mitmrelay import options
-from mitmrelay.recipe.validate import Problem, parse, validate
 from mitmrelay.recipe.catalog import offline_catalog
+from mitmrelay.recipe.validate import Problem, parse, validate
 from mitmrelay.relay import all_addons
 
 UNSET = "MITMRELAY_TEST_UNSET"

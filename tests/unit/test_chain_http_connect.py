@@ -51,7 +51,7 @@ def client(host: str = "example.com", port: int = 443) -> ConnectClient:
 
 @pytest.mark.parametrize("feed", FEEDS)
 def test_a_200_opens_the_tunnel(feed):
-    sent, result, rest = drive(client(), OK, feed)
+    sent, result, _rest = drive(client(), OK, feed)
     assert sent == [CONNECT]
     assert result == TunnelOpen(b"", None)
 
@@ -77,10 +77,10 @@ def test_a_port_out_of_range_fails_before_anything_is_sent(port):
 
 def test_bytes_behind_the_200_belong_to_the_tunnel():
     # Read as the connector does, through the header block's end: the banner stays unread.
-    sent, result, rest = drive(client(), OK + b"SSH-2.0-banner\r\n")
+    _, result, rest = drive(client(), OK + b"SSH-2.0-banner\r\n")
     assert result == TunnelOpen(b"", None) and rest == b"SSH-2.0-banner\r\n"
     # Handed over in one piece: the machine gives them back with the tunnel.
-    sent, result, rest = drive(client(), OK + b"SSH-2.0-banner\r\n", "at once")
+    _sent, result, rest = drive(client(), OK + b"SSH-2.0-banner\r\n", "at once")
     assert result == TunnelOpen(b"SSH-2.0-banner\r\n", None)
 
 
