@@ -91,11 +91,12 @@ def names_in(value: str) -> list[str]:
 
 def env_refs(chain: Chain) -> list[str]:
     """Names of the environment variables a chain's credentials refer to."""
-    names = []
-    for hop in chain:
-        for value in (hop.username, hop.password):
-            names += _ENV_REF.findall(value or "")
-    return names
+    return [
+        name
+        for hop in chain
+        for value in (hop.username, hop.password)
+        for name in names_in(value or "")
+    ]
 
 
 def suggest(word: str, choices: tuple[str, ...] | list[str]) -> str:
