@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import ipaddress
+import itertools
 import os
 import re
 import secrets
@@ -70,11 +71,29 @@ T = TypeVar("T")
 # --- ports and waiting ----------------------------------------------------------------------------
 
 
+# $MITMRELAY_TEST_PORTS ("20000-25999"): the ports free_port hands out in this process, in turn
+# from a random start. Processes given disjoint ranges (scripts/test's two pytest processes) never
+# hand out the same port, although each port is bound only later, by the program a test starts.
+_PORT_RANGE = os.environ.get("MITMRELAY_TEST_PORTS", "")
+_port_turns = itertools.count(secrets.randbelow(1 << 16))
+
+
 def free_port() -> int:
-    """A TCP port on HOST that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+    """A TCP port on HOST that nothing listens on right now (one of $MITMRELAY_TEST_PORTS)."""
+    if not _PORT_RANGE:
+        with socket.socket() as s:
+            s.bind((HOST, 0))
+            return s.getsockname()[1]
+    low, high = map(int, _PORT_RANGE.split("-"))
+    for _ in range(high - low + 1):
+        port = low + next(_port_turns) % (high - low + 1)
+        with socket.socket() as s:
+            try:
+                s.bind((HOST, port))
+            except OSError:  # listened on, or in TIME_WAIT
+                continue
+        return port
+    raise OSError(f"no free port on {HOST} in MITMRELAY_TEST_PORTS={_PORT_RANGE}")
 
 
 def listening(port: int) -> bool:

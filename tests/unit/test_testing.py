@@ -55,6 +55,19 @@ def test_listening_sees_a_listener_without_connecting_to_it() -> None:
             bound.accept()  # nobody connected: a one-shot server would still have its client
 
 
+def test_free_port_hands_out_only_ports_of_its_range_that_are_free(monkeypatch) -> None:
+    with socket.socket() as held, socket.socket() as released:
+        held.bind((HOST, 0))
+        released.bind((HOST, 0))
+        taken, free = held.getsockname()[1], released.getsockname()[1]
+        released.close()
+        monkeypatch.setattr("mitmrelay.testing._PORT_RANGE", f"{free}-{free}")
+        assert free_port() == free
+        monkeypatch.setattr("mitmrelay.testing._PORT_RANGE", f"{taken}-{taken}")
+        with pytest.raises(OSError, match=f"no free port on {HOST} in MITMRELAY_TEST_PORTS="):
+            free_port()
+
+
 def test_stop_ends_the_program_and_what_it_forked(tmp_path: Path) -> None:
     port = free_port()
     server = f"import socket, time; s = socket.create_server(('{HOST}', {port})); time.sleep(60)"
