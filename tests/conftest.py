@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -140,3 +142,14 @@ def kdc() -> Iterator[corp_peers.Kdc]:
     started = corp_peers.start_kdc()
     yield started
     started.stop()
+
+
+@pytest.fixture
+def fixed_ports() -> Iterator[None]:
+    """For a test that needs fixed ports (a shipped recipe's 5000, mitmproxy's default 8080): one
+    such test at a time on this machine, across pytest processes (scripts/test runs the mitmproxy
+    lines at once), so that none finds the other line's listener there. Name it before `peer`:
+    the lock is then let go after the peers are stopped."""
+    with (Path(tempfile.gettempdir()) / "mitmrelay-tests-fixed-ports.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield

@@ -100,7 +100,7 @@ def hold_8080():
     return sock
 
 
-def test_run_a_shipped_recipe_by_name_while_8080_is_taken(peer, tmp_path):
+def test_run_a_shipped_recipe_by_name_while_8080_is_taken(fixed_ports, peer, tmp_path):
     with socket.socket() as probe:
         if probe.connect_ex((HOST, 5000)) == 0:
             pytest.skip("127.0.0.1:5000, the headline recipe's port, is in use on this machine")
