@@ -10,6 +10,7 @@ which imports the installed mitmrelay, as it would after `pip install .` beside 
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -79,18 +80,20 @@ def wheel() -> Path:
     """The wheel of this checkout as it is: built once for these sources and kept under .venv/
     (it is pure Python: the same for both mitmproxy lines and for the next run)."""
     cache = REPO / ".venv" / "wheels" / sources_digest()
-    if not cache.is_dir():
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        building = cache.parent / f"{cache.name}.{os.getpid()}"
-        # pip's isolated build env fetches setuptools from the package index (or its cache).
-        run(*PIP, "wheel", "--no-deps", "-w", str(building), str(REPO), timeout=180)
-        try:
-            building.rename(cache)  # whole or not at all: another run may build it too
-        except OSError:
-            shutil.rmtree(building)
-        for old in cache.parent.iterdir():  # other sources' wheels, unless in use right now
-            if old != cache and time.time() - old.stat().st_mtime > 3600:
-                shutil.rmtree(old, ignore_errors=True)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    # One build at a time (scripts/test runs both lines at once): pip builds a local folder in
+    # place, in the checkout's build/ and egg-info, which two builds would write together.
+    lock_file = cache.parent / ".lock"
+    with lock_file.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not cache.is_dir():
+            building = cache.parent / f"{cache.name}.{os.getpid()}"
+            # pip's isolated build env fetches setuptools from the package index (or its cache).
+            run(*PIP, "wheel", "--no-deps", "-w", str(building), str(REPO), timeout=180)
+            building.rename(cache)  # whole or not at all, should the build be cut short
+            for old in cache.parent.iterdir():  # other sources' wheels, unless in use right now
+                if old not in (cache, lock_file) and time.time() - old.stat().st_mtime > 3600:
+                    shutil.rmtree(old, ignore_errors=True)
     (found,) = cache.glob("mitmrelay-*.whl")
     return found
 
