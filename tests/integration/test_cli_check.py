@@ -95,6 +95,17 @@ def test_a_name_only_the_proxy_could_resolve_goes_to_the_proxy(peer):
     assert "FAILED at destination partner.invalid:443: " in out
 
 
+def test_a_name_that_does_not_resolve_here_fails_at_the_destination_not_the_hop(peer):
+    socks = peer.microsocks("alice", "pw-check")
+    local_dns = socks_chain(socks.port).replace("socks5h://", "socks5://")
+    status, out = check("--set", local_dns, "tls://partner.invalid:443")
+    assert status == 1
+    assert "partner.invalid was resolved on this machine (socks5: no remote DNS)" not in out
+    assert "FAILED at destination partner.invalid:443: " in out
+    assert "partner.invalid does not resolve on this machine (" in out
+    assert "a socks5 hop has no remote DNS" in out
+
+
 def test_a_destination_port_nobody_listens_on(peer):
     socks, dead = peer.microsocks("alice", "pw-check"), free_port()
     status, out = check("--set", socks_chain(socks.port), f"{HOST}:{dead}")

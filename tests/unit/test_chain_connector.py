@@ -75,6 +75,8 @@ def test_a_name_that_does_not_resolve_here_is_said_so():
         run_socks("socks4", "no-such-host.invalid", b"")
     assert str(e.value).startswith("no-such-host.invalid does not resolve on this machine (")
     assert str(e.value).endswith("); a socks4 hop has no remote DNS")
+    # Its own kind: not "closed", as if the proxy had hung up.
+    assert connector._failure(e.value) == (Failure.UNRESOLVED, str(e.value), None)
 
 
 @pytest.mark.parametrize(

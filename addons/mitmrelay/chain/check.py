@@ -185,7 +185,7 @@ def failed_step(e: HopError) -> str:
         return f"{hop}: authentication"
     if e.kind is Failure.ENV_MISSING:
         return f"{hop}: credentials"
-    if e.kind is Failure.REFUSED:
+    if e.kind in (Failure.REFUSED, Failure.UNRESOLVED):  # what the hop was to connect to
         if e.target == e.destination:
             return f"destination {e.destination[0]}:{e.destination[1]}"
         return f"hop {e.index + 1}/{e.count}: address (through {hop})"

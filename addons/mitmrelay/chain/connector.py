@@ -51,6 +51,10 @@ _FAILURES: dict[type[protocols.ProxyFailure], Failure] = {
 __all__ = ["HopError", "Progress", "http_connect", "open_chain"]
 
 
+class Unresolved(OSError):
+    """A name a hop without remote DNS must be given as an address does not resolve here."""
+
+
 def _failure(e: Exception) -> tuple[Failure, str, int | None]:
     """What a handshake's exception means: the failure, its reason in words, the proxy's code."""
     if isinstance(e, protocols.ProxyFailure):
@@ -59,6 +63,8 @@ def _failure(e: Exception) -> tuple[Failure, str, int | None]:
         return Failure.TLS, f"TLS certificate verification failed: {e.verify_message}", None
     if isinstance(e, ssl.SSLError):
         return Failure.TLS, f"TLS handshake failed: {e.reason or e}", None
+    if isinstance(e, Unresolved):
+        return Failure.UNRESOLVED, str(e), None
     if isinstance(e, asyncio.IncompleteReadError | ConnectionResetError | BrokenPipeError):
         return Failure.CLOSED, "the proxy closed the connection during the handshake", None
     if isinstance(e, OSError):
@@ -298,7 +304,7 @@ async def _resolve(host: str, port: int, scheme: Scheme) -> str:
             host, port, family=family, type=socket.SOCK_STREAM
         )
     except socket.gaierror as e:
-        raise OSError(
+        raise Unresolved(
             f"{host} does not resolve on this machine ({e.strerror}); a {scheme.name} hop has no "
             "remote DNS"
         ) from e

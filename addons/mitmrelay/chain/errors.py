@@ -22,6 +22,9 @@ class Failure(enum.Enum):
     ENV_MISSING = "env_missing"  # a ${NAME} of the hop's credentials is not set
     PROTOCOL = "protocol"  # the proxy's answer is not what its protocol allows
     CLOSED = "closed"  # the proxy closed the connection during the handshake
+    # A hop without remote DNS (socks4://, socks5://) is given an address: the name of what it
+    # must connect to does not resolve on this machine.
+    UNRESOLVED = "unresolved"
 
 
 class HopError(OSError):
