@@ -21,18 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import functools
 import importlib.util
-import json
 import logging
-import os
-import signal
 import socket
 import ssl
-import subprocess
-import sys
-import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
@@ -40,6 +33,7 @@ from typing import Any
 
 from .. import http_get
 from ..http_get import Opener, direct
+from ..worker import Command, ReplyTooLong, Worker, WorkerDied
 from .failover import Alternatives
 from .spec import parse_hop
 
@@ -140,76 +134,6 @@ def engine_path() -> str:
     return str(Path(spec.origin).parent.parent)
 
 
-class WorkerDied(Exception):
-    """The worker process ended, or was killed for being late, before it answered."""
-
-
-class _Worker:
-    """One running pac_worker.py process; blocking calls, made on the Pac's one thread.
-
-    Every exchange has a deadline kept from out here: a worker that is late is killed, whatever
-    the engine inside it is doing."""
-
-    def __init__(self) -> None:
-        # -I: no PYTHONPATH, no user site, not the script's folder; the engine's folder is handed
-        # over instead. The environment is the least a process needs (no ${SECRET} of a hop).
-        env = {name: os.environ[name] for name in _ENV_KEPT if name in os.environ}
-        self.process = subprocess.Popen(
-            [sys.executable, "-I", str(WORKER), str(WORKER_ADDRESS_SPACE), engine_path()],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=env,
-        )
-        self.killed_late = False
-
-    def ask(self, request: dict[str, Any], deadline: float) -> dict[str, Any]:
-        """The worker's reply to request; WorkerDied when it is late (then killed) or dead."""
-        assert self.process.stdin is not None and self.process.stdout is not None
-        watchdog = threading.Timer(deadline, self._kill_late)
-        watchdog.start()
-        try:
-            self.process.stdin.write(json.dumps(request).encode() + b"\n")
-            self.process.stdin.flush()
-            line = self.process.stdout.readline(MAX_REPLY_BYTES)
-        except OSError:
-            line = b""
-        finally:
-            watchdog.cancel()
-        if len(line) >= MAX_REPLY_BYTES and not line.endswith(b"\n"):
-            # the rest stays out of this process: a bound, so the caller replaces the worker
-            return {"error": f"an answer longer than {MAX_REPLY_BYTES >> 10} KiB", "bound": "size"}
-        if not line.endswith(b"\n"):  # none, or cut short: it died (or was killed) meanwhile
-            raise WorkerDied(self._why())
-        return dict(json.loads(line))
-
-    def _kill_late(self) -> None:
-        self.killed_late = True
-        self.process.kill()
-
-    def _why(self) -> str:
-        try:
-            code = self.process.wait(5)
-        except subprocess.TimeoutExpired:  # closed its output but lingers: ended from here
-            self.process.kill()
-            code = self.process.wait()
-        if self.killed_late:
-            return "the PAC worker did not answer within its time bound and was killed"
-        if code < 0:
-            with contextlib.suppress(ValueError):
-                return f"the PAC worker process died ({signal.Signals(-code).name})"
-        return f"the PAC worker process died (exit status {code})"
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
-        for pipe in (self.process.stdin, self.process.stdout):
-            if pipe is not None:
-                with contextlib.suppress(OSError):
-                    pipe.close()
-
-
 class Pac:
     """One loaded PAC script; find() answers per destination.
 
@@ -226,7 +150,7 @@ class Pac:
         self._dns: OrderedDict[str, tuple[str, float]] = OrderedDict()
         self._failed = False  # a script error was logged (once per script)
         self._worker_failed = False  # a worker death was logged (once until the next answer)
-        self._worker: _Worker | None = None
+        self._worker: Worker | None = None
         self._thread: concurrent.futures.ThreadPoolExecutor | None = (
             concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="pac")
         )
@@ -251,7 +175,9 @@ class Pac:
     def _start(self) -> str:
         """A new worker with the script loaded; typeof FindProxyForURL there."""
         self._stop_worker()
-        self._worker = _Worker()
+        # The engine's folder is handed over: the worker imports nothing else of this process's.
+        args = (str(WORKER_ADDRESS_SPACE), engine_path())
+        self._worker = Worker(Command(WORKER, args, _ENV_KEPT, "PAC worker", MAX_REPLY_BYTES))
         load_seconds = max(self.timeout, LOAD_TIMEOUT_MS) / 1000
         reply = self._exchange(
             {
@@ -271,6 +197,9 @@ class Pac:
         assert self._worker is not None
         try:
             reply = self._worker.ask(request, deadline)
+        except ReplyTooLong as e:
+            # the rest stays out of this process: a bound, so the worker is replaced
+            reply = {"error": str(e), "bound": "size"}
         except WorkerDied:
             # Late or dead: not the script's answer (a busy machine can make a worker late; the
             # engine's own CPU-time bound stops a loop): the next lookup gets a new worker.
