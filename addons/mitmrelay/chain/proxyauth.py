@@ -3,8 +3,12 @@
 The proxy says what it accepts in `407` replies (`Proxy-Authenticate`, RFC 9110 §11.7.1); we answer
 with the strongest scheme we can actually use, or with the one the hop pins (`?auth=ntlm`). NTLM and
 Negotiate tokens come from pyspnego (its own NTLM code; Kerberos through the system's GSSAPI, so a
-ticket from `kinit` in the user's cache works with no password at all). Digest is RFC 7616, computed
-here: it is a few hashes over strings, and no maintained library does the proxy side of it.
+ticket from `kinit` in the user's cache works with no password at all), run in a worker process
+(auth_worker.py): the proxy's challenge is read there, so a crash or hang of that native code is
+not mitmproxy's. A worker that dies or is late ends the handshakes under way in it (an
+auth_rejected failure naming the worker) and a new one serves the next connection. Digest is
+RFC 7616, computed here: it is a few hashes over strings, and no maintained library does the
+proxy side of it.
 
 Nothing here logs: tokens and passwords only ever leave as header values written to the proxy.
 """
@@ -13,14 +17,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
+import itertools
 import os
 import re
 import sys
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from ..worker import Command, ReplyTooLong, Shared, WorkerDied, package_folders
 from .protocols import AuthRejected, AuthUnsupported, RemoteProtocolError
 from .protocols.http_connect import Reply
 
@@ -296,39 +305,94 @@ class Digest(Authenticator):
         return "Digest " + ", ".join(f"{k}={v}" for k, v in fields)
 
 
+# The authentication worker's environment, and what each handshake brings of this process's:
+# where Kerberos finds its configuration, tickets and keys, and pyspnego's NTLM settings.
+_KERBEROS_ENV = (
+    "KRB5_CONFIG",
+    "KRB5CCNAME",
+    "KRB5_KTNAME",
+    "KRB5_CLIENT_KTNAME",
+    "KRB5RCACHEDIR",
+    "KRB5RCACHETYPE",
+    "KRB5_TRACE",
+    "NTLM_USER_FILE",
+    "LM_COMPAT_LEVEL",
+)
+_ENV_KEPT = ("PATH", "SYSTEMROOT", "LANG", "LC_ALL", *_KERBEROS_ENV)
+WORKER = Path(__file__).with_name("auth_worker.py")
+# One leg: NTLM is instant, Kerberos may ask a KDC (krb5's own retries take seconds).
+LEG_SECONDS = 15.0
+_ids = itertools.count(1)
+_ended: list[int] = []  # contexts whose handshake ended here, for the worker to drop
+
+
+@functools.cache
+def auth_worker() -> Shared:
+    """The authentication worker, started at the first NTLM or Negotiate leg and reused."""
+    folders = package_folders("spnego", "gssapi", "krb5", "cryptography")
+    return Shared(Command(WORKER, tuple(folders), _ENV_KEPT, "authentication worker"))
+
+
+def _take(ended: list[int]) -> list[int]:
+    """Every item of ended, taken out (other threads may append or take meanwhile)."""
+    taken = []
+    while True:
+        try:
+            taken.append(ended.pop())
+        except IndexError:
+            return taken
+
+
 class _Spnego(Authenticator):
-    """NTLM or Negotiate through pyspnego; each leg may block (Kerberos asks the KDC): a thread."""
+    """NTLM or Negotiate through pyspnego, in the authentication worker (auth_worker.py): the
+    proxy's tokens are read there, never here. Each leg may block (Kerberos asks the KDC): a
+    thread waits for it."""
 
     protocol = ""
     connection_bound = True
 
     def __init__(self, credentials: Credentials) -> None:
         super().__init__(credentials)
-        self._context: Any = None  # pyspnego's context, made at the first step
-
-    def _client(self):
-        import spnego
-
-        return spnego.client(
-            self.credentials.username,
-            self.credentials.password,
-            hostname=self.credentials.proxy_host,
-            service="HTTP",
-            protocol=self.protocol,
-        )
+        self._id = next(_ids)  # the context's key in the worker
+        self._generation: int | None = None  # the worker holding it, once made
+        self._complete = False
+        weakref.finalize(self, _ended.append, self._id)
 
     def _step(self, token: bytes | None) -> bytes | None:
-        import spnego.exceptions
-
+        request: dict[str, Any] = {"token": base64.b64encode(token).decode() if token else None}
+        if self._generation is None:
+            request |= {
+                "open": self._id,
+                "protocol": self.protocol,
+                "username": self.credentials.username,
+                "password": self.credentials.password,
+                "hostname": self.credentials.proxy_host,
+                "env": {name: os.environ.get(name) for name in _KERBEROS_ENV},
+            }
+        else:
+            request["step"] = self._id
+        ended = _take(_ended)
         try:
-            if self._context is None:
-                self._context = self._client()
-            return self._context.step(token)
-        except spnego.exceptions.SpnegoError as e:
-            raise AuthUnavailable(self._why(e)) from None
+            self._generation, reply = auth_worker().ask(
+                request | {"forget": ended}, LEG_SECONDS, self._generation
+            )
+        except (WorkerDied, ReplyTooLong) as e:
+            raise AuthRejected(
+                f"{display(self.scheme)}: {e} during the handshake; the next connection starts "
+                "a new one"
+            ) from None
+        if "error" in reply:
+            if not reply.get("refused"):
+                raise RemoteProtocolError(
+                    f"{display(self.scheme)}: pyspnego could not read the proxy's token "
+                    f"({reply['error']})"
+                )
+            raise AuthUnavailable(self._why(str(reply["error"])))
+        self._complete = bool(reply["complete"])
+        return base64.b64decode(reply["token"]) if reply["token"] else None
 
-    def _why(self, e: Exception) -> str:
-        return f"{display(self.scheme)} could not make a token ({type(e).__name__})"
+    def _why(self, error: str) -> str:
+        return f"{display(self.scheme)} could not make a token ({error})"
 
     async def first(self) -> str:
         """The first leg's header value; AuthUnavailable if we have nothing to make it from."""
@@ -340,7 +404,7 @@ class _Spnego(Authenticator):
     async def respond(self, challenge: Challenge | None) -> str | None:
         if challenge is None:
             return await self.first() if self.legs == 0 else None
-        if not challenge.token68 or self._context is None or self._context.complete:
+        if not challenge.token68 or self._generation is None or self._complete:
             return None  # a bare challenge after our token: the proxy rejected it
         self.legs += 1
         try:
@@ -372,7 +436,7 @@ class Negotiate(_Spnego):
     scheme = "negotiate"
     protocol = "negotiate"
 
-    def _why(self, e: Exception) -> str:
+    def _why(self, error: str) -> str:
         missing = kerberos_missing()
         if self.credentials.has_password:
             if missing:
