@@ -4,8 +4,14 @@ parts, never secrets; the options are checked as the table says."""
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
+import signal
+import struct
 import sys
+import termios
+import threading
 
 import pytest
 import wssec_helpers as h
@@ -14,6 +20,7 @@ from mitmproxy import exceptions
 from mitmproxy.addons.clientplayback import ClientPlayback
 from mitmproxy.test import taddons, tflow
 from mitmrelay.soap.refresh_addon import SoapRefresh
+from mitmrelay.testing import wait_for
 
 pytest.importorskip("zeep")
 
@@ -158,3 +165,85 @@ def test_without_xmlsec_a_signing_option_says_which_extra(addon, tmp_path, monke
         tctx.configure(refresh, soap_sign_key=str(key), soap_sign_cert=str(cert))
     assert "signing needs python-xmlsec" in str(refused.value)
     assert "pip install 'mitmrelay[sign]'" in str(refused.value)
+
+
+@pytest.fixture
+def signing(addon, tmp_path):
+    """The addon with a key configured (its signing worker running) and an edited signed request."""
+    pytest.importorskip("xmlsec")
+    refresh, tctx = addon
+    key, cert = h.signing_pair(tmp_path)
+    tctx.configure(refresh, soap_sign_key=str(key), soap_sign_cert=str(cert))
+    edited = h.zeep_request(sign=(key, cert)).replace(b">ACME<", b">MSFT<")
+    return refresh, tctx, edited, cert
+
+
+def signed_again(refresh, tctx, edited, cert) -> bool:
+    from zeep.wsse.signature import SignatureVerificationFailed, verify_envelope
+
+    flow = replayed(tctx, soap_flow(edited))
+    refresh.request(flow)
+    try:
+        verify_envelope(etree.fromstring(flow.request.content), str(cert))
+    except SignatureVerificationFailed:
+        assert flow.request.content == edited  # not signed: sent as recorded
+        return False
+    return True
+
+
+def pending_input(pid: int) -> int:
+    """Bytes written to a worker's stdin that it has not read (FIONREAD on its pipe)."""
+    fd = os.open(f"/proc/{pid}/fd/0", os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0" * 4))[0]
+    finally:
+        os.close(fd)
+
+
+def test_signing_runs_in_a_worker_process_started_with_the_key(signing):
+    refresh, tctx, edited, cert = signing
+    pid = refresh.signer.worker_pid
+    assert pid not in (None, os.getpid())
+    assert signed_again(refresh, tctx, edited, cert)
+    assert refresh.signer.worker_pid == pid  # reused
+    tctx.configure(refresh, soap_sign_key="", soap_sign_cert="")
+    assert refresh.signer is None
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # ended with the key
+
+
+def test_the_signing_worker_killed_mid_signature(signing, caplog):
+    """SIGKILL while it holds the envelope: this replay goes as recorded and the log says why;
+    the next one is signed by a new worker."""
+    refresh, tctx, edited, cert = signing
+    pid = refresh.signer.worker_pid
+    os.kill(pid, signal.SIGSTOP)
+    results: list[bool] = []
+    replay = threading.Thread(target=lambda: results.append(signed_again(*signing)))
+    replay.start()
+    wait_for(lambda: pending_input(pid) > 0, what="the envelope sent to the worker")
+    os.kill(pid, signal.SIGKILL)
+    replay.join(10)
+    assert results == [False]
+    assert (
+        "SOAP replay of POST /quotes sent as recorded: the signing worker process died (SIGKILL); "
+        "a new one signs the next replay"
+    ) in caplog.text
+    assert signed_again(refresh, tctx, edited, cert)
+    assert refresh.signer.worker_pid not in (None, pid)
+
+
+def test_a_signing_worker_that_does_not_answer_in_time_is_killed(signing, caplog, monkeypatch):
+    from mitmrelay.soap import sign
+
+    monkeypatch.setattr(sign, "SIGN_SECONDS", 0.5)
+    refresh, tctx, edited, cert = signing
+    pid = refresh.signer.worker_pid
+    os.kill(pid, signal.SIGSTOP)
+    assert not signed_again(refresh, tctx, edited, cert)
+    assert (
+        "sent as recorded: the signing worker did not answer within its time bound and was killed"
+    ) in caplog.text
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    assert signed_again(refresh, tctx, edited, cert)

@@ -12,7 +12,9 @@ Usage:
 mitmproxy replays a flow in place (`flow.backup()`, then the `request` hook sees the flow with
 `is_replay == "request"`): the refreshed request is what the flow shows after the replay, the
 recorded one stays in its backup (Revert in mitmweb and the console). The log names each part
-refreshed or left stale, never a value.
+refreshed or left stale, never a value. Signing runs in a worker process (sign.py), started when
+the key is configured; when it cannot sign (it died, or was late and killed), the replay goes as
+recorded and the log says why.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from mitmproxy.addonmanager import Loader
 from mitmrelay.chain.spec import expand, names_in
 
 from . import options, wssec
-from .sign import SignError, load_signer
+from .sign import SignError, WorkerSigner, load_signer
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +40,7 @@ class SoapRefresh:
     def __init__(self) -> None:
         self.enabled = True
         self.password_ref = ""
-        self.signer: wssec.Signer | None = None
+        self.signer: WorkerSigner | None = None  # its signing worker runs while it is set
 
     def load(self, loader: Loader) -> None:
         options.declare(loader, *OPTIONS)
@@ -75,7 +77,13 @@ class SoapRefresh:
             )
         self.enabled = ctx.options.soap_refresh_on_replay
         self.password_ref = password
+        self.done()
         self.signer = signer
+
+    def done(self) -> None:
+        if self.signer is not None:
+            self.signer.close()
+            self.signer = None
 
     def request(self, flow: http.HTTPFlow) -> None:
         if flow.is_replay != "request" or not self.enabled:
