@@ -131,6 +131,18 @@ def kill_worker(sig: signal.Signals, pids: list[int]) -> Callable[[], None]:
     return act
 
 
+def test_concurrent_handshakes_share_one_worker(squid_ntlm, origin):
+    """Each leg reaches the worker holding its context, however the legs of several
+    connections interleave; first in this module: the worker's first use is concurrent too."""
+
+    async def many() -> None:
+        chain = ntlm_chain(squid_ntlm.port)
+        await asyncio.gather(*(_tunnel(chain, origin) for _ in range(6)))
+
+    asyncio.run(many())
+    assert proxyauth.auth_worker().generation >= 1
+
+
 def test_ntlm_worker_killed_mid_handshake_fails_that_hop_and_the_next_connection_works(
     squid_ntlm, origin
 ):

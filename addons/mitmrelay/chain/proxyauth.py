@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import functools
 import hashlib
 import itertools
 import os
@@ -326,11 +325,22 @@ _ids = itertools.count(1)
 _ended: list[int] = []  # contexts whose handshake ended here, for the worker to drop
 
 
-@functools.cache
+# One for the process, made here and not at first use: connections authenticate concurrently,
+# and every leg of a handshake must reach the worker holding its context.
+_AUTH_WORKER = Shared(
+    Command(
+        WORKER,
+        tuple(package_folders("spnego", "gssapi", "krb5", "cryptography")),
+        _ENV_KEPT,
+        "authentication worker",
+    )
+)
+
+
 def auth_worker() -> Shared:
-    """The authentication worker, started at the first NTLM or Negotiate leg and reused."""
-    folders = package_folders("spnego", "gssapi", "krb5", "cryptography")
-    return Shared(Command(WORKER, tuple(folders), _ENV_KEPT, "authentication worker"))
+    """The authentication worker: its process starts at the first NTLM or Negotiate leg, and is
+    reused."""
+    return _AUTH_WORKER
 
 
 def _take(ended: list[int]) -> list[int]:
