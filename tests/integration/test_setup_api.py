@@ -108,6 +108,24 @@ def test_a_typed_password_goes_to_the_environment_only(web, tmp_path):
         assert SECRET not in text
 
 
+def test_a_recipe_of_the_same_name_is_replaced_only_when_asked(web, tmp_path):
+    _, api = web
+    file = tmp_path / "config" / "mitmrelay" / "recipes" / "mine.yaml"
+    file.parent.mkdir(parents=True)
+    file.write_text("description: written by hand\noptions: {}\n")
+    form = seed_form("https://localhost:443", 5000, [hop(1080)])
+    status, answer = api.call("recipe/save", {"form": form, "name": "mine", "save": True})
+    assert status == 409, answer
+    assert answer["exists"] == str(file)
+    assert "exists: Replace it, or choose another name" in answer["errors"]["recipe_name"]
+    assert file.read_text() == "description: written by hand\noptions: {}\n"
+    status, answer = api.call(
+        "recipe/save", {"form": form, "name": "mine", "save": True, "replace": True}
+    )
+    assert status == 200, answer
+    assert "mode: reverse:https://localhost:443@5000" in file.read_text()
+
+
 def test_a_route_preview_names_the_rule(web):
     _, api = web
     form = seed_form(

@@ -315,3 +315,25 @@ def test_a_recipe_loads_into_the_form_and_hops_are_edited_by_keyboard(setup, bro
     assert len(browser.find_elements(By.CSS_SELECTOR, "#hops > li")) == 1
     assert browser.switch_to.active_element.get_attribute("id") == "add-hop"
     assert "listening at 127.0.0.1:5000" not in mitm.text()  # loaded, not applied
+
+
+def test_saving_over_a_recipe_of_the_same_name_asks_first(setup, browser):
+    _, config = setup
+    mine = config / "mitmrelay" / "recipes" / "mine.yaml"
+    mine.parent.mkdir(parents=True)
+    mine.write_text("description: written by hand\noptions: {}\n")
+    save = browser.find_element(By.ID, "save")
+    field(browser, "recipe_name", "mine")
+    save.click()
+    assert "exists: Replace it" in text_of(browser, "err-recipe_name", until="exists")
+    assert save.text == "Replace mine"
+    assert mine.read_text() == "description: written by hand\noptions: {}\n"
+    field(browser, "recipe_name", "other")  # another name: a plain save again
+    assert save.text == "Save as recipe"
+    field(browser, "recipe_name", "mine")
+    save.click()
+    WebDriverWait(browser, 15).until(lambda d: save.text == "Replace mine")
+    save.click()
+    assert str(mine) in text_of(browser, "saved", until="saved as")
+    assert "written by hand" not in mine.read_text()
+    assert save.text == "Save as recipe"

@@ -234,8 +234,10 @@ class LoadRecipe(_Handler):
 
 
 class SaveRecipe(_Handler):
-    """POST {form, name, description, save}: the recipe's YAML and its problems, judged as
-    `mitmrelay recipes check` judges them; with save, written into the user's recipe folder."""
+    """POST {form, name, description, save, replace}: the recipe's YAML and its problems, judged
+    as `mitmrelay recipes check` judges them; with save, written into the user's recipe folder.
+    A recipe of that name already there is replaced only with replace: else 409, and the page
+    asks (nothing a user wrote is lost by a click)."""
 
     def post(self) -> None:
         data = self.body()
@@ -259,6 +261,18 @@ class SaveRecipe(_Handler):
             errors = [str(p) for p in problems if p.severity == "error"]
             if errors:
                 self.answer({"errors": {"recipe_name": errors[0]}, **answer}, 400)
+                return
+            if file.exists() and not data.get("replace"):
+                self.answer(
+                    {
+                        "errors": {
+                            "recipe_name": f"{file} exists: Replace it, or choose another name"
+                        },
+                        "exists": str(file),
+                        **answer,
+                    },
+                    409,
+                )
                 return
             folder.mkdir(parents=True, exist_ok=True)
             file.write_text(text, encoding="utf-8")

@@ -337,14 +337,30 @@ async function loadRecipe(event) {
     $("apply-status").textContent = `loaded ${data.path}: not applied yet`;
 }
 
+// The name a save was refused for because a recipe of that name exists: the button then says
+// Replace, and only a second click on it, for the same name, replaces that file.
+let replacing = null;
+
+function stopReplacing() {
+    replacing = null;
+    $("save").textContent = "Save as recipe";
+}
+
 async function recipe(save) {
     clearErrors();
     $("saved").textContent = "";
+    const name = $("recipe_name").value;
     const {ok, data} = await api("recipe/save", {
-        form: readForm(), name: $("recipe_name").value, description: $("description").value, save,
+        form: readForm(), name, description: $("description").value, save,
+        replace: save && replacing === name,
     });
     $("yaml").textContent = data.yaml || "";
     $("problems").replaceChildren(...listItems(data.problems));
+    stopReplacing();
+    if (data.exists) {
+        replacing = name;
+        $("save").textContent = `Replace ${name}`;
+    }
     if (!ok) return showErrors(data.errors);
     if (data.saved) {
         $("saved").textContent = `saved as ${data.saved}`;
@@ -389,6 +405,7 @@ async function start() {
         recipe(true);
     });
     $("preview").addEventListener("click", () => recipe(false));
+    $("recipe_name").addEventListener("input", stopReplacing);
     $("refresh-wsdls").addEventListener("click", showWsdls);
     await showWsdls();
     document.body.dataset.ready = "1";
