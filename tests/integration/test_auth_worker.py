@@ -250,6 +250,11 @@ def test_the_relay_answers_502_naming_the_hop_and_the_dead_worker_then_serves(pe
     assert relay.proc.poll() is None, "mitmdump lives on"
     code, body = curl("-x", f"http://{HOST}:{relay.port}", url)
     assert code == 200 and "hello from origin /through" in body
-    assert wait_for(lambda: auth_worker_of(relay.proc.pid)) != killed[0]
+    worker = wait_for(lambda: auth_worker_of(relay.proc.pid))
+    assert worker != killed[0]
+    # the hop's ${NTLM_PASS} is mitmdump's; the worker gets the password over its pipe only
+    for seen in (Path(f"/proc/{worker}/environ"), Path(f"/proc/{worker}/cmdline")):
+        assert b"NTLM_PASS" not in seen.read_bytes()
+        assert NTLM_PASSWORD.encode() not in seen.read_bytes()
     for secret in (NTLM_PASSWORD, "TlRMTVNT", "Proxy-Authorization"):
         assert secret not in relay.text()
