@@ -4,8 +4,9 @@ on a replayed flow (a zeep request: UsernameToken digest, Timestamp, wsa:Message
 - off: soap_refresh_on_replay=false (the hook's guard only);
 - refresh: Timestamp, Nonce, Created, PasswordDigest and MessageID made new;
 - refresh+sign: the same request signed over Body and Timestamp, signed again (RSA 2048, xmlsec).
-CPU time per request (process time), the median of the rounds; the budget is 5 ms without
-signing.
+CPU time per request (this process's time), the median of the rounds; the budget is 5 ms
+without signing. Signing runs in a worker process (soap/sign.py), whose CPU time this process's
+does not count: the wall-clock time per request is printed beside it.
 
 Usage:
     .venv/mitmproxy12/bin/python bench/soap_refresh_cost.py            # 7 rounds of 300, ~10 s
@@ -42,12 +43,14 @@ def replayed(content: bytes):
     return flow
 
 
-def per_request_ms(addon: SoapRefresh, content: bytes, count: int) -> float:
+def per_request_ms(addon: SoapRefresh, content: bytes, count: int) -> tuple[float, float]:
+    """CPU and wall-clock milliseconds per request."""
     flows = [replayed(content) for _ in range(count)]
-    started = time.process_time()
+    started, wall = time.process_time(), time.perf_counter()
     for flow in flows:
         addon.request(flow)
-    return (time.process_time() - started) / count * 1000
+    cpu = (time.process_time() - started) / count * 1000
+    return cpu, (time.perf_counter() - wall) / count * 1000
 
 
 def main() -> None:
@@ -60,7 +63,7 @@ def main() -> None:
     key, cert = h.signing_pair(folder)
     plain, signed = h.zeep_request(), h.zeep_request(sign=(key, cert))
     addon = SoapRefresh()
-    results: dict[str, list[float]] = {"off": [], "refresh": [], "refresh+sign": []}
+    results: dict[str, list[tuple[float, float]]] = {"off": [], "refresh": [], "refresh+sign": []}
     with taddons.context(addon) as tctx:
         for _ in range(rounds):
             tctx.configure(addon, soap_refresh_on_replay=False)
@@ -72,10 +75,11 @@ def main() -> None:
             results["refresh+sign"].append(per_request_ms(addon, signed, count))
             tctx.configure(addon, soap_sign_key="", soap_sign_cert="")
     print(f"SOAP refresh on replay: {len(plain)} B request, {rounds} x {count}, CPU ms per request")
-    print(f"{'case':<14} {'median ms':>10}")
+    print(f"{'case':<14} {'median ms':>10} {'wall ms':>10}")
     for case, values in results.items():
-        print(f"{case:<14} {statistics.median(values):>10.3f}")
-    refresh = statistics.median(results["refresh"])
+        cpu, wall = (statistics.median(column) for column in zip(*values, strict=True))
+        print(f"{case:<14} {cpu:>10.3f} {wall:>10.3f}")
+    refresh = statistics.median(cpu for cpu, _ in results["refresh"])
     verdict = "within" if refresh <= BUDGET_MS else "OVER"
     print(f"refresh without signing: {refresh:.3f} ms, {verdict} the {BUDGET_MS:.0f} ms budget")
 
