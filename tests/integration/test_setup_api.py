@@ -170,3 +170,34 @@ def test_the_wsdls_known_are_listed_after_one_is_given(web, tmp_path):
     assert api.call("apply", {"form": form})[0] == 200
     (line,) = api.call("wsdls")[1]["wsdls"]
     assert str(wsdl) in line and "service StockQuoteService" in line and "1 operations" in line
+
+
+def test_the_refresh_options_are_applied_and_a_missing_key_is_refused_beside_its_field(
+    web, tmp_path
+):
+    _, api = web
+    form = seed_form(
+        "https://localhost:443",
+        5000,
+        [],
+        soap_refresh_on_replay=False,
+        soap_wsse_password="${NOT_SET_HERE}",
+    )
+    status, answer = api.call("apply", {"form": form})
+    assert status == 400  # the option's own check, beside its field
+    assert "${NOT_SET_HERE} is not set" in answer["errors"]["soap_wsse_password"]
+    form["soap_wsse_password"] = "${EDITOR_PASS}"  # set in mitmweb's environment
+    status, answer = api.call("apply", {"form": form})
+    assert status == 200, answer
+    options = api.get("/options")
+    assert options["soap_refresh_on_replay"]["value"] is False
+    assert options["soap_wsse_password"]["value"] == "${EDITOR_PASS}"
+    assert answer["form"]["soap_wsse_password"] == "${EDITOR_PASS}"
+    missing = {
+        "soap_sign_key": str(tmp_path / "no.key"),
+        "soap_sign_cert": str(tmp_path / "no.pem"),
+    }
+    status, answer = api.call("apply", {"form": {**form, **missing}})
+    assert status == 400, answer
+    assert "no.key" in answer["errors"]["soap_sign_key"], answer
+    assert api.get("/options")["soap_sign_key"]["value"] == ""

@@ -176,3 +176,30 @@ def test_the_route_preview_follows_the_form_not_yet_applied():
         "api.example:443: via socks5h://127.0.0.1:1080,http://me:${PASS}@proxy.corp:3128 "
         "(proxy_chain)"
     )
+
+
+def test_the_refresh_options_and_a_wsse_password_only_as_a_reference(tmp_path):
+    key = tmp_path / "client.key"
+    key.write_text("-----BEGIN PRIVATE KEY-----\n")
+    fields = {
+        "soap_refresh_on_replay": False,
+        "soap_wsse_password": "${WSSE_PASS}",
+        "soap_sign_key": str(key),
+    }
+    built = form.build({**SEED, **fields})
+    assert built.options["soap_refresh_on_replay"] is False
+    assert built.options["soap_wsse_password"] == "${WSSE_PASS}"
+    assert built.options["soap_sign_key"] == str(key)
+    # Files are judged when applied, by the options' own checks; a refusal goes beside its field.
+    assert form.field_of("Cannot use soap_sign_cert 'x.pem': no such file") == "soap_sign_cert"
+    literal = form.build({**SEED, "soap_wsse_password": "hunter2"})
+    assert "${NAME} of an environment variable" in literal.errors["soap_wsse_password"]
+    assert "soap_wsse_password" not in literal.options
+
+    # A literal given with --set never reaches the page, stays as it is, and is not saved.
+    opts = types.SimpleNamespace(**{**form.DEFAULTS, "mode": ["regular"], "listen_port": None})
+    opts.soap_wsse_password = "hunter2"
+    got = form.from_options(opts)
+    assert "hunter2" not in str(got)
+    assert "soap_wsse_password" not in form.build(got).options
+    assert "never sent to the page" in form.build(got, for_recipe=True).errors["soap_wsse_password"]

@@ -25,7 +25,7 @@ from mitmrelay import options
 from mitmrelay.chain import schemes
 from mitmrelay.chain.failover import parse_alternatives
 from mitmrelay.chain.routes import Decision, build_router
-from mitmrelay.chain.spec import MASKED, Hop, mask
+from mitmrelay.chain.spec import MASKED, Hop, mask, names_in
 
 MODES = ("reverse", "regular", "socks5")  # what a listener row builds; any other: as written
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -51,6 +51,10 @@ FIELD_OF = {
     "soap_replay": "soap_replay",
     "soap_validate": "soap_validate",
     "soap_mask_secrets": "soap_mask_secrets",
+    "soap_refresh_on_replay": "soap_refresh_on_replay",
+    "soap_wsse_password": "soap_wsse_password",
+    "soap_sign_key": "soap_sign_key",
+    "soap_sign_cert": "soap_sign_cert",
 }
 
 
@@ -232,7 +236,31 @@ def build(form: Mapping[str, Any], live_chain: str = "", for_recipe: bool = Fals
     _judge(built, "soap_replay", "soap_replay", _lines(form.get("soap_replay")))
     built.options["soap_validate"] = bool(form.get("soap_validate", True))
     built.options["soap_mask_secrets"] = bool(form.get("soap_mask_secrets", True))
+    built.options["soap_refresh_on_replay"] = bool(form.get("soap_refresh_on_replay", True))
+    _wsse_password(built, str(form.get("soap_wsse_password", "")).strip(), for_recipe)
+    for name in ("soap_sign_key", "soap_sign_cert"):
+        _judge(built, name, name, str(form.get(name, "")).strip())
     return built
+
+
+def _wsse_password(built: Built, value: str, for_recipe: bool) -> None:
+    """soap_wsse_password from the page: only ever a ${NAME} reference. A literal set with --set
+    shows as MASKED (from_options) and stays as it is, but is not saved into a recipe."""
+    key = "soap_wsse_password"
+    if value == MASKED:
+        if for_recipe:
+            built.errors[key] = (
+                "the password was given itself (--set), and is never sent to the page: write it "
+                "as ${NAME} of an environment variable to save it in a recipe"
+            )
+        return  # left out of the options applied: unchanged
+    if value and not names_in(value):
+        built.errors[key] = (
+            "give the password as ${NAME} of an environment variable, e.g. ${WSSE_PASS}: "
+            "the page takes no password itself"
+        )
+        return
+    _judge(built, key, key, value)
 
 
 def _chain(
@@ -315,6 +343,11 @@ def from_options(opts: Any) -> dict[str, Any]:
     form["soap_replay"] = "\n".join(opts.soap_replay)
     form["soap_validate"] = opts.soap_validate
     form["soap_mask_secrets"] = opts.soap_mask_secrets
+    form["soap_refresh_on_replay"] = opts.soap_refresh_on_replay
+    password = opts.soap_wsse_password
+    form["soap_wsse_password"] = MASKED if password and not names_in(password) else password
+    form["soap_sign_key"] = opts.soap_sign_key
+    form["soap_sign_cert"] = opts.soap_sign_cert
     return form
 
 
@@ -379,6 +412,10 @@ DEFAULTS: dict[str, Any] = {
     "soap_replay": [],
     "soap_validate": True,
     "soap_mask_secrets": True,
+    "soap_refresh_on_replay": True,
+    "soap_wsse_password": "",
+    "soap_sign_key": "",
+    "soap_sign_cert": "",
 }
 
 

@@ -8,9 +8,9 @@ let schemes = [];
 let authSchemes = [];
 const TEXT_FIELDS = ["listen_host", "ca", "timeout", "cooldown",
     "bypass", "routes", "pac", "socat_dump", "socat_dump_format", "record_dir", "soap_wsdl",
-    "soap_replay"];
+    "soap_replay", "soap_wsse_password", "soap_sign_key", "soap_sign_cert"];
 const CHECKBOXES = ["insecure", "from_env", "soap_validate", "soap_mask_secrets",
-    "fallback_direct"];
+    "soap_refresh_on_replay", "fallback_direct"];
 
 async function api(path, body) {
     const init = {credentials: "same-origin", headers: {}};
