@@ -314,3 +314,26 @@ def test_markup_in_an_rpc_part_name_cannot_reach_the_wrapper_schema():
     assert r.operation == "Add"
     assert v.skipped.startswith("the WSDL's schema does not compile: ")
     assert "is not a valid value of the atomic type 'xs:NCName'" in v.skipped
+
+
+def test_an_xop_include_stands_for_the_base64_content_of_its_element():
+    """XOP §3: an element's base64Binary content may travel as a MIME part, the element holding
+    only an xop:Include; the message is valid when it would be with the bytes inlined."""
+    with_chart = w.STOCK_QUOTE.replace(
+        '<xsd:element name="price" type="xsd:float"/>',
+        '<xsd:element name="price" type="xsd:float"/>'
+        '<xsd:element name="chart" type="xsd:base64Binary"/>',
+    )
+    c = catalog({"http://example.com/stockquote?wsdl": with_chart})
+    include = (
+        '<m:chart>\n  <xop:Include xmlns:xop="http://www.w3.org/2004/08/xop/include" '
+        'href="cid:chart@example.com"/>\n</m:chart>'
+    )
+    body = w.stock_response().replace(b"</m:price>", b"</m:price>" + include.encode())
+    _, _, v = check(c, body, is_request=False)
+    assert not v.errors and v.skipped is None, v
+    inline = w.stock_response().replace(b"</m:price>", b"</m:price><m:chart>AAEC</m:chart>")
+    assert not check(c, inline, is_request=False)[2].errors
+    # An Include is no licence for anything else: a wrong price stays an error.
+    wrong = body.replace(b"42.5", b"cheap")
+    assert len(check(c, wrong, is_request=False)[2].errors) == 1

@@ -17,6 +17,7 @@ from lxml import etree
 
 from ._xml import attribute_items, one_line, qname, qtext
 from .catalog import Catalog, find_operation
+from .mtom import XOP_NS
 from .summary import QName, Resolution, Summary, Validation
 from .wsdl import XSD_NS, Contract, Operation, document_parser
 
@@ -85,7 +86,21 @@ def _standalone(element: etree._Element, tag: str | None = None) -> etree._Eleme
     copied.text = element.text
     copied.sourceline = element.sourceline
     copied.extend(copy.deepcopy(child) for child in element)
+    _inline_xop(copied)
     return copied
+
+
+def _inline_xop(element: etree._Element) -> None:
+    """An element holding an xop:Include holds, for its schema, the base64 content of the part
+    the Include points to (XOP §3, MTOM): the Include goes (the copy only), and the element is
+    empty, which a base64Binary takes; the part's bytes are not the schema's business."""
+    for include in list(element.iter(f"{{{XOP_NS}}}Include")):
+        parent = include.getparent()
+        if parent is None:
+            continue
+        parent.remove(include)  # with its tail: the whitespace around it
+        if not (parent.text or "").strip() and not len(parent):
+            parent.text = None
 
 
 def _rpc_schema(operations: list[Operation]) -> etree._Element | None:
