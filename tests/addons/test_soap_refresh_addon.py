@@ -4,6 +4,7 @@ parts, never secrets; the options are checked as the table says."""
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import logging
 import os
@@ -61,7 +62,7 @@ def test_a_replay_leaves_refreshed_and_the_recorded_request_is_in_the_backup(add
     recorded = h.zeep_request()
     flow = replayed(tctx, soap_flow(recorded))
     caplog.set_level(logging.INFO)
-    refresh.request(flow)
+    asyncio.run(refresh.request(flow))
     sent = flow.request.content
     assert sent != recorded
     assert texts(sent, "Nonce") != texts(recorded, "Nonce")
@@ -80,7 +81,7 @@ def test_flows_that_are_not_replays_go_as_they_are(addon):
     tctx.configure(refresh, soap_wsse_password="${MITMRELAY_TEST_WSSE}")
     recorded = h.zeep_request()
     flow = soap_flow(recorded)
-    refresh.request(flow)
+    asyncio.run(refresh.request(flow))
     assert flow.request.content == recorded
 
 
@@ -89,7 +90,7 @@ def test_turned_off_a_replay_is_the_recorded_bytes(addon):
     tctx.configure(refresh, soap_refresh_on_replay=False)
     recorded = h.zeep_request()
     flow = replayed(tctx, soap_flow(recorded))
-    refresh.request(flow)
+    asyncio.run(refresh.request(flow))
     assert flow.request.content == recorded
 
 
@@ -97,7 +98,7 @@ def test_without_the_password_the_log_names_the_stale_token_and_the_option(addon
     refresh, tctx = addon
     recorded = h.zeep_request()
     flow = replayed(tctx, soap_flow(recorded))
-    refresh.request(flow)
+    asyncio.run(refresh.request(flow))
     assert (
         "SOAP replay of POST /quotes: left as recorded: UsernameToken PasswordDigest, Nonce and "
         "Created (set soap_wsse_password to refresh them)"
@@ -110,7 +111,7 @@ def test_an_unset_variable_at_replay_time_is_said_and_the_token_kept(addon, capl
     tctx.configure(refresh, soap_wsse_password="${MITMRELAY_TEST_WSSE}")
     monkeypatch.delenv("MITMRELAY_TEST_WSSE")
     flow = replayed(tctx, soap_flow(h.zeep_request()))
-    refresh.request(flow)
+    asyncio.run(refresh.request(flow))
     assert "soap_wsse_password: ${MITMRELAY_TEST_WSSE} is not set in the environment" in (
         caplog.text
     )
@@ -139,7 +140,7 @@ def test_a_signed_replay_is_signed_again_with_the_configured_key(addon, tmp_path
     edited = h.zeep_request(sign=(key, cert)).replace(b">ACME<", b">MSFT<")
     flow = replayed(tctx, soap_flow(edited))
     caplog.set_level(logging.INFO)
-    refresh.request(flow)
+    asyncio.run(refresh.request(flow))
     verify_envelope(etree.fromstring(flow.request.content), str(cert))
     assert "ds:Signature (rsa-sha1 over Body, Timestamp" in caplog.text
 
@@ -150,7 +151,7 @@ def test_a_literal_password_works_and_is_warned_about_without_being_shown(addon,
     assert "soap_wsse_password holds the password itself" in caplog.text
     flow = replayed(tctx, soap_flow(h.zeep_request()))
     caplog.set_level(logging.INFO)
-    refresh.request(flow)
+    asyncio.run(refresh.request(flow))
     assert "PasswordDigest" in caplog.text
     assert h.PASSWORD not in caplog.text
 
@@ -182,7 +183,7 @@ def signed_again(refresh, tctx, edited, cert) -> bool:
     from zeep.wsse.signature import SignatureVerificationFailed, verify_envelope
 
     flow = replayed(tctx, soap_flow(edited))
-    refresh.request(flow)
+    asyncio.run(refresh.request(flow))
     try:
         verify_envelope(etree.fromstring(flow.request.content), str(cert))
     except SignatureVerificationFailed:
@@ -247,3 +248,29 @@ def test_a_signing_worker_that_does_not_answer_in_time_is_killed(signing, caplog
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
     assert signed_again(refresh, tctx, edited, cert)
+
+
+def test_a_replay_waiting_on_the_signing_worker_holds_up_no_other_connection(signing, monkeypatch):
+    from mitmrelay.soap import sign
+
+    monkeypatch.setattr(sign, "SIGN_SECONDS", 0.5)
+    refresh, tctx, edited, _ = signing
+    os.kill(refresh.signer.worker_pid, signal.SIGSTOP)  # it answers only at the deadline: killed
+    flow = replayed(tctx, soap_flow(edited))
+
+    async def ticks_while_waiting() -> int:
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.02)
+                ticks += 1
+
+        ticker = asyncio.create_task(tick())
+        await refresh.request(flow)
+        ticker.cancel()
+        return ticks
+
+    # The event loop (every other connection's) ran on while the replay waited its 0.5 s.
+    assert asyncio.run(ticks_while_waiting()) >= 5

@@ -19,6 +19,7 @@ recorded and the log says why.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from pathlib import Path
@@ -85,7 +86,9 @@ class SoapRefresh:
             self.signer.close()
             self.signer = None
 
-    def request(self, flow: http.HTTPFlow) -> None:
+    async def request(self, flow: http.HTTPFlow) -> None:
+        # Async: signing waits on the signing worker (up to its deadline) in a thread, while
+        # every other connection goes on.
         if flow.is_replay != "request" or not self.enabled:
             return
         try:
@@ -101,7 +104,11 @@ class SoapRefresh:
             password = None
         where = f"{flow.request.method} {flow.request.path}"
         try:
-            result = wssec.refresh(content, wssec.Material(password, self.signer))
+            material = wssec.Material(password, self.signer)
+            if self.signer is None:  # no worker to wait for: a fraction of a millisecond here
+                result = wssec.refresh(content, material)
+            else:
+                result = await asyncio.to_thread(wssec.refresh, content, material)
         except SignError as e:
             logger.warning(f"SOAP replay of {where} sent as recorded: {e}")
             return
