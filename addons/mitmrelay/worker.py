@@ -171,6 +171,11 @@ class Shared:
         weakref.finalize(self, _close_all, self._running)
 
     @property
+    def busy(self) -> bool:
+        """An exchange is under way (another caller would wait for it)."""
+        return self._lock.locked()
+
+    @property
     def worker_pid(self) -> int | None:
         """The running worker's process id (None before the first use or after a death)."""
         running = self._running

@@ -16,6 +16,7 @@ import signal
 import socket
 import socketserver
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -173,6 +174,34 @@ def test_a_worker_that_does_not_answer_a_leg_in_time_is_killed(squid_ntlm, origi
         )
         assert gone(stopped[0])
         tunnel(ntlm_chain(front.port), origin)
+    finally:
+        front.stop()
+
+
+def test_a_leg_stuck_in_one_worker_holds_up_no_other_handshake(squid_ntlm, origin, monkeypatch):
+    """Workers run side by side: while one is stopped mid-handshake (its leg waits for the
+    bound), another connection's handshake goes through another worker at once."""
+    monkeypatch.setattr(proxyauth, "LEG_SECONDS", 4.0)
+    stopped: list[int] = []
+    front = Interposer(squid_ntlm.port, NTLM_CHALLENGE, kill_worker(signal.SIGSTOP, stopped))
+    errors: list[BaseException] = []
+
+    def stuck() -> None:
+        try:
+            tunnel(ntlm_chain(front.port), origin)
+        except BaseException as e:  # asserted below
+            errors.append(e)
+
+    first = threading.Thread(target=stuck)
+    try:
+        first.start()
+        wait_for(front.acted.is_set, what="the worker stopped mid-handshake")
+        started = time.monotonic()
+        tunnel(ntlm_chain(squid_ntlm.port), origin)
+        assert time.monotonic() - started < 2.0  # not after the stuck leg's 4 s
+        first.join(15)
+        assert len(errors) == 1 and "did not answer within its time bound" in str(errors[0])
+        assert gone(stopped[0])
     finally:
         front.stop()
 

@@ -26,7 +26,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..worker import Command, ReplyTooLong, Shared, WorkerDied, package_folders
 from .protocols import AuthRejected, AuthUnsupported, RemoteProtocolError
@@ -322,25 +322,46 @@ WORKER = Path(__file__).with_name("auth_worker.py")
 # One leg: NTLM is instant, Kerberos may ask a KDC (krb5's own retries take seconds).
 LEG_SECONDS = 15.0
 _ids = itertools.count(1)
-_ended: list[int] = []  # contexts whose handshake ended here, for the worker to drop
+# Workers that may run at once: one leg at a time each, and a Kerberos leg may wait seconds on a
+# KDC; the others keep other connections' handshakes going meanwhile.
+POOL_SIZE = 4
+_turn = itertools.count()
 
 
-# One for the process, made here and not at first use: connections authenticate concurrently,
-# and every leg of a handshake must reach the worker holding its context.
-_AUTH_WORKER = Shared(
-    Command(
-        WORKER,
-        tuple(package_folders("spnego", "gssapi", "krb5", "cryptography")),
-        _ENV_KEPT,
-        "authentication worker",
+class _AuthWorker(NamedTuple):
+    shared: Shared
+    ended: list[int]  # its contexts whose handshake ended here, for it to drop
+
+
+# Made here, not at first use: connections authenticate concurrently, and every leg of a
+# handshake must reach the worker holding its context. Each process starts at its first use.
+_POOL = tuple(
+    _AuthWorker(
+        Shared(
+            Command(
+                WORKER,
+                tuple(package_folders("spnego", "gssapi", "krb5", "cryptography")),
+                _ENV_KEPT,
+                "authentication worker",
+            )
+        ),
+        [],
     )
+    for _ in range(POOL_SIZE)
 )
 
 
 def auth_worker() -> Shared:
-    """The authentication worker: its process starts at the first NTLM or Negotiate leg, and is
-    reused."""
-    return _AUTH_WORKER
+    """The first authentication worker: the one a handshake takes when no other is under way."""
+    return _POOL[0].shared
+
+
+def _pick() -> _AuthWorker:
+    """A worker for a new handshake: the first idle one, else each in turn."""
+    for candidate in _POOL:
+        if not candidate.shared.busy:
+            return candidate
+    return _POOL[next(_turn) % POOL_SIZE]
 
 
 def _take(ended: list[int]) -> list[int]:
@@ -364,9 +385,9 @@ class _Spnego(Authenticator):
     def __init__(self, credentials: Credentials) -> None:
         super().__init__(credentials)
         self._id = next(_ids)  # the context's key in the worker
-        self._generation: int | None = None  # the worker holding it, once made
+        self._worker: _AuthWorker | None = None  # the worker holding it, once made there
+        self._generation: int | None = None  # and which of that worker's processes
         self._complete = False
-        weakref.finalize(self, _ended.append, self._id)
 
     def _step(self, token: bytes | None) -> bytes | None:
         request: dict[str, Any] = {"token": base64.b64encode(token).decode() if token else None}
@@ -381,10 +402,13 @@ class _Spnego(Authenticator):
             }
         else:
             request["step"] = self._id
-        ended = _take(_ended)
+        if self._worker is None:
+            self._worker = _pick()
+            weakref.finalize(self, self._worker.ended.append, self._id)
+        worker = self._worker
         try:
-            self._generation, reply = auth_worker().ask(
-                request | {"forget": ended}, LEG_SECONDS, self._generation
+            self._generation, reply = worker.shared.ask(
+                request | {"forget": _take(worker.ended)}, LEG_SECONDS, self._generation
             )
         except (WorkerDied, ReplyTooLong) as e:
             raise AuthRejected(
