@@ -52,6 +52,11 @@ PAIRS = [
     ("relay-dump", "relay-socks5", "ka_cpu_ms", "cost of dumps"),
     ("relay-socks5", "chain-socks5", "ka_rps", "cost of SOAP view"),
     ("relay-socks5", "chain-socks5", "ka_cpu_ms", "cost of SOAP view"),
+    # The proxy-protocol core alone (the chain addon, no SOAP view): its handshakes from Python
+    # against proxychains' from C, on the same mitmdump.
+    ("chain-socks5", "proxychains", "nc_rps", "core ≥ 0.95"),
+    ("chain-socks5", "proxychains", "nc_cpu_ms", "core ≤ 1"),
+    ("relay-socks5", "chain-socks5", "nc_cpu_ms", "cost of SOAP view, addons"),
     ("socat-v", "socat", "ka_rps", ""),
     ("socat-v", "socat", "bulk_MBps", ""),
     ("mitmdump", "direct", "ka_rps", ""),
@@ -121,7 +126,14 @@ def setup_table(rounds: Sequence[Round], handshakes: Sequence[dict[str, float]])
     against what the proxy handshakes alone take."""
     names = [
         n
-        for n in ("mitmdump", "proxychains", "relay-socks5", "relay-http", "relay-2hop")
+        for n in (
+            "mitmdump",
+            "proxychains",
+            "chain-socks5",
+            "relay-socks5",
+            "relay-http",
+            "relay-2hop",
+        )
         if any(n in r for r in rounds)
     ]
     table = medians(rounds, names, ["nc1_p50_ms"])
@@ -129,6 +141,7 @@ def setup_table(rounds: Sequence[Round], handshakes: Sequence[dict[str, float]])
     # The proxy handshakes each configuration performs (beyond the TCP connect every one makes).
     cost = {
         "proxychains": "socks5",
+        "chain-socks5": "socks5",
         "relay-socks5": "socks5",
         "relay-http": "http",
         "relay-2hop": "2hop",
