@@ -556,6 +556,8 @@ COMMANDS: dict[str, Callable | Start | str] = {
     "bench/run": BENCH,
     "bench/run --repeat 5 --out bench.md": BENCH,
     "bench/run --only relay-socks5 --only proxychains": BENCH,
+    "bench/run --only relay-socks5 --only proxychains --only chain-socks5 --only mitmdump "
+    "--repeat 5 --idle 50 --bulk-mb 64": BENCH,
     "bench/run --quick": BENCH,
     ".venv/mitmproxy12/bin/python bench/proxy_auth_cost.py": BENCH,
     ".venv/mitmproxy12/bin/python bench/proxy_auth_cost.py --quick": BENCH,
