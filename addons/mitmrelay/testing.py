@@ -323,6 +323,16 @@ class Process:
                 self.proc.wait()
 
 
+def running(pid: int) -> bool:
+    """The process is alive: neither gone nor a zombie (ended, its parent yet to wait for it;
+    SIGKILL is delivered asynchronously, so right after kill() it may still run)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
 def _group_members(group: int) -> list[int]:
     """The live (not zombie) processes of a process group, from /proc (empty where none is)."""
     members = []

@@ -27,7 +27,7 @@ from mitmrelay.chain import proxyauth
 from mitmrelay.chain.connector import open_chain
 from mitmrelay.chain.errors import Failure, HopError
 from mitmrelay.chain.spec import parse_chain
-from mitmrelay.testing import wait_for
+from mitmrelay.testing import running, wait_for
 from peers import HOST, curl
 
 NTLM_PASSWORD = "ntlm-secret-R5"
@@ -112,14 +112,6 @@ def gone(pid: int) -> bool:
     except ProcessLookupError:
         return True
     return False
-
-
-def dead(pid: int) -> bool:
-    """Gone, or a zombie: killed, its parent yet to wait for it."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def kill_worker(sig: signal.Signals, pids: list[int]) -> Callable[[], None]:
@@ -226,7 +218,7 @@ def test_negotiate_worker_killed_or_stopped(kdc, origin, kerberos_env, monkeypat
         first = proxyauth.auth_worker().worker_pid
         assert first is not None
         os.kill(first, signal.SIGKILL)
-        wait_for(lambda: dead(first))
+        wait_for(lambda: not running(first))
         tunnel(chain, origin)
         assert "authentication worker process died (SIGKILL) between uses" in caplog.text
         second = proxyauth.auth_worker().worker_pid

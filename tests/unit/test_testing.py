@@ -16,6 +16,7 @@ from mitmrelay.testing import (
     free_port,
     listening,
     make_certs,
+    running,
     start_mitmdump,
     wait_for,
 )
@@ -76,16 +77,7 @@ def test_stop_ends_the_program_and_what_it_forked(tmp_path: Path) -> None:
     child = int(proc.text().split()[0])
     proc.stop()
     assert not listening(port)
-    wait_for(lambda: not _running(child), 5, f"the forked server (pid {child}) gone")
-
-
-def _running(pid: int) -> bool:
-    """Alive and not a zombie (an orphan waits for init to reap it)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    wait_for(lambda: not running(child), 5, f"the forked server (pid {child}) gone")
 
 
 def test_a_mitmdump_that_cannot_start_says_why(tmp_path: Path) -> None:

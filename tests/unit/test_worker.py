@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from mitmrelay import worker
-from mitmrelay.testing import wait_for
+from mitmrelay.testing import running, wait_for
 from mitmrelay.worker import Command, Shared, Worker, WorkerDied
 
 SCRIPT = """
@@ -86,18 +86,12 @@ def test_state_of_a_dead_worker_is_not_asked_of_the_next(shared, caplog):
         shared.ask({}, 5.0, generation)  # still gone: the new worker does not hold it
 
 
-def dead(pid: int) -> bool:
-    """The process has ended (a zombie until its parent waits for it): SIGKILL is delivered
-    asynchronously, so right after kill() it may still run."""
-    stat = Path(f"/proc/{pid}/stat")
-    return not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
-
-
 def test_a_worker_that_died_between_uses_is_replaced_with_a_warning(shared, caplog):
     shared.ask({}, 5.0)
     pid = shared.worker_pid
     os.kill(pid, signal.SIGKILL)
-    wait_for(lambda: dead(pid), what="the killed worker ended")  # between uses, not during one
+    # SIGKILL is asynchronous: ended before the next use, so it died between uses, not in one
+    wait_for(lambda: not running(pid), what="the killed worker ended")
     caplog.set_level(logging.WARNING)
     generation, _ = shared.ask({}, 5.0)
     assert generation == 2

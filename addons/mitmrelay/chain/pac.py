@@ -33,7 +33,7 @@ from typing import Any
 
 from .. import http_get
 from ..http_get import Opener, direct
-from ..worker import Command, ReplyTooLong, Worker, WorkerDied
+from ..worker import START_SECONDS, Command, ReplyTooLong, Worker, WorkerDied
 from .failover import Alternatives
 from .spec import parse_hop
 
@@ -50,13 +50,11 @@ WORKER = Path(__file__).with_name("pac_worker.py")
 MEMORY_BYTES = 64 << 20  # QuickJS's heap
 STACK_BYTES = 1 << 20  # QuickJS's stack: deep recursion stops here
 WORKER_ADDRESS_SPACE = 512 << 20  # the whole worker, Python and engine included
-WORKER_START_SECONDS = 10.0  # Python's start-up and the engine's import, on a busy machine
 # The engine bounds CPU time; from out here the bound is wall time, with room for a busy machine:
 # a worker that has not answered after twice its bound and LATE_SECONDS more is killed.
 LATE_SECONDS = 0.5
 DNS_CACHE_SIZE = 1024
 DNS_TTL = 300.0  # seconds a name's address (or its failure) is reused
-MAX_REPLY_BYTES = 256 << 10  # a worker's reply (an answer is a few hundred bytes)
 FETCH_TIMEOUT = 10.0
 ACCEPT = "application/x-ns-proxy-autoconfig, */*"
 HELPERS = (Path(__file__).parent / "pac_helpers.js").read_text()
@@ -177,7 +175,7 @@ class Pac:
         self._stop_worker()
         # The engine's folder is handed over: the worker imports nothing else of this process's.
         args = (str(WORKER_ADDRESS_SPACE), engine_path())
-        self._worker = Worker(Command(WORKER, args, _ENV_KEPT, "PAC worker", MAX_REPLY_BYTES))
+        self._worker = Worker(Command(WORKER, args, _ENV_KEPT, "PAC worker"))
         load_seconds = max(self.timeout, LOAD_TIMEOUT_MS) / 1000
         reply = self._exchange(
             {
@@ -189,7 +187,7 @@ class Pac:
                 "stack": STACK_BYTES,
             },
             # Python's start-up and the import of the engine come first, then the script.
-            WORKER_START_SECONDS + load_seconds,
+            START_SECONDS + load_seconds,
         )
         return str(reply["kind"])
 

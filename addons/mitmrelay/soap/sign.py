@@ -25,7 +25,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import importlib.util
-import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -178,7 +177,6 @@ class WorkerSigner:
             raise _missing("No module named 'xmlsec'")
         folders = package_folders("mitmrelay", "xmlsec", "lxml", "cryptography")
         self._shared = Shared(Command(WORKER, tuple(folders), _ENV_KEPT, "signing worker"))
-        weakref.finalize(self, self._shared.close)
         self._files = {"key": str(key_file), "cert": str(cert_file)}
         self._ask({})  # the key and certificate loaded now: their faults are told at configure
 
