@@ -16,7 +16,7 @@ from peers import REPO
 pytestmark = pytest.mark.newest_line_only("the bench scripts' tables do not depend on the line")
 
 # One of each kind of launcher: the origin alone, the socat chain, proxychains+mitmdump, mitmrelay.
-CONFIGS = ["direct", "socat", "proxychains", "relay-socks5"]
+CONFIGS = ["direct", "socat", "proxychains", "relay-socks5", "chain-socks5"]
 
 
 def quick(script: str, *args: str) -> subprocess.CompletedProcess:
@@ -56,7 +56,10 @@ def test_bench_run_prints_the_tables(tmp_path) -> None:
 
     pairs = {tuple(line.split("|")[1:3]) for line in ratios[2:]}
     assert (" relay-socks5 / proxychains ", " new-conn req/s ") in pairs
+    # The proxy-protocol core's own ratios, and its row in the one-at-a-time table.
+    assert (" chain-socks5 / proxychains ", " CPU ms/conn ") in pairs
     assert any("relay-socks5" in line for line in setup[2:])
+    assert any(line.startswith("| chain-socks5 |") for line in setup[2:])
 
 
 def test_soap_contract_cost_prints_the_table_and_the_big_body_line() -> None:
