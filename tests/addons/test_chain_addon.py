@@ -81,7 +81,7 @@ def test_bad_options_are_refused(chain, options, message):
 
 def test_loading_installs_the_hook_and_done_removes_it(chain):
     addon, _ = chain
-    assert server.asyncio.open_connection == addon.open_connection
+    assert server.asyncio.open_connection == addon._open_for_mitmproxy
     assert server.mitmproxy_rs.udp.open_udp_connection == addon.open_udp_connection
     addon.done()
     assert server.asyncio is asyncio
@@ -140,7 +140,10 @@ def test_changing_the_chain_applies_to_new_connections(peer, chain, caplog):
     first, second = peer.microsocks(), peer.microsocks()
 
     async def connect_once():
-        return await echo_request(*await server.asyncio.open_connection("localhost", origin.port))
+        """As mitmproxy's handler does: open through the hook, then log its own line."""
+        streams = await server.asyncio.open_connection("localhost", origin.port)
+        logging.getLogger(server.__name__).info(f"server connect localhost:{origin.port} (PEER)")
+        return await echo_request(*streams)
 
     caplog.set_level(logging.INFO)
     tctx.configure(addon, proxy_chain=f"socks5h://127.0.0.1:{first.port}")
@@ -162,6 +165,8 @@ def test_changing_the_chain_applies_to_new_connections(peer, chain, caplog):
     assert b"hello from origin /x" in asyncio.run(connect_once())
     assert second.text().count("connected to") == 1
     assert f"server connect localhost:{origin.port} direct (proxy_bypass localhost)" in caplog.text
+    # The handler's line told the route each time: one line per connection, no PEER in it.
+    assert caplog.text.count("server connect") == 3 and "PEER" not in caplog.text
 
 
 def test_a_pac_url_is_fetched_directly_then_the_way_the_loaded_pac_routes_it(

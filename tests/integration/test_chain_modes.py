@@ -30,6 +30,11 @@ def test_headline_reverse_https_through_socks5h_with_credentials_from_environmen
     )
     relay.wait_log(r"POST https://localhost:\d+/service")
     assert "s3cret-pw" not in relay.text()
+    # One line per server connection: mitmproxy's own, with its client, tells the route; it no
+    # longer names the first hop's address as if it were the server's.
+    connects = [line for line in relay.text().splitlines() if "server connect " in line]
+    assert len(connects) == 1, connects
+    assert re.search(rf"\[{HOST}:\d+\] server connect localhost:{origin.port} via ", connects[0])
 
 
 def test_socks5_without_h_resolves_locally(peer):

@@ -58,7 +58,7 @@ class ProxyChain:
 
     def load(self, loader: Loader) -> None:
         options.declare(loader, *OPTIONS)
-        hookpoint.install(self.open_connection, self.open_udp_connection)
+        hookpoint.install(self._open_for_mitmproxy, self.open_udp_connection)
 
     def done(self) -> None:
         hookpoint.uninstall()
@@ -144,6 +144,13 @@ class ProxyChain:
 
         return opener
 
+    async def _open_for_mitmproxy(
+        self, host: str, port: int, **kwargs: Any
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """Stands in for asyncio.open_connection in mitmproxy's server connection handler, whose
+        own `server connect` line then tells the route (hookpoint.announce)."""
+        return await self.open_connection(host, port, announce=hookpoint.announce, **kwargs)
+
     async def open_connection(
         self,
         host: str,
@@ -151,16 +158,18 @@ class ProxyChain:
         *,
         local_addr: tuple[str, int] | None = None,
         progress: ChainProgress | None = None,
+        announce: Callable[[str], None] = logger.info,
         **kwargs: Any,
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        """Stands in for asyncio.open_connection in mitmproxy's server connection handler.
+        """A connection to host:port the way the relay's routing says; the `server connect` line
+        goes to announce.
 
         progress (chain steps, see connector.py) is for `mitmrelay check`, which connects here too
         so that it checks exactly what the relay does; mitmproxy passes none."""
         if not (self.router.enabled or self.pac or self.env.enabled):
             return await asyncio.open_connection(host, port, local_addr=local_addr, **kwargs)
         decision = await self.decide(host, port)
-        return await self._connect(decision, host, port, local_addr, progress, **kwargs)
+        return await self._connect(decision, host, port, local_addr, progress, announce, **kwargs)
 
     async def _connect(
         self,
@@ -169,9 +178,10 @@ class ProxyChain:
         port: int,
         local_addr: tuple[str, int] | None = None,
         progress: ChainProgress | None = None,
+        announce: Callable[[str], None] = logger.info,
         **kwargs: Any,
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        """Connect to host:port the way decision says; log the `server connect` line."""
+        """Connect to host:port the way decision says; announce the `server connect` line."""
         start = time.monotonic()
         carried = ""
         if decision.recording is not None:
@@ -205,7 +215,7 @@ class ProxyChain:
             if len(decision.chain) > 1:
                 carried = f", carried by alternative {index + 1}/{len(decision.chain)}"
         elapsed = (time.monotonic() - start) * 1000
-        logger.info(
+        announce(
             f"server connect {human.format_address((host, port))} {decision} "
             f"({elapsed:.0f} ms{carried})"
         )

@@ -10,12 +10,20 @@ them untouched.
 
 `check()` verifies that the running mitmproxy still works this way: if it does not, the chain
 refuses to load rather than let connections leave directly.
+
+Right after our opener returns, that handler logs `server connect HOST:PORT (PEER)`, PEER being the
+first hop's address under a chain. `announce()` gives that line our text instead (the route and its
+setup time, see addon.py), through a logging filter on its logger: one line per connection, with
+the client mitmproxy prefixes it with, and no proxy address passed off as the server's. A mitmproxy
+that stopped logging that line gets our line on its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import types
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,6 +31,31 @@ import mitmproxy_rs
 from mitmproxy.proxy import server
 
 Opener = Callable[..., Awaitable[Any]]
+
+logger = logging.getLogger(__name__)
+
+_CONNECT_LINE = "server connect "  # how the handler's line begins (a constant of open_connection)
+
+
+class _ConnectLine(logging.Filter):
+    """Gives the handler's `server connect` line the text announced in the same task."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pending: weakref.WeakKeyDictionary[asyncio.Task[Any], str] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.pending and isinstance(record.msg, str) and record.msg.startswith(_CONNECT_LINE):
+            text = self.pending.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
+            if text is not None:
+                record.msg, record.args = text, ()
+        return True
+
+
+_line = _ConnectLine()
+_handler_logger = logging.getLogger(server.__name__)
 
 
 class _Overlay(types.SimpleNamespace):
@@ -60,8 +93,25 @@ def check() -> None:
         )
 
 
+def _logs_connect_line() -> bool:
+    """Whether mitmproxy's handler logs a `server connect` line after opening a connection."""
+    code = server.ConnectionHandler.open_connection.__code__
+    return any(isinstance(c, str) and c.startswith(_CONNECT_LINE) for c in code.co_consts)
+
+
+def announce(text: str) -> None:
+    """Log the `server connect` line of a connection mitmproxy's handler asked our opener for."""
+    task = asyncio.current_task()
+    if task is not None and _line in _handler_logger.filters:
+        _line.pending[task] = text
+    else:
+        logger.info(text)
+
+
 def install(tcp_opener: Opener, udp_opener: Opener) -> None:
     check()
+    if _logs_connect_line():
+        _handler_logger.addFilter(_line)
     server.asyncio = _Overlay(asyncio, open_connection=tcp_opener)  # type: ignore[assignment]
     server.mitmproxy_rs = _Overlay(  # type: ignore[assignment]
         mitmproxy_rs, udp=_Overlay(mitmproxy_rs.udp, open_udp_connection=udp_opener)
@@ -69,5 +119,7 @@ def install(tcp_opener: Opener, udp_opener: Opener) -> None:
 
 
 def uninstall() -> None:
+    _handler_logger.removeFilter(_line)
+    _line.pending.clear()
     server.asyncio = asyncio  # type: ignore[assignment]
     server.mitmproxy_rs = mitmproxy_rs  # type: ignore[assignment]
