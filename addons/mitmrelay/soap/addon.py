@@ -228,20 +228,18 @@ class SoapView:
         return "\n".join(report(reference, shown, self.inspector.options.mask, f"{which}s"))
 
     def _inspect(
-        self, flow: http.HTTPFlow, message: http.Message, request: Resolution | None = None
+        self, url: str, message: http.Message, request: Resolution | None = None
     ) -> Inspection | None:
         content = _content(message)
         if content is None:
             return None
-        found = self.inspector.inspect(
-            content, message_info(message), url=flow.request.pretty_url, request=request
-        )
+        found = self.inspector.inspect(content, message_info(message), url=url, request=request)
         if found is not None:
             self.inspector.summaries[message] = found.summary
         return found
 
     def request(self, flow: http.HTTPFlow) -> None:
-        found = self._inspect(flow, flow.request)
+        found = self._inspect(flow.request.pretty_url, flow.request)
         if found is None:
             return
         label = flow_label(found.summary, None)
@@ -253,11 +251,12 @@ class SoapView:
             return
         if self._learn(flow):
             return
+        url = flow.request.pretty_url  # once: it is parsed again on every read
         request = self.inspector.summaries.get(flow.request)
         if request is None:  # not SOAP, or a request this addon did not see
-            seen = self._inspect(flow, flow.request)
+            seen = self._inspect(url, flow.request)
             request = seen.summary if seen else None
-        found = self._inspect(flow, flow.response, request.resolution if request else None)
+        found = self._inspect(url, flow.response, request.resolution if request else None)
         if found is None:
             return
         response = found.summary
@@ -267,9 +266,9 @@ class SoapView:
         if response.fault is not None:
             if not flow.marked:
                 flow.marked = FAULT_MARKER
-            logger.warning(f"{flow.request.method} {flow.request.pretty_url}: {label}")
+            logger.warning(f"{flow.request.method} {url}: {label}")
         else:
-            logger.info(f"{flow.request.method} {flow.request.pretty_url}: {label}")
+            logger.info(f"{flow.request.method} {url}: {label}")
 
     def _learn(self, flow: http.HTTPFlow) -> bool:
         """Keep a WSDL or XSD document a client fetched (`?wsdl`, `?singleWsdl`, `?xsd=N` and the
