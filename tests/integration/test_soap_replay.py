@@ -351,6 +351,7 @@ def test_secrets_stay_masked_in_the_replay_output(recording, reverse):
 def test_replayed_flows_are_labelled_and_requests_never_repeated_bytes(recording, reverse):
     soap11, _ = _services(f"{reverse.base}?wsdl", reverse.base, h.client_session())
     assert soap11.GetQuote(symbol="ACME") == Decimal("42.5")
+    _fault(lambda: soap11.GetQuote(symbol="NOPE"))  # one unmatched here too: the test stands alone
     assert "[replay]" in reverse.relay.text()
     reverse.relay.stop()  # flushes its flow file
     saved = _read(reverse.flows)
