@@ -57,6 +57,11 @@ PAIRS = [
     ("chain-socks5", "proxychains", "nc_rps", "core ≥ 0.95"),
     ("chain-socks5", "proxychains", "nc_cpu_ms", "core ≤ 1"),
     ("relay-socks5", "chain-socks5", "nc_cpu_ms", "cost of SOAP view, addons"),
+    # Like for like: proxychains + mitmdump with the lazy server connections the relay uses so that
+    # a dead hop reaches an HTTP client as a 502 (chain/strategy.py).
+    ("relay-socks5", "proxychains-lazy", "nc_rps", "≥ 0.95"),
+    ("relay-socks5", "proxychains-lazy", "nc_cpu_ms", "≤ 1"),
+    ("proxychains-lazy", "proxychains", "nc_cpu_ms", "cost of lazy"),
     ("socat-v", "socat", "ka_rps", ""),
     ("socat-v", "socat", "bulk_MBps", ""),
     ("mitmdump", "direct", "ka_rps", ""),
@@ -129,6 +134,7 @@ def setup_table(rounds: Sequence[Round], handshakes: Sequence[dict[str, float]])
         for n in (
             "mitmdump",
             "proxychains",
+            "proxychains-lazy",
             "chain-socks5",
             "relay-socks5",
             "relay-http",
@@ -141,6 +147,7 @@ def setup_table(rounds: Sequence[Round], handshakes: Sequence[dict[str, float]])
     # The proxy handshakes each configuration performs (beyond the TCP connect every one makes).
     cost = {
         "proxychains": "socks5",
+        "proxychains-lazy": "socks5",
         "chain-socks5": "socks5",
         "relay-socks5": "socks5",
         "relay-http": "http",

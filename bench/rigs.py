@@ -238,6 +238,11 @@ CONFIGS = [
         "proxychains4 + mitmdump through the SOCKS5 proxy",
         _mitmdump(proxychains=True),
     ),
+    Config(
+        "proxychains-lazy",
+        "the same with connection_strategy=lazy, as the relay sets it for reverse HTTP(S) (502s)",
+        _mitmdump(extra=("--set", "connection_strategy=lazy"), proxychains=True),
+    ),
     Config("relay-socks5", "mitmrelay through the SOCKS5 proxy", _mitmdump(RELAY, SOCKS)),
     Config("relay-http", "mitmrelay through the HTTP CONNECT proxy", _mitmdump(RELAY, CONNECT)),
     Config(

@@ -558,6 +558,8 @@ COMMANDS: dict[str, Callable | Start | str] = {
     "bench/run --only relay-socks5 --only proxychains": BENCH,
     "bench/run --only relay-socks5 --only proxychains --only chain-socks5 --only mitmdump "
     "--repeat 5 --idle 50 --bulk-mb 64": BENCH,
+    "bench/run --only relay-socks5 --only proxychains --only proxychains-lazy --only chain-socks5 "
+    "--only mitmdump --repeat 5 --idle 50 --bulk-mb 64": BENCH,
     "bench/run --quick": BENCH,
     ".venv/mitmproxy12/bin/python bench/proxy_auth_cost.py": BENCH,
     ".venv/mitmproxy12/bin/python bench/proxy_auth_cost.py --quick": BENCH,
@@ -647,8 +649,8 @@ COMMANDS: dict[str, Callable | Start | str] = {
 OUTPUT = {
     "soap.new Book",
     "SOAP diff of requests",
-    "server connect api.partner.example:443 via socks5h://user:${PROXY_PASS}@proxy.corp:4033 "
-    "(38 ms)",
+    "[10:42:07.113][127.0.0.1:51234] server connect api.partner.example:443 "
+    "via socks5h://user:${PROXY_PASS}@proxy.corp:4033 (38 ms)",
     "Cannot use ssl_verify_upstream_trusted_confdir 'cas': dir 'cas' does not exist: fix the path "
     "(relative paths are relative to the directory mitmproxy started in)",
     "addons/relay.py                 -s script: every addon (the list is mitmrelay/relay.py)",
