@@ -140,10 +140,13 @@ def test_changing_the_chain_applies_to_new_connections(peer, chain, caplog):
     first, second = peer.microsocks(), peer.microsocks()
 
     async def connect_once():
-        """As mitmproxy's handler does: open through the hook, then log its own line."""
+        """As mitmproxy's handler does: open through the hook, then log its own lines."""
+        handler = logging.getLogger(server.__name__)
         streams = await server.asyncio.open_connection("localhost", origin.port)
-        logging.getLogger(server.__name__).info(f"server connect localhost:{origin.port} (PEER)")
-        return await echo_request(*streams)
+        handler.info(f"server connect localhost:{origin.port} (PEER)")
+        answer = await echo_request(*streams)
+        handler.info(f"server disconnect localhost:{origin.port} (PEER)")
+        return answer
 
     caplog.set_level(logging.INFO)
     tctx.configure(addon, proxy_chain=f"socks5h://127.0.0.1:{first.port}")
@@ -167,6 +170,7 @@ def test_changing_the_chain_applies_to_new_connections(peer, chain, caplog):
     assert f"server connect localhost:{origin.port} direct (proxy_bypass localhost)" in caplog.text
     # The handler's line told the route each time: one line per connection, no PEER in it.
     assert caplog.text.count("server connect") == 3 and "PEER" not in caplog.text
+    assert caplog.text.count(f"server disconnect localhost:{origin.port}\n") == 3
 
 
 def test_a_pac_url_is_fetched_directly_then_the_way_the_loaded_pac_routes_it(

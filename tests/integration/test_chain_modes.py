@@ -35,6 +35,7 @@ def test_headline_reverse_https_through_socks5h_with_credentials_from_environmen
     connects = [line for line in relay.text().splitlines() if "server connect " in line]
     assert len(connects) == 1, connects
     assert re.search(rf"\[{HOST}:\d+\] server connect localhost:{origin.port} via ", connects[0])
+    relay.wait_log(rf"(?m)\] server disconnect localhost:{origin.port}$")
 
 
 def test_socks5_without_h_resolves_locally(peer):

@@ -14,8 +14,9 @@ refuses to load rather than let connections leave directly.
 Right after our opener returns, that handler logs `server connect HOST:PORT (PEER)`, PEER being the
 first hop's address under a chain. `announce()` gives that line our text instead (the route and its
 setup time, see addon.py), through a logging filter on its logger: one line per connection, with
-the client mitmproxy prefixes it with, and no proxy address passed off as the server's. A mitmproxy
-that stopped logging that line gets our line on its own.
+the client mitmproxy prefixes it with, and no proxy address passed off as the server's (its
+`server disconnect` line of that connection loses that address too). A mitmproxy that stopped
+logging that line gets our line on its own.
 """
 
 from __future__ import annotations
@@ -34,23 +35,45 @@ Opener = Callable[..., Awaitable[Any]]
 
 logger = logging.getLogger(__name__)
 
-_CONNECT_LINE = "server connect "  # how the handler's line begins (a constant of open_connection)
+# How the handler's lines begin (constants of its open_connection).
+_CONNECT_LINE = "server connect "
+_DISCONNECT_LINE = "server disconnect "
 
 
 class _ConnectLine(logging.Filter):
-    """Gives the handler's `server connect` line the text announced in the same task."""
+    """Gives the handler's `server connect` line the text announced in the same task, and its
+    `server disconnect` line of that connection the address alone, without the first hop's."""
 
     def __init__(self) -> None:
         super().__init__()
         self.pending: weakref.WeakKeyDictionary[asyncio.Task[Any], str] = (
             weakref.WeakKeyDictionary()
         )
+        # the handler's disconnect line to come -> ours
+        self.opened: weakref.WeakKeyDictionary[asyncio.Task[Any], tuple[str, str]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.pending and isinstance(record.msg, str) and record.msg.startswith(_CONNECT_LINE):
-            text = self.pending.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
+        if not (self.pending or self.opened) or not isinstance(record.msg, str):
+            return True
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:  # logged outside the event loop: not the handler's line
+            return True
+        if task is None:
+            return True
+        if record.msg.startswith(_CONNECT_LINE):
+            text = self.pending.pop(task, None)
             if text is not None:
+                theirs = _DISCONNECT_LINE + record.msg.removeprefix(_CONNECT_LINE)
+                address = text.removeprefix(_CONNECT_LINE).split(" ", 1)[0]
+                self.opened[task] = (theirs, _DISCONNECT_LINE + address)
                 record.msg, record.args = text, ()
+        elif record.msg.startswith(_DISCONNECT_LINE):
+            theirs, ours = self.opened.pop(task, ("", ""))
+            if record.msg == theirs:
+                record.msg, record.args = ours, ()
         return True
 
 
@@ -121,5 +144,6 @@ def install(tcp_opener: Opener, udp_opener: Opener) -> None:
 def uninstall() -> None:
     _handler_logger.removeFilter(_line)
     _line.pending.clear()
+    _line.opened.clear()
     server.asyncio = asyncio  # type: ignore[assignment]
     server.mitmproxy_rs = mitmproxy_rs  # type: ignore[assignment]
