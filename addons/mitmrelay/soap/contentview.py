@@ -100,25 +100,30 @@ class _DiffViewCore:
 
 
 if hasattr(contentviews, "Contentview"):  # mitmproxy >= 12
+    # Checked against mitmproxy 11's types too, where these names do not exist.
+    from mitmproxy.contentviews import (  # type: ignore[attr-defined,unused-ignore]
+        Contentview,
+        Metadata,
+    )
 
-    class SoapContentview(_SoapViewCore, contentviews.Contentview):
+    class SoapContentview(_SoapViewCore, Contentview):
         syntax_highlight = "xml"
 
-        def prettify(self, data: bytes, metadata: contentviews.Metadata) -> str:
+        def prettify(self, data: bytes, metadata: Metadata) -> str:
             return render_message(
                 self.inspector, data, metadata.http_message, metadata.flow, metadata.content_type
             )[1]
 
-        def render_priority(self, data: bytes, metadata: contentviews.Metadata) -> float:
+        def render_priority(self, data: bytes, metadata: Metadata) -> float:
             return self._priority(data, metadata.http_message, metadata.content_type)
 
-    class SoapDiffContentview(_DiffViewCore, contentviews.Contentview):
+    class SoapDiffContentview(_DiffViewCore, Contentview):
         syntax_highlight = "none"
 
-        def prettify(self, data: bytes, metadata: contentviews.Metadata) -> str:
+        def prettify(self, data: bytes, metadata: Metadata) -> str:
             return self._text(metadata.flow, metadata.http_message)
 
-        def render_priority(self, data: bytes, metadata: contentviews.Metadata) -> float:
+        def render_priority(self, data: bytes, metadata: Metadata) -> float:
             return 0.0  # the user's choice only
 
     def register(view: SoapContentview | SoapDiffContentview) -> None:
