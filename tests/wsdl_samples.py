@@ -52,6 +52,29 @@ STOCK_QUOTE = f"""<?xml version="1.0"?>
 """
 
 
+# The stock quote service with an authentication header the binding declares (WSDL 1.1 §3.7): the
+# input message's `auth` part goes in the Header, its `body` part in the Body.
+STOCK_AUTH = (
+    STOCK_QUOTE.replace(
+        '<xsd:element name="TradePrice">',
+        '<xsd:element name="Auth"><xsd:complexType><xsd:sequence>'
+        '<xsd:element name="user" type="xsd:string"/><xsd:element name="token" type="xsd:string"/>'
+        "</xsd:sequence></xsd:complexType></xsd:element>\n"
+        '      <xsd:element name="TradePrice">',
+    )
+    .replace(
+        '<part name="body" element="xsd1:TradePriceRequest"/></message>',
+        '<part name="body" element="xsd1:TradePriceRequest"/>'
+        '<part name="auth" element="xsd1:Auth"/></message>',
+    )
+    .replace(
+        '<input><soap:body use="literal"/></input>',
+        '<input><soap:body use="literal" parts="body"/>'
+        '<soap:header message="tns:GetLastTradePriceInput" part="auth" use="literal"/></input>',
+    )
+)
+
+
 def stock_request(symbol: str = "MSFT", ns: str = S11) -> bytes:
     return (
         f'<s:Envelope xmlns:s="{ns}"><s:Body><m:TradePriceRequest xmlns:m="{STOCK_NS}">'

@@ -10,6 +10,7 @@ import re
 import pytest
 import soap_service
 import wsdl_samples as w
+import zeep
 from lxml import etree
 from mitmrelay.soap import MessageInfo
 from mitmrelay.soap.catalog import Catalog
@@ -19,6 +20,7 @@ from mitmrelay.soap.template import Template, TemplateError, pick, request_for
 CONTRACTS = {
     "quotes": {"http://quotes.example/q?wsdl": soap_service.WSDL},
     "stock": {"http://example.com/stockquote?wsdl": w.STOCK_QUOTE},
+    "stock-auth": {"http://example.com/stockquote-auth?wsdl": w.STOCK_AUTH},
     "calc": {"http://calc.example/rpc?wsdl": w.calculator()},
     "orders": w.ORDERS_FILES,
     "travel": {"http://travel.example/travel?wsdl": w.TRAVEL},
@@ -137,6 +139,35 @@ def test_rpc_wrapper_has_unqualified_typed_parts():
     assert wrapper.tag == f"{{{w.CALC_NS}}}Add"
     assert [(c.tag, c.text) for c in wrapper] == [("a", "0"), ("b", "0")]
     assert headers(made)["SOAPAction"] == '""'
+
+
+def _tags(element: etree._Element) -> list:
+    return [(etree.QName(element).localname, element.tag), *[_tags(c) for c in element]]
+
+
+def test_the_headers_the_binding_declares_are_in_the_header_and_not_in_the_body(tmp_path):
+    made = request_for(*pick(catalog("stock-auth"), "GetLastTradePrice"))
+    envelope = etree.fromstring(made.body)
+    # zeep, reading the same WSDL, sends this shape (given the header it declares).
+    (tmp_path / "stock.wsdl").write_text(w.STOCK_AUTH)
+    client = zeep.Client(str(tmp_path / "stock.wsdl"))
+    auth = client.get_element(f"{{{w.STOCK_NS}}}Auth")(user="u", token="t")
+    sent = client.create_message(
+        client.service, "GetLastTradePrice", tickerSymbol="X", _soapheaders=[auth]
+    )
+    assert _tags(envelope) == _tags(sent)
+    header, body = list(envelope)
+    assert etree.QName(header).localname == "Header" and etree.QName(body).localname == "Body"
+    auth = f"{{{w.STOCK_NS}}}Auth"
+    assert [child.tag for child in header] == [auth]
+    assert [(c.tag, c.text) for c in header[0]] == [
+        (f"{{{w.STOCK_NS}}}user", "?"),
+        (f"{{{w.STOCK_NS}}}token", "?"),
+    ]
+    assert [child.tag for child in body] == [f"{{{w.STOCK_NS}}}TradePriceRequest"]
+    # Without a soap:header in the binding, no Header.
+    plain = etree.fromstring(request_for(*pick(catalog("stock"), "GetLastTradePrice")).body)
+    assert [etree.QName(c).localname for c in plain] == ["Body"]
 
 
 def test_wsam_action_serves_when_the_binding_has_no_soap_action():

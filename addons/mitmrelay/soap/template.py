@@ -6,8 +6,9 @@ parts' global elements; rpc style: the wrapper named after the operation with th
 unqualified children): every required element and attribute, with placeholders by type (`0`,
 `true`, `2026-01-01`, an enumeration's first value, `?` for strings); optional elements as XML
 comments holding their own required content; the first branch of a choice, the others named in a
-comment. The schema documents are the contract's (`Contract.schema_documents`, as wsdl.py read
-them); this module only reads their declarations and never validates (xsd.py does).
+comment. The headers the binding declares for the input (soap:header, WSDL 1.1 §3.7) go in a
+Header the same way. The schema documents are the contract's (`Contract.schema_documents`, as
+wsdl.py read them); this module only reads their declarations and never validates (xsd.py does).
 
 Usage:
     from mitmrelay.soap.template import pick, request_for
@@ -497,7 +498,13 @@ def _nodes(builder: _Builder, contract: Contract, op: Operation) -> Iterator[_No
                 node.children.append(child)
         yield node
         return
-    for name in op.input_elements:
+    yield from _elements(builder, op.input_elements)
+
+
+def _elements(builder: _Builder, names: tuple[QName, ...]) -> Iterator[_Node | str]:
+    """The global elements of these names, each required; a name the schema does not declare
+    (or a part given by type) as a placeholder element."""
+    for name in names:
         declared = builder.schemas.get("element", name) if name[0] is not None else None
         if declared is None:
             yield _Node(builder._note(name), [], STRING, [])
@@ -509,6 +516,7 @@ def envelope(contract: Contract, op: Operation) -> bytes:
     """The request envelope of `op`, pretty-printed, every prefix declared on the Envelope."""
     soap = SOAP12_NS if op.soap_version == "1.2" else SOAP11_NS
     builder = _Builder(Schemas(contract.schema_documents))
+    header_nodes = list(_elements(builder, op.input_headers))
     body_nodes = list(_nodes(builder, contract, op))
     nsmap: dict[str | None, str] = {"soap": soap}
     for index, namespace in enumerate(builder.namespaces, 1):
@@ -516,12 +524,15 @@ def envelope(contract: Contract, op: Operation) -> bytes:
             nsmap[f"ns{index}"] = namespace
     # lxml takes None as the default namespace's prefix; lxml-stubs 0.5.1 declares str only.
     root = etree.Element(f"{{{soap}}}Envelope", nsmap=nsmap)  # type: ignore[arg-type]
-    body = etree.SubElement(root, f"{{{soap}}}Body")
-    for node in body_nodes:
-        if isinstance(node, str):
-            body.append(etree.Comment(_safe(f" {node} ")))
-        else:
-            _make(body, node)
+    for name, nodes in (("Header", header_nodes), ("Body", body_nodes)):
+        if not nodes:
+            continue  # a Body always has the operation's input; a Header only what the WSDL binds
+        parent = etree.SubElement(root, f"{{{soap}}}{name}")
+        for node in nodes:
+            if isinstance(node, str):
+                parent.append(etree.Comment(_safe(f" {node} ")))
+            else:
+                _make(parent, node)
     etree.indent(root, "  ")
     return etree.tostring(root, xml_declaration=True, encoding="utf-8") + b"\n"
 

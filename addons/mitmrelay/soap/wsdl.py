@@ -65,6 +65,8 @@ class Operation:
     # rpc style: the parts (name, type or element QName, is_element) of input and output.
     rpc_input: tuple[tuple[str, QName, bool], ...] = ()
     rpc_output: tuple[tuple[str, QName, bool], ...] = ()
+    # The input's soap:header parts (WSDL 1.1 §3.7): the elements a request carries in its Header.
+    input_headers: tuple[QName, ...] = ()
 
     @property
     def style_text(self) -> str:
@@ -165,10 +167,22 @@ def _wsdl_children(element: etree._Element, local: str) -> list[etree._Element]:
     return [c for c in element if qname(c) == (WSDL_NS, local)]
 
 
+def _soap_children(element: etree._Element, local: str) -> list[etree._Element]:
+    return [c for c in element if qname(c) in ((WSDL_SOAP11, local), (WSDL_SOAP12, local))]
+
+
 def _soap_child(element: etree._Element, local: str) -> etree._Element | None:
-    return next(
-        (c for c in element if qname(c) in ((WSDL_SOAP11, local), (WSDL_SOAP12, local))), None
-    )
+    return next(iter(_soap_children(element, local)), None)
+
+
+def _header_elements(read: _Read, binding_msg: etree._Element | None) -> tuple[QName, ...]:
+    """The elements of a binding input's or output's soap:header parts (each names a message and
+    one of its parts); a part declared by type is named by the part's name, as in the Body."""
+    found = []
+    for header in _soap_children(binding_msg, "header") if binding_msg is not None else []:
+        parts = _parts(read, resolve_qname(header, header.get("message")), header.get("part"))
+        found += [p[1] or (None, p[0]) for p in parts[:1]]
+    return tuple(found)
 
 
 def _wsam_action(element: etree._Element | None) -> str | None:
@@ -292,8 +306,11 @@ def _operation(
     rpc: dict[str, tuple[tuple[str, QName, bool], ...]] = {}
     actions: dict[str, str | None] = {}
     use = "literal"
+    headers: tuple[QName, ...] = ()
     for direction in ("input", "output"):
         binding_msg = next(iter(_wsdl_children(bop, direction)), None)
+        if direction == "input":
+            headers = _header_elements(read, binding_msg)
         body = _soap_child(binding_msg, "body") if binding_msg is not None else None
         if body is not None and body.get("use") == "encoded":
             use = "encoded"
@@ -333,6 +350,7 @@ def _operation(
         output_action=actions["output"],
         rpc_input=rpc.get("input", ()),
         rpc_output=rpc.get("output", ()),
+        input_headers=headers,
     )
 
 
