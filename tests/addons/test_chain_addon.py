@@ -173,6 +173,26 @@ def test_changing_the_chain_applies_to_new_connections(peer, chain, caplog):
     assert caplog.text.count(f"server disconnect localhost:{origin.port}\n") == 3
 
 
+def test_a_route_line_the_handler_does_not_log_is_logged_when_its_task_ends(peer, chain, caplog):
+    """mitmproxy's handler fails, or stops logging its line: the route is still said once."""
+    addon, tctx = chain
+    origin, proxy = peer.http_origin(), peer.microsocks()
+    tctx.configure(addon, proxy_chain=f"socks5h://127.0.0.1:{proxy.port}")
+    caplog.set_level(logging.INFO)
+
+    async def open_only():
+        _, writer = await server.asyncio.open_connection("localhost", origin.port)
+        writer.close()
+
+    async def main():
+        await asyncio.create_task(open_only())
+        await asyncio.sleep(0)  # the task's done callbacks run after its awaiter resumes
+
+    asyncio.run(main())
+    line = f"server connect localhost:{origin.port} via socks5h://127.0.0.1:{proxy.port}"
+    assert caplog.text.count(line) == 1
+
+
 def test_a_pac_url_is_fetched_directly_then_the_way_the_loaded_pac_routes_it(
     peer, chain, tmp_path, monkeypatch, caplog
 ):

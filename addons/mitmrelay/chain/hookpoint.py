@@ -127,7 +127,16 @@ def announce(text: str) -> None:
     task = asyncio.current_task()
     if task is not None and _line in _handler_logger.filters:
         _line.pending[task] = text
+        task.add_done_callback(_unsaid)
     else:
+        logger.info(text)
+
+
+def _unsaid(task: asyncio.Task[Any]) -> None:
+    """A line the handler did not log by the end of its task (it failed first, or a mitmproxy that
+    logs it elsewhere): logged on its own rather than lost."""
+    text = _line.pending.pop(task, None)
+    if text is not None:
         logger.info(text)
 
 
