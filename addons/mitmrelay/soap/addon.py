@@ -228,18 +228,27 @@ class SoapView:
         return "\n".join(report(reference, shown, self.inspector.options.mask, f"{which}s"))
 
     def _inspect(
-        self, url: str, message: http.Message, request: Resolution | None = None
+        self,
+        flow: http.HTTPFlow,
+        message: http.Message,
+        request: Resolution | None = None,
+        url: str | None = None,
     ) -> Inspection | None:
         content = _content(message)
         if content is None:
             return None
-        found = self.inspector.inspect(content, message_info(message), url=url, request=request)
+        found = self.inspector.inspect(
+            content,
+            message_info(message),
+            url=url or flow.request.pretty_url,
+            request=request,
+        )
         if found is not None:
             self.inspector.summaries[message] = found.summary
         return found
 
     def request(self, flow: http.HTTPFlow) -> None:
-        found = self._inspect(flow.request.pretty_url, flow.request)
+        found = self._inspect(flow, flow.request)
         if found is None:
             return
         label = flow_label(found.summary, None)
@@ -249,14 +258,14 @@ class SoapView:
     def response(self, flow: http.HTTPFlow) -> None:
         if flow.response is None:
             return
-        if self._learn(flow):
+        if self._learn(flow) or _content(flow.response) is None:
             return
         url = flow.request.pretty_url  # once: it is parsed again on every read
         request = self.inspector.summaries.get(flow.request)
         if request is None:  # not SOAP, or a request this addon did not see
-            seen = self._inspect(url, flow.request)
+            seen = self._inspect(flow, flow.request, url=url)
             request = seen.summary if seen else None
-        found = self._inspect(url, flow.response, request.resolution if request else None)
+        found = self._inspect(flow, flow.response, request.resolution if request else None, url)
         if found is None:
             return
         response = found.summary
