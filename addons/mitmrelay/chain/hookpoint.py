@@ -49,10 +49,8 @@ class _ConnectLine(logging.Filter):
         self.pending: weakref.WeakKeyDictionary[asyncio.Task[Any], str] = (
             weakref.WeakKeyDictionary()
         )
-        # the handler's disconnect line to come -> ours
-        self.opened: weakref.WeakKeyDictionary[asyncio.Task[Any], tuple[str, str]] = (
-            weakref.WeakKeyDictionary()
-        )
+        # the address as the handler's lines give it, "HOST:PORT (PEER)", once its line is said
+        self.opened: weakref.WeakKeyDictionary[asyncio.Task[Any], str] = weakref.WeakKeyDictionary()
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not (self.pending or self.opened) or not isinstance(record.msg, str):
@@ -66,14 +64,12 @@ class _ConnectLine(logging.Filter):
         if record.msg.startswith(_CONNECT_LINE):
             text = self.pending.pop(task, None)
             if text is not None:
-                theirs = _DISCONNECT_LINE + record.msg.removeprefix(_CONNECT_LINE)
-                address = text.removeprefix(_CONNECT_LINE).split(" ", 1)[0]
-                self.opened[task] = (theirs, _DISCONNECT_LINE + address)
+                self.opened[task] = record.msg.removeprefix(_CONNECT_LINE)
                 record.msg, record.args = text, ()
         elif record.msg.startswith(_DISCONNECT_LINE):
-            theirs, ours = self.opened.pop(task, ("", ""))
-            if record.msg == theirs:
-                record.msg, record.args = ours, ()
+            address = self.opened.pop(task, None)
+            if address is not None and record.msg == _DISCONNECT_LINE + address:
+                record.msg, record.args = _DISCONNECT_LINE + address.split(" (", 1)[0], ()
         return True
 
 
