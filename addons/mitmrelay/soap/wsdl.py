@@ -176,8 +176,8 @@ def _soap_child(element: etree._Element, local: str) -> etree._Element | None:
 
 
 def _header_elements(read: _Read, binding_msg: etree._Element | None) -> tuple[QName, ...]:
-    """The elements of a binding input's or output's soap:header parts (each names a message and
-    one of its parts); a part declared by type is named by the part's name, as in the Body."""
+    """The elements of a binding input's soap:header parts (each names a message and one of its
+    parts); a part declared by type is named by the part's name, as in the Body."""
     found = []
     for header in _soap_children(binding_msg, "header") if binding_msg is not None else []:
         parts = _parts(read, resolve_qname(header, header.get("message")), header.get("part"))
@@ -306,11 +306,8 @@ def _operation(
     rpc: dict[str, tuple[tuple[str, QName, bool], ...]] = {}
     actions: dict[str, str | None] = {}
     use = "literal"
-    headers: tuple[QName, ...] = ()
     for direction in ("input", "output"):
         binding_msg = next(iter(_wsdl_children(bop, direction)), None)
-        if direction == "input":
-            headers = _header_elements(read, binding_msg)
         body = _soap_child(binding_msg, "body") if binding_msg is not None else None
         if body is not None and body.get("use") == "encoded":
             use = "encoded"
@@ -350,7 +347,7 @@ def _operation(
         output_action=actions["output"],
         rpc_input=rpc.get("input", ()),
         rpc_output=rpc.get("output", ()),
-        input_headers=headers,
+        input_headers=_header_elements(read, next(iter(_wsdl_children(bop, "input")), None)),
     )
 
 
