@@ -48,6 +48,7 @@ BAD: list[tuple[str, Any, str | None]] = [
     ("soap_mask_secrets", "maybe", None),
     ("soap_max_bytes", 10, "must be at least 1024 bytes"),
     ("soap_validate", "maybe", None),
+    ("soap_log_calls", "maybe", None),
     ("soap_wsdl", ["{tmp}/gone.wsdl"], "no such file"),
     ("soap_wsdl", ["{tmp}/bad.recording"], "malformed XML"),
     ("soap_wsdl", ["ftp://h/x.wsdl"], "give a WSDL file or an http:// or https:// URL"),

@@ -126,6 +126,33 @@ def test_non_fault_and_non_soap_flows(tctx):
     assert not flowfilter.match("~comment Fault", ok)
 
 
+def test_a_log_line_for_faults_and_invalid_messages_and_every_call_on_request(
+    tctx, tmp_path, caplog
+):
+    def logged(f) -> list[str]:
+        caplog.clear()
+        for event in ("request", "response"):
+            tctx.master.addons.invoke_addon_sync(tctx.addon, _hook(event, f))
+        return [r.getMessage() for r in caplog.records if r.name == "mitmrelay.soap.addon"]
+
+    caplog.set_level("INFO")
+    ok, fault = soap_flow(response=h.SOAP12_REQUEST), soap_flow()
+    url = ok.request.pretty_url
+    assert logged(ok) == []
+    assert logged(fault) == [
+        f"POST {url}: SOAP GetQuote Fault SOAP-ENV:Server: Quote backend unavailable"
+    ]
+    tctx.options.update(soap_log_calls=True)
+    assert logged(soap_flow(response=h.SOAP12_REQUEST)) == [f"POST {url}: SOAP GetQuote"]
+    tctx.options.update(soap_log_calls=False)
+    wsdl = tmp_path / "quotes.wsdl"
+    wsdl.write_text(soap_service.WSDL)
+    tctx.options.update(soap_wsdl=[str(wsdl)])
+    # The schema has no `currency` attribute: the request is invalid, the call logged.
+    [line] = logged(soap_flow(response=h.SOAP12_REQUEST))
+    assert line.startswith(f"POST {url}: SOAP GetQuote invalid (line 17 GetQuote, attribute")
+
+
 def test_the_mitmdump_output_has_the_summary_and_no_secret(tctx):
     out = io.StringIO()
     d = dumper.Dumper(out)

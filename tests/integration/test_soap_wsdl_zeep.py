@@ -167,6 +167,8 @@ def test_a_soap_wsdl_url_is_fetched_through_the_proxy_chain(tmp_path_factory):
         f"proxy_chain=socks5h://alice:${{PROXY_PASS}}@127.0.0.1:{socks.port}",
         "--set",
         f"soap_wsdl={url}",
+        "--set",
+        "soap_log_calls=true",
         env={"PROXY_PASS": PROXY_PASS},
     )
     try:

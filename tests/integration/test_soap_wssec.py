@@ -67,7 +67,9 @@ def run(tmp_path_factory):
     certs = make_certs(tmp_path_factory.mktemp("certs"))
     key_file, cert_file = map(str, signing_pair(tmp))
     service = wsdl_service.StockService(certs.server_context())
-    relay = wsdl_service.relay_to(tmp, service.port, certs, "--flow-detail", "3")
+    relay = wsdl_service.relay_to(
+        tmp, service.port, certs, "--flow-detail", "3", "--set", "soap_log_calls=true"
+    )
     try:
         session = soap_helpers.client_session()
         base = f"http://127.0.0.1:{relay.port}/stock"

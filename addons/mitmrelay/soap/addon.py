@@ -47,7 +47,7 @@ from .wsdl import ContractError, kind_of, normalize_url
 logger = logging.getLogger(__name__)
 
 FAULT_MARKER = ":warning:"
-OPTIONS = ("soap_mask_secrets", "soap_max_bytes", "soap_validate", "soap_wsdl")
+OPTIONS = ("soap_log_calls", "soap_mask_secrets", "soap_max_bytes", "soap_validate", "soap_wsdl")
 
 
 def _content(message: http.Message) -> bytes | None:
@@ -68,6 +68,7 @@ class SoapView:
         self._urls: list[str] = []
         self._running = False
         self._tasks: set[asyncio.Task] = set()
+        self.log_calls = False  # soap_log_calls
 
     def load(self, loader: Loader) -> None:
         options.declare(loader, *OPTIONS)
@@ -81,6 +82,7 @@ class SoapView:
             values = {name: options.use(name, getattr(ctx.options, name)) for name in OPTIONS}
         except options.BadValue as e:
             raise exceptions.OptionsError(str(e)) from None
+        self.log_calls = values["soap_log_calls"]
         self.inspector.options = RenderOptions(
             mask=values["soap_mask_secrets"],
             max_bytes=values["soap_max_bytes"],
@@ -276,7 +278,7 @@ class SoapView:
             if not flow.marked:
                 flow.marked = FAULT_MARKER
             logger.warning(f"{flow.request.method} {url}: {label}")
-        else:
+        elif self.log_calls or any(s is not None and s.invalid for s in (request, response)):
             logger.info(f"{flow.request.method} {url}: {label}")
 
     def _learn(self, flow: http.HTTPFlow) -> bool:

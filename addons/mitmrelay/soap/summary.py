@@ -84,6 +84,11 @@ class Summary:
         return self.body[0] if self.body else None
 
     @property
+    def invalid(self) -> bool:
+        """The message broke its WSDL's schema."""
+        return self.validation is not None and bool(self.validation.errors)
+
+    @property
     def name(self) -> str:
         """The operation's name for labels: the WSDL's when resolved, else the Body element's."""
         if self.resolution is not None:
@@ -448,7 +453,8 @@ def flow_label(request: Summary | None, response: Summary | None) -> str | None:
         else:
             label += f" Fault {fault.code}: {fault.reason}"
     for summary in (request, response):
-        if summary is not None and summary.validation and summary.validation.errors:
+        if summary is not None and summary.invalid:
+            assert summary.validation is not None
             label += f" invalid ({short_reason(summary.validation.errors[0])})"
             break
     return one_line(label, 200)
