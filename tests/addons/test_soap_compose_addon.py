@@ -85,6 +85,21 @@ def test_soap_new_adds_an_editable_request_to_the_flow_list(tctx):
     assert re.search(r"Schema: +valid\n", text)
 
 
+def test_soap_new_writes_a_username_token_when_replays_make_its_digest(tctx, monkeypatch):
+    monkeypatch.setenv("WSSE_PASS", "s3cret")
+    tctx.options.update(soap_wsse_password="${WSSE_PASS}")
+    text = call(tctx, "soap.new", "GetQuote", "Quotes11")
+    assert "with a WS-Security UsernameToken (give its Username; its digest, nonce" in text
+    tctx.options.update(soap_refresh_on_replay=False)  # nothing would make the digest
+    assert "UsernameToken" not in call(tctx, "soap.new", "GetQuote", "Quotes11")
+    with_token, without = list(tctx.flows)
+    assert b"<wsse:UsernameToken" in with_token.request.content
+    assert b"Security" not in without.request.content
+    # The token does not hide the operation from the SOAP view.
+    view_text = shown(with_token.request, with_token, "SOAP")
+    assert re.search(r"Operation: +GetQuote \(document/literal", view_text)
+
+
 def test_soap_new_errors_name_the_operations(tctx):
     with pytest.raises(exceptions.CommandError, match=r"soap.new: operation GetQuote is ambig"):
         call(tctx, "soap.new", "GetQuote")

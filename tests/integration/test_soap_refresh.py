@@ -364,3 +364,33 @@ def test_an_edited_signed_request_is_signed_again_with_the_key(rig):
     ) in log
     assert "left as recorded: wsu:Timestamp (signed: set soap_sign_key and soap_sign_cert" in log
     assert re.search(r"refreshed .*ds:Signature \(rsa-sha1 over Body, Timestamp\)", signed_log)
+
+
+def test_a_soap_new_request_is_accepted_with_the_token_the_replay_makes(rig):
+    """soap.new with soap_wsse_password set writes a UsernameToken and a Timestamp; once the user
+    gives the Username, the replay makes the digest, nonce and times, and WSS4J accepts it."""
+    tmp, wsdl, _, service, _, socks = rig
+    here = tmp / "quotes-at-the-service.wsdl"
+    here.write_text(
+        wsdl.read_text().replace("http://127.0.0.1:9/", f"http://{HOST}:{service.port}/q")
+    )
+    relay, web = mitmweb(tmp, service.port, socks.port, "--set", f"soap_wsdl={here}")
+    try:
+        made = web.send("POST", "/commands/soap.new", {"arguments": ["GetQuote", "Quotes11"]})
+        assert "with a WS-Security UsernameToken" in made["value"], made
+        flow_id = re.match(r"soap.new: flow (\S+):", made["value"]).group(1)
+        body = content(web, flow_id).decode()
+        body = body.replace(">?</wsse:Username>", f">{h.USER}</wsse:Username>")
+        body = body.replace(">?<", ">ACME<")
+        web.send("PUT", f"/flows/{flow_id}", {"request": {"content": body}})
+        flow = replay(web, flow_id)
+        assert flow["response"]["status_code"] == 200, service.verdicts()
+        log = web.log()
+    finally:
+        relay.stop()
+    assert service.verdicts()[-1] == "accepted ACME"
+    assert (
+        "SOAP replay of POST /q: refreshed wsu:Timestamp, wsse:Nonce, UsernameToken Created, "
+        "PasswordDigest"
+    ) in log
+    assert h.PASSWORD not in log + relay.text()

@@ -5,6 +5,8 @@ resolves to that very operation; the placeholders by type; the errors naming wha
 
 from __future__ import annotations
 
+import base64
+import datetime
 import re
 
 import pytest
@@ -12,7 +14,7 @@ import soap_service
 import wsdl_samples as w
 import zeep
 from lxml import etree
-from mitmrelay.soap import MessageInfo
+from mitmrelay.soap import MessageInfo, wssec
 from mitmrelay.soap.catalog import Catalog
 from mitmrelay.soap.render import Inspector
 from mitmrelay.soap.template import Template, TemplateError, pick, request_for
@@ -130,6 +132,39 @@ def test_http_request_soap11_and_soap12():
         )
     }
     assert b"http://www.w3.org/2003/05/soap-envelope" in soap12.body
+
+
+WSS = {"wsse": wssec.WSSE_NS, "wsu": wssec.WSU_NS}
+
+
+@pytest.mark.parametrize(("port", "understood"), [("Quotes11", "1"), ("Quotes12", "true")])
+def test_a_username_token_header_that_the_replay_refresh_completes(port, understood):
+    now = datetime.datetime(2026, 12, 4, 5, 0, tzinfo=datetime.UTC)
+    made = request_for(*pick(catalog("quotes"), "GetQuote", port), now)
+    root = etree.fromstring(made.body)
+    soap = etree.QName(root).namespace
+    [header] = root.findall(f"{{{soap}}}Header")
+    [security] = header
+    assert etree.QName(security).localname == "Security"
+    assert security.get(f"{{{soap}}}mustUnderstand") == understood
+    assert security.findtext("wsu:Timestamp/wsu:Created", namespaces=WSS) == "2026-12-04T05:00:00Z"
+    assert security.findtext("wsu:Timestamp/wsu:Expires", namespaces=WSS) == "2026-12-04T05:05:00Z"
+    assert security.findtext("wsse:UsernameToken/wsse:Username", namespaces=WSS) == "?"
+    # Replayed an hour later with the password: every value the server checks is made then.
+    later = now + datetime.timedelta(hours=1)
+    body = made.body.replace(b">?</wsse:Username>", b">alice</wsse:Username>")
+    result = wssec.refresh(
+        body, wssec.Material("s3cret"), now=lambda: later, random=lambda n: b"\x01" * n
+    )
+    assert result.stale == []
+    token = etree.fromstring(result.content).find(".//wsse:UsernameToken", WSS)
+    nonce = base64.b64decode(token.findtext("wsse:Nonce", namespaces=WSS))
+    created = token.findtext("wsu:Created", namespaces=WSS)
+    assert (nonce, created) == (b"\x01" * 16, "2026-12-04T06:00:00Z")
+    digest = wssec.password_digest(nonce, created, "s3cret")
+    assert token.findtext("wsse:Password", namespaces=WSS) == digest
+    stamp = etree.fromstring(result.content).find(".//wsu:Timestamp", WSS)
+    assert stamp.findtext("wsu:Expires", namespaces=WSS) == "2026-12-04T06:05:00Z"
 
 
 def test_rpc_wrapper_has_unqualified_typed_parts():

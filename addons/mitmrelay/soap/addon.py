@@ -19,6 +19,7 @@ forwarded bytes are never changed, and validation never holds a message back.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -56,6 +57,16 @@ def _content(message: http.Message) -> bytes | None:
     except ValueError:  # unknown Content-Encoding: nothing we could show either
         return None
     return content or None  # also None when the body was streamed past mitmproxy
+
+
+def _refreshed_username_token() -> datetime.datetime | None:
+    """Now, when a replay computes a UsernameToken digest (soap_wsse_password set, refresh on):
+    soap.new then writes a token for it to fill."""
+    opts = ctx.options
+    wanted = "soap_wsse_password" in opts and opts.soap_wsse_password
+    if wanted and opts.soap_refresh_on_replay:
+        return datetime.datetime.now(datetime.UTC)
+    return None
 
 
 class SoapView:
@@ -148,13 +159,14 @@ class SoapView:
     @command.command("soap.new")
     def new(self, operation: str, port: str = "") -> str:
         """Add a request for an operation of a known WSDL to the flow list (POST to its port's
-        address, placeholders to edit, optional parts as comments), then edit and replay it:
+        address, placeholders to edit, optional parts as comments; with soap_wsse_password set,
+        a UsernameToken made on replay), then edit and replay it:
         soap.new GetQuote   or, when several ports have it:   soap.new GetQuote Quotes11"""
         view = self._flow_list("soap.new")
+        security = _refreshed_username_token()
         try:
-            made = template.request_for(
-                *template.pick(self.inspector.catalog, operation, port or None)
-            )
+            contract, op = template.pick(self.inspector.catalog, operation, port or None)
+            made = template.request_for(contract, op, security)
         except template.TemplateError as e:
             raise exceptions.CommandError(f"soap.new: {e}") from None
         flow = new_flow(made)
@@ -162,9 +174,15 @@ class SoapView:
         # A label like the others, replaced by the request's own once it is replayed.
         flow.comment = with_label("", f"SOAP {op.name} (new: edit it, then replay it)")
         view.add([flow])
+        token = (
+            " with a WS-Security UsernameToken (give its Username; its digest, nonce and times "
+            "are made on replay)"
+            if security
+            else ""
+        )
         text = (
             f"soap.new: flow {flow.id}: POST {made.url} {op.name} "
-            f"(port {op.port}, SOAP {op.soap_version}); edit it, then replay it"
+            f"(port {op.port}, SOAP {op.soap_version}){token}; edit it, then replay it"
         )
         logger.info(text)
         return text

@@ -18,6 +18,7 @@ Usage:
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import re
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ from ._xml import SOAP11_NS, SOAP12_NS, qname, qtext
 from .catalog import Catalog
 from .summary import QName
 from .wsdl import XSD_NS, Contract, Operation, by_name, resolve_qname
+from .wssec import username_token_header
 
 # A contract's types may be recursive (a tree node of nodes) or huge: the template stops there.
 MAX_DEPTH = 24
@@ -512,8 +514,9 @@ def _elements(builder: _Builder, names: tuple[QName, ...]) -> Iterator[_Node | s
             yield builder.element(declared, ())
 
 
-def envelope(contract: Contract, op: Operation) -> bytes:
-    """The request envelope of `op`, pretty-printed, every prefix declared on the Envelope."""
+def envelope(contract: Contract, op: Operation, security: datetime.datetime | None = None) -> bytes:
+    """The request envelope of `op`, pretty-printed, every prefix declared on the Envelope; with
+    `security` (the time to write), a WS-Security UsernameToken header first (wssec.py)."""
     soap = SOAP12_NS if op.soap_version == "1.2" else SOAP11_NS
     builder = _Builder(Schemas(contract.schema_documents))
     header_nodes = list(_elements(builder, op.input_headers))
@@ -525,9 +528,11 @@ def envelope(contract: Contract, op: Operation) -> bytes:
     # lxml takes None as the default namespace's prefix; lxml-stubs 0.5.1 declares str only.
     root = etree.Element(f"{{{soap}}}Envelope", nsmap=nsmap)  # type: ignore[arg-type]
     for name, nodes in (("Header", header_nodes), ("Body", body_nodes)):
-        if not nodes:
+        if not nodes and not (name == "Header" and security):
             continue  # a Body always has the operation's input; a Header only what the WSDL binds
         parent = etree.SubElement(root, f"{{{soap}}}{name}")
+        if name == "Header" and security:
+            parent.append(username_token_header(soap, security))
         for node in nodes:
             if isinstance(node, str):
                 parent.append(etree.Comment(_safe(f" {node} ")))
@@ -541,9 +546,12 @@ def _quoted(action: str) -> str:
     return '"' + action.replace('"', "") + '"'
 
 
-def request_for(contract: Contract, op: Operation) -> Template:
+def request_for(
+    contract: Contract, op: Operation, security: datetime.datetime | None = None
+) -> Template:
     """The HTTP request for `op`: POST to its port's address (else where its WSDL was read),
-    SOAPAction (1.1) or the action parameter of the Content-Type (1.2), the envelope."""
+    SOAPAction (1.1) or the action parameter of the Content-Type (1.2), the envelope (with a
+    UsernameToken header written at `security`, when given)."""
     url = op.address if op.address and op.address.startswith(("http:", "https:")) else None
     url = url or contract.url.partition("?")[0]
     action = op.soap_action or op.input_action
@@ -557,4 +565,4 @@ def request_for(contract: Contract, op: Operation) -> Template:
             ("Content-Type", "text/xml; charset=utf-8"),
             ("SOAPAction", _quoted(action or "")),
         )
-    return Template(url, headers, envelope(contract, op), op)
+    return Template(url, headers, envelope(contract, op, security), op)

@@ -34,16 +34,20 @@ from typing import Protocol, cast
 
 from lxml import etree
 
-from ._xml import SAFE_PARSER, attribute_items, qname, sniff_envelope
+from ._xml import SAFE_PARSER, SOAP11_NS, attribute_items, qname, sniff_envelope
 
 WSSE_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 WSU_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 _DIGEST_TYPE = "#PasswordDigest"
+_USERNAME_TOKEN_PROFILE = (
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0"
+)
 _BASE64_TYPE = (
     "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
 )
 _DEFAULT_NONCE_BYTES = 16
+_NEW_TOKEN_LIFETIME = datetime.timedelta(minutes=5)  # a new request's Timestamp, kept on refresh
 # `2026-12-03T15:20:01`, an optional fraction, then Z or an offset: xsd:dateTime as stacks write it.
 _DATETIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?$")
 
@@ -114,6 +118,32 @@ def format_time(moment: datetime.datetime, fraction: str = "", zone: str = "Z") 
     if zone and zone != "Z":
         return text + "+00:00"
     return text + zone
+
+
+def username_token_header(
+    soap_ns: str, now: datetime.datetime, lifetime: datetime.timedelta = _NEW_TOKEN_LIFETIME
+) -> etree._Element:
+    """A wsse:Security header for a request written from scratch (`soap.new`): a wsu:Timestamp
+    and a UsernameToken with a PasswordDigest, whose Nonce, Created times and digest `refresh`
+    makes when the request is replayed with the password; the Username is a `?` to fill in."""
+    nsmap = {"wsse": WSSE_NS, "wsu": WSU_NS}
+    security = etree.Element(f"{{{WSSE_NS}}}Security", nsmap=nsmap)  # type: ignore[arg-type]
+    security.set(f"{{{soap_ns}}}mustUnderstand", "1" if soap_ns == SOAP11_NS else "true")
+    stamp = etree.SubElement(security, f"{{{WSU_NS}}}Timestamp")
+    stamp.set(f"{{{WSU_NS}}}Id", "TS-1")
+    etree.SubElement(stamp, f"{{{WSU_NS}}}Created").text = format_time(now)
+    etree.SubElement(stamp, f"{{{WSU_NS}}}Expires").text = format_time(now + lifetime)
+    token = etree.SubElement(security, f"{{{WSSE_NS}}}UsernameToken")
+    token.set(f"{{{WSU_NS}}}Id", "UsernameToken-1")
+    etree.SubElement(token, f"{{{WSSE_NS}}}Username").text = "?"
+    password = etree.SubElement(token, f"{{{WSSE_NS}}}Password")
+    password.set("Type", _USERNAME_TOKEN_PROFILE + _DIGEST_TYPE)
+    password.text = f"(made on replay from {PASSWORD_OPTION})"
+    nonce = etree.SubElement(token, f"{{{WSSE_NS}}}Nonce")
+    nonce.set("EncodingType", _BASE64_TYPE)
+    nonce.text = "(made on replay)"
+    etree.SubElement(token, f"{{{WSU_NS}}}Created").text = format_time(now)
+    return security
 
 
 def password_digest(nonce: bytes, created: str, password: str) -> str:
