@@ -167,6 +167,23 @@ def test_a_username_token_header_that_the_replay_refresh_completes(port, underst
     assert stamp.findtext("wsu:Expires", namespaces=WSS) == "2026-12-04T06:05:00Z"
 
 
+def test_rpc_encoded_parts_say_their_type_and_the_wrapper_its_encoding():
+    known = Catalog()
+    known.add("http://calc.example/enc?wsdl", w.calculator("encoded").encode())
+    root = etree.fromstring(request_for(*pick(known, "Add")).body)
+    [add] = root.find(f"{{{w.S11}}}Body")
+    assert add.get(f"{{{w.S11}}}encodingStyle") == "http://schemas.xmlsoap.org/soap/encoding/"
+    xsi_type = "{http://www.w3.org/2001/XMLSchema-instance}type"
+    assert [(c.tag, c.get(xsi_type), c.text) for c in add] == [
+        ("a", "xsd:int", "0"),
+        ("b", "xsd:int", "0"),
+    ]
+    assert root.nsmap["xsd"] == "http://www.w3.org/2001/XMLSchema"
+    # rpc/literal: no types written
+    literal = request_for(*pick(catalog("calc"), "Add")).body
+    assert b"xsi:" not in literal and b"encodingStyle" not in literal
+
+
 def test_rpc_wrapper_has_unqualified_typed_parts():
     made = request_for(*pick(catalog("calc"), "Add"))
     root = etree.fromstring(made.body)

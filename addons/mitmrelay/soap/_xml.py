@@ -16,6 +16,7 @@ from lxml import etree
 
 SOAP11_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12_NS = "http://www.w3.org/2003/05/soap-envelope"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 SOAP_VERSIONS: dict[str, Literal["1.1", "1.2"]] = {SOAP11_NS: "1.1", SOAP12_NS: "1.2"}
 
 # The root start tag of a SOAP message comes early; a few KB cover even long lists of xmlns.

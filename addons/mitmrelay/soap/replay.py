@@ -27,12 +27,20 @@ from lxml import etree
 from mitmproxy import exceptions, http, io
 
 from . import mtom
-from ._xml import SOAP11_NS, SOAP12_NS, attribute_items, one_line, parse, qname, sniff_envelope
+from ._xml import (
+    SOAP11_NS,
+    SOAP12_NS,
+    XSI_NS,
+    attribute_items,
+    one_line,
+    parse,
+    qname,
+    sniff_envelope,
+)
 from .mask import MASK, SECRET_ELEMENTS
 from .render import analyze
 from .summary import MessageInfo, Summary
 
-XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 XOP_NS = mtom.XOP_NS
 # wsu:Id marks what a signature covers; stacks generate a fresh one per message.
 _WSU_SUFFIX = "wssecurity-utility-1.0.xsd"

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from ._xml import SOAP11_NS, SOAP12_NS, qname, qtext
+from ._xml import SOAP11_NS, SOAP12_NS, XSI_NS, qname, qtext
 from .catalog import Catalog
 from .summary import QName
 from .wsdl import XSD_NS, Contract, Operation, by_name, resolve_qname
@@ -211,6 +211,14 @@ class _Builder:
         if name[0]:
             self.namespaces[name[0]] = None
         return name
+
+    def prefixed(self, name: QName) -> str:
+        """A QName as text (an xsi:type value) with the prefix `envelope` declares for it."""
+        namespace, local = name
+        if namespace is None or namespace == XSD_NS:
+            return f"xsd:{local}" if namespace else local
+        self._note(name)
+        return f"ns{list(self.namespaces).index(namespace) + 1}:{local}"
 
     def element(self, declaration: etree._Element, stack: tuple[object, ...]) -> _Node | str:
         """An element from its (local or global) declaration."""
@@ -481,7 +489,7 @@ def _safe(text: str) -> str:
     return text if not text.endswith("-") else text + " "
 
 
-def _nodes(builder: _Builder, contract: Contract, op: Operation) -> Iterator[_Node | str]:
+def _nodes(builder: _Builder, op: Operation, soap_ns: str) -> Iterator[_Node | str]:
     """The Body's children for the operation's input."""
     if op.style == "rpc":
         wrapper = builder._note(op.input_elements[0]) if op.input_elements else (None, op.name)
@@ -496,8 +504,12 @@ def _nodes(builder: _Builder, contract: Contract, op: Operation) -> Iterator[_No
                 )
             else:
                 child = _Node((None, part), [], None, [])
+                if op.use == "encoded":  # SOAP encoding: each part says its type (SOAP 1.1 §5.1)
+                    child.attributes.append(((XSI_NS, "type"), builder.prefixed(type_name)))
                 builder._named_type(child, type_name, ())
                 node.children.append(child)
+        if op.use == "encoded":
+            node.attributes.append(((soap_ns, "encodingStyle"), SOAP_ENCODING[soap_ns]))
         yield node
         return
     yield from _elements(builder, op.input_elements)
@@ -520,8 +532,10 @@ def envelope(contract: Contract, op: Operation, security: datetime.datetime | No
     soap = SOAP12_NS if op.soap_version == "1.2" else SOAP11_NS
     builder = _Builder(Schemas(contract.schema_documents))
     header_nodes = list(_elements(builder, op.input_headers))
-    body_nodes = list(_nodes(builder, contract, op))
+    body_nodes = list(_nodes(builder, op, soap))
     nsmap: dict[str | None, str] = {"soap": soap}
+    if op.use == "encoded":
+        nsmap.update(xsd=XSD_NS, xsi=XSI_NS)
     for index, namespace in enumerate(builder.namespaces, 1):
         if namespace != soap:
             nsmap[f"ns{index}"] = namespace
@@ -540,6 +554,13 @@ def envelope(contract: Contract, op: Operation, security: datetime.datetime | No
                 _make(parent, node)
     etree.indent(root, "  ")
     return etree.tostring(root, xml_declaration=True, encoding="utf-8") + b"\n"
+
+
+# The encodingStyle of SOAP encoding, per SOAP version (1.1 §5, 1.2 Part 2 §3).
+SOAP_ENCODING = {
+    SOAP11_NS: "http://schemas.xmlsoap.org/soap/encoding/",
+    SOAP12_NS: "http://www.w3.org/2003/05/soap-encoding",
+}
 
 
 def _quoted(action: str) -> str:
