@@ -95,9 +95,11 @@ def test_soap_new_writes_a_username_token_when_replays_make_its_digest(tctx, mon
     with_token, without = list(tctx.flows)
     assert b"<wsse:UsernameToken" in with_token.request.content
     assert b"Security" not in without.request.content
-    # The token does not hide the operation from the SOAP view.
+    # The token hides neither the operation nor the schema's verdict from the SOAP view.
+    with_token.request.content = with_token.request.content.replace(b">?<", b">ACME<")
     view_text = shown(with_token.request, with_token, "SOAP")
     assert re.search(r"Operation: +GetQuote \(document/literal", view_text)
+    assert re.search(r"Schema: +valid\n", view_text)
 
 
 def test_soap_new_errors_name_the_operations(tctx):

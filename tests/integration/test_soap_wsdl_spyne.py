@@ -56,6 +56,8 @@ def run(tmp_path_factory):
         f"ssl_verify_upstream_trusted_ca={certs.ca}",
         "--flow-detail",
         "3",
+        "--set",
+        "soap_log_calls=true",  # the labels are read from the log
     )
     try:
         session = soap_helpers.client_session()

@@ -26,7 +26,10 @@ def run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("styles")
     certs = make_certs(tmp_path_factory.mktemp("certs"))
     service = wsdl_service.StyleService(certs.server_context())
-    relay = wsdl_service.relay_to(tmp, service.port, certs, "--flow-detail", "3")
+    # soap_log_calls: the labels are read from the log.
+    relay = wsdl_service.relay_to(
+        tmp, service.port, certs, "--flow-detail", "3", "--set", "soap_log_calls=true"
+    )
     try:
         session = soap_helpers.client_session()
         base = f"http://127.0.0.1:{relay.port}"

@@ -40,6 +40,7 @@ from .contentview import (
 )
 from .diff import report, side_of
 from .flows import FlowList, diff_flows, find_flow, new_flow
+from .refresh_addon import makes_password_digest
 from .render import Inspection, RenderOptions
 from .replay import IgnoreRule
 from .summary import Resolution, flow_label, with_label
@@ -57,16 +58,6 @@ def _content(message: http.Message) -> bytes | None:
     except ValueError:  # unknown Content-Encoding: nothing we could show either
         return None
     return content or None  # also None when the body was streamed past mitmproxy
-
-
-def _refreshed_username_token() -> datetime.datetime | None:
-    """Now, when a replay computes a UsernameToken digest (soap_wsse_password set, refresh on):
-    soap.new then writes a token for it to fill."""
-    opts = ctx.options
-    wanted = "soap_wsse_password" in opts and opts.soap_wsse_password
-    if wanted and opts.soap_refresh_on_replay:
-        return datetime.datetime.now(datetime.UTC)
-    return None
 
 
 class SoapView:
@@ -163,10 +154,13 @@ class SoapView:
         a UsernameToken made on replay), then edit and replay it:
         soap.new GetQuote   or, when several ports have it:   soap.new GetQuote Quotes11"""
         view = self._flow_list("soap.new")
-        security = _refreshed_username_token()
+        # A UsernameToken for the replay to complete, when it will (soap_wsse_password).
+        wsse_at = (
+            datetime.datetime.now(datetime.UTC) if makes_password_digest(ctx.options) else None
+        )
         try:
             contract, op = template.pick(self.inspector.catalog, operation, port or None)
-            made = template.request_for(contract, op, security)
+            made = template.request_for(contract, op, wsse_at)
         except template.TemplateError as e:
             raise exceptions.CommandError(f"soap.new: {e}") from None
         flow = new_flow(made)
@@ -177,7 +171,7 @@ class SoapView:
         token = (
             " with a WS-Security UsernameToken (give its Username; its digest, nonce and times "
             "are made on replay)"
-            if security
+            if wsse_at
             else ""
         )
         text = (

@@ -142,10 +142,10 @@ TABLE = Table(
         name="soap_log_calls",
         typespec=bool,
         default=False,
-        help="Also log one line per ordinary SOAP call (`POST URL: SOAP GetQuote`); faults and "
-        "schema-invalid messages are always logged. Off by default: the label is in the flow "
-        "comment (mitmweb's Comment column, ~comment filters), and mitmproxy hands every log "
-        "line to every addon (~5% of a call's CPU). Example: --set soap_log_calls=true",
+        help="Also log one line per ordinary SOAP call (`POST URL: SOAP GetQuote`); a SOAP "
+        "answer that is a fault or breaks the schema is logged anyway. Off by default: the label "
+        "is in the flow comment (mitmweb's Comment column, ~comment filters), and each log line "
+        "costs CPU (docs/benchmarks.md). Example: --set soap_log_calls=true",
     ),
     Option(
         name="soap_wsdl",
@@ -206,8 +206,9 @@ TABLE = Table(
         typespec=str,
         default="",
         help="The WS-Security UsernameToken password from which a replayed request's "
-        "PasswordDigest is computed again; give it as an environment variable, read at each "
-        "replay and never written to flows or logs: --set soap_wsse_password='${WSSE_PASS}'",
+        "PasswordDigest is computed again (and soap.new then writes a UsernameToken); give it as "
+        "an environment variable, read at each replay and never written to flows or logs: "
+        "--set soap_wsse_password='${WSSE_PASS}'",
         environ=_password_env,
     ),
     Option(

@@ -23,6 +23,7 @@ import asyncio
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 from mitmproxy import ctx, exceptions, http
 from mitmproxy.addonmanager import Loader
@@ -35,6 +36,16 @@ from .sign import SignError, WorkerSigner, load_signer
 logger = logging.getLogger(__name__)
 
 OPTIONS = ("soap_refresh_on_replay", "soap_wsse_password", "soap_sign_key", "soap_sign_cert")
+
+
+def makes_password_digest(options: Any) -> bool:
+    """Whether a replay computes a UsernameToken's PasswordDigest: soap_wsse_password set and
+    soap_refresh_on_replay on (False where this addon is not loaded)."""
+    return (
+        "soap_wsse_password" in options
+        and bool(options.soap_wsse_password)
+        and bool(options.soap_refresh_on_replay)
+    )
 
 
 class SoapRefresh:

@@ -7,8 +7,10 @@ unqualified children): every required element and attribute, with placeholders b
 `true`, `2026-01-01`, an enumeration's first value, `?` for strings); optional elements as XML
 comments holding their own required content; the first branch of a choice, the others named in a
 comment. The headers the binding declares for the input (soap:header, WSDL 1.1 §3.7) go in a
-Header the same way. The schema documents are the contract's (`Contract.schema_documents`, as
-wsdl.py read them); this module only reads their declarations and never validates (xsd.py does).
+Header the same way; on request, a WS-Security UsernameToken that a replay completes goes first
+(wssec.username_token_header). The schema documents are the contract's
+(`Contract.schema_documents`, as wsdl.py read them); this module only reads their declarations and
+never validates (xsd.py does).
 
 Usage:
     from mitmrelay.soap.template import pick, request_for
@@ -30,7 +32,7 @@ from ._xml import SOAP11_NS, SOAP12_NS, XSI_NS, qname, qtext
 from .catalog import Catalog
 from .summary import QName
 from .wsdl import XSD_NS, Contract, Operation, by_name, resolve_qname
-from .wssec import username_token_header
+from .wssec import WSSE_NS, username_token_header
 
 # A contract's types may be recursive (a tree node of nodes) or huge: the template stops there.
 MAX_DEPTH = 24
@@ -526,9 +528,10 @@ def _elements(builder: _Builder, names: tuple[QName, ...]) -> Iterator[_Node | s
             yield builder.element(declared, ())
 
 
-def envelope(contract: Contract, op: Operation, security: datetime.datetime | None = None) -> bytes:
-    """The request envelope of `op`, pretty-printed, every prefix declared on the Envelope; with
-    `security` (the time to write), a WS-Security UsernameToken header first (wssec.py)."""
+def envelope(contract: Contract, op: Operation, wsse_at: datetime.datetime | None = None) -> bytes:
+    """The request envelope of `op`, pretty-printed, its prefixes declared on the Envelope; with
+    `wsse_at` (the time to write), a WS-Security UsernameToken header first (wssec.py, which
+    declares wsse and wsu on it), unless the binding declares its own Security header."""
     soap = SOAP12_NS if op.soap_version == "1.2" else SOAP11_NS
     builder = _Builder(Schemas(contract.schema_documents))
     header_nodes = list(_elements(builder, op.input_headers))
@@ -541,12 +544,15 @@ def envelope(contract: Contract, op: Operation, security: datetime.datetime | No
             nsmap[f"ns{index}"] = namespace
     # lxml takes None as the default namespace's prefix; lxml-stubs 0.5.1 declares str only.
     root = etree.Element(f"{{{soap}}}Envelope", nsmap=nsmap)  # type: ignore[arg-type]
+    token = None  # a binding that declares its own Security header gets it from its schema
+    if wsse_at is not None and (WSSE_NS, "Security") not in op.input_headers:
+        token = username_token_header(soap, wsse_at)
     for name, nodes in (("Header", header_nodes), ("Body", body_nodes)):
-        if not nodes and not (name == "Header" and security):
+        first = [token] if name == "Header" and token is not None else []
+        if not nodes and not first:
             continue  # a Body always has the operation's input; a Header only what the WSDL binds
         parent = etree.SubElement(root, f"{{{soap}}}{name}")
-        if name == "Header" and security:
-            parent.append(username_token_header(soap, security))
+        parent.extend(first)
         for node in nodes:
             if isinstance(node, str):
                 parent.append(etree.Comment(_safe(f" {node} ")))
@@ -568,11 +574,11 @@ def _quoted(action: str) -> str:
 
 
 def request_for(
-    contract: Contract, op: Operation, security: datetime.datetime | None = None
+    contract: Contract, op: Operation, wsse_at: datetime.datetime | None = None
 ) -> Template:
     """The HTTP request for `op`: POST to its port's address (else where its WSDL was read),
     SOAPAction (1.1) or the action parameter of the Content-Type (1.2), the envelope (with a
-    UsernameToken header written at `security`, when given)."""
+    UsernameToken header written at `wsse_at`, when given)."""
     url = op.address if op.address and op.address.startswith(("http:", "https:")) else None
     url = url or contract.url.partition("?")[0]
     action = op.soap_action or op.input_action
@@ -586,4 +592,4 @@ def request_for(
             ("Content-Type", "text/xml; charset=utf-8"),
             ("SOAPAction", _quoted(action or "")),
         )
-    return Template(url, headers, envelope(contract, op, security), op)
+    return Template(url, headers, envelope(contract, op, wsse_at), op)

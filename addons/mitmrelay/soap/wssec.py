@@ -16,6 +16,9 @@ What cannot be made new without material is left as recorded, and `Refreshed.sta
 part and which option would refresh it. A part covered by a signature that cannot be renewed is
 left as recorded too: changing it would only add a broken signature to the expired timestamp.
 
+`username_token_header` writes the Timestamp and UsernameToken of a request made from scratch
+(`soap.new`), with placeholders that `refresh` fills when the request is replayed.
+
 Everything here is pure: the bytes in, the bytes out; the clock, the random source and the
 signer are passed in.
 """
