@@ -6,6 +6,7 @@ resolves to that very operation; the placeholders by type; the errors naming wha
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime
 import re
 
@@ -165,6 +166,18 @@ def test_a_username_token_header_that_the_replay_refresh_completes(port, underst
     assert token.findtext("wsse:Password", namespaces=WSS) == digest
     stamp = etree.fromstring(result.content).find(".//wsu:Timestamp", WSS)
     assert stamp.findtext("wsu:Expires", namespaces=WSS) == "2026-12-04T06:05:00Z"
+
+
+def test_the_token_goes_beside_the_bindings_headers_and_never_doubles_its_security_header():
+    now = datetime.datetime(2026, 12, 4, 5, 0, tzinfo=datetime.UTC)
+    contract, op = pick(catalog("stock-auth"), "GetLastTradePrice")
+    header = etree.fromstring(request_for(contract, op, now).body).find(f"{{{w.S11}}}Header")
+    assert [etree.QName(e).localname for e in header] == ["Security", "Auth"]
+    # A binding that declares wsse:Security itself: its header, from its schema, and no other.
+    declared = dataclasses.replace(op, input_headers=((wssec.WSSE_NS, "Security"),))
+    header = etree.fromstring(request_for(contract, declared, now).body).find(f"{{{w.S11}}}Header")
+    assert [etree.QName(e).localname for e in header] == ["Security"]
+    assert header.find(".//wsse:UsernameToken", WSS) is None
 
 
 def test_rpc_encoded_parts_say_their_type_and_the_wrapper_its_encoding():
