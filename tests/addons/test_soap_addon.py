@@ -148,9 +148,19 @@ def test_a_log_line_for_faults_and_invalid_messages_and_every_call_on_request(
     wsdl = tmp_path / "quotes.wsdl"
     wsdl.write_text(soap_service.WSDL)
     tctx.options.update(soap_wsdl=[str(wsdl)])
-    # The schema has no `currency` attribute: the request is invalid, the call logged.
+    # The schema has no `currency` attribute: the request is invalid, the call logged,
+    # whatever the answer: SOAP, an HTML error page, or nothing (one-way).
+    invalid = f"POST {url}: SOAP GetQuote invalid (line 17 GetQuote, attribute"
     [line] = logged(soap_flow(response=h.SOAP12_REQUEST))
-    assert line.startswith(f"POST {url}: SOAP GetQuote invalid (line 17 GetQuote, attribute")
+    assert line.startswith(invalid)
+    html = soap_flow(response=b"<html><body>Internal Server Error</body></html>")
+    html.response.headers["content-type"] = "text/html"
+    empty = soap_flow(response=b"")
+    empty.response.status_code = 202
+    for answered in (html, empty):
+        [line] = logged(answered)
+        assert line.startswith(invalid)
+        assert answered.comment.startswith("SOAP GetQuote invalid (line 17")
 
 
 def test_the_mitmdump_output_has_the_summary_and_no_secret(tctx):

@@ -270,23 +270,21 @@ class SoapView:
         flow.comment = with_label(flow.comment, label)
 
     def response(self, flow: http.HTTPFlow) -> None:
-        if flow.response is None:
-            return
-        if self._learn(flow) or _content(flow.response) is None:
+        if flow.response is None or self._learn(flow):
             return
         url = flow.request.pretty_url  # once: it is parsed again on every read
         request = self.inspector.summaries.get(flow.request)
         if request is None:  # not SOAP, or a request this addon did not see
             seen = self._inspect(flow, flow.request, url=url)
             request = seen.summary if seen else None
+        # An empty answer (one-way, 202) or one that is not SOAP (an HTML error page) has none.
         found = self._inspect(flow, flow.response, request.resolution if request else None, url)
-        if found is None:
-            return
-        response = found.summary
+        response = found.summary if found else None
         label = flow_label(request, response)
-        assert label is not None  # response is a summary
+        if label is None:  # neither message is SOAP
+            return
         flow.comment = with_label(flow.comment, label)
-        if response.fault is not None:
+        if response is not None and response.fault is not None:
             if not flow.marked:
                 flow.marked = FAULT_MARKER
             logger.warning(f"{flow.request.method} {url}: {label}")

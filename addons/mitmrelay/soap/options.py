@@ -142,10 +142,11 @@ TABLE = Table(
         name="soap_log_calls",
         typespec=bool,
         default=False,
-        help="Also log one line per ordinary SOAP call (`POST URL: SOAP GetQuote`); a SOAP "
-        "answer that is a fault or breaks the schema is logged anyway. Off by default: the label "
-        "is in the flow comment (mitmweb's Comment column, ~comment filters), and each log line "
-        "costs CPU (docs/benchmarks.md). Example: --set soap_log_calls=true",
+        help="Also log one line per ordinary SOAP call (`POST URL: SOAP GetQuote`); an "
+        "exchange with a SOAP fault or a schema-invalid message is logged anyway. Off by "
+        "default: the label is in the flow comment (mitmweb's Comment column, ~comment "
+        "filters), and each log line costs CPU (docs/benchmarks.md). "
+        "Example: --set soap_log_calls=true",
     ),
     Option(
         name="soap_wsdl",
