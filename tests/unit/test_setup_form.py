@@ -3,10 +3,12 @@ back to fields, to a recipe; passwords only as `${NAME}`."""
 
 from __future__ import annotations
 
+import asyncio
 import types
 
 import pytest
 import yaml
+from mitmrelay.chain import pac
 from mitmrelay.cli.main import web_args
 from mitmrelay.web import form
 
@@ -166,16 +168,47 @@ def test_mitmrelay_web_opens_the_setup_page_unless_told_what_to_open():
     assert web_args(["--set", "web_open_browser=true"]) == ["--set", "web_open_browser=true"]
 
 
+def preview(built, host: str, port: int, running_pac=None) -> str:
+    return asyncio.run(form.preview(built, host, port, running_pac))
+
+
 def test_the_route_preview_follows_the_form_not_yet_applied():
     built = form.build({**SEED, "bypass": "*.internal.example", "routes": "*.corp=direct"})
-    assert form.preview(built, "db.internal.example", 5432) == (
+    assert preview(built, "db.internal.example", 5432) == (
         "db.internal.example:5432: direct (proxy_bypass *.internal.example)"
     )
-    assert form.preview(built, "x.corp", 443) == "x.corp:443: direct (proxy_routes[1] *.corp)"
-    assert form.preview(built, "api.example", 443) == (
+    assert preview(built, "x.corp", 443) == "x.corp:443: direct (proxy_routes[1] *.corp)"
+    assert preview(built, "api.example", 443) == (
         "api.example:443: via socks5h://127.0.0.1:1080,http://me:${PASS}@proxy.corp:3128 "
         "(proxy_chain)"
     )
+
+
+def test_the_route_preview_asks_the_proxy_environment_and_the_running_pac_file(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("https_proxy", "http://envproxy.corp:3128")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    built = form.build({**SEED, "hops": [], "from_env": True})
+    assert preview(built, "api.example", 443) == (
+        "api.example:443: via http://envproxy.corp:3128 (https_proxy)"
+    )
+    script = tmp_path / "corp.pac"
+    script.write_text('function FindProxyForURL(url, host) { return "SOCKS5 127.0.0.1:1081"; }')
+    built = form.build({**SEED, "hops": [], "from_env": True, "pac": str(script)})
+    assert built.errors == {}
+    # Not applied yet: no PAC file runs; the page says so.
+    assert preview(built, "api.example", 443).endswith(
+        "(https_proxy); the new PAC file may answer first: Apply, then check"
+    )
+    running = pac.Pac(script.read_text(), built.options["proxy_pac"])
+    try:
+        assert preview(built, "api.example", 443, running) == (
+            f"api.example:443: via socks5h://127.0.0.1:1081 (PAC {built.options['proxy_pac']})"
+        )
+    finally:
+        running.close()
 
 
 def test_the_refresh_options_and_a_wsse_password_only_as_a_reference(tmp_path):

@@ -21,7 +21,7 @@ from .. import trust
 from ..http_get import Opener
 from ..optionkit import CWD
 from ..streams import mock, recording
-from . import envproxy, hookpoint, options, pac
+from . import envproxy, hookpoint, options, pac, routes
 from .connector import open_chain
 from .errors import UdpRefused
 from .failover import Failover
@@ -222,20 +222,8 @@ class ProxyChain:
         return streams
 
     async def decide(self, host: str, port: int) -> Decision:
-        """The one routing rule: proxy_bypass, proxy_routes, the PAC file, proxy_chain, then the
-        proxy environment (when proxy_chain is empty)."""
-        decision = self.router.decide(host, port)
-        if decision.rule not in ("proxy_chain", "no proxy_chain set"):
-            return decision
-        if self.pac is not None:
-            answer = await self.pac.find(host, port)
-            if answer is not None:
-                return Decision(answer, f"PAC {self.pac.name}")
-        if decision.rule == "no proxy_chain set" and self.env.enabled:
-            found = self.env.decide(host, port)
-            if found is not None:
-                return Decision((found[0],), found[1])
-        return decision
+        """The route of a destination with the running options (routes.route)."""
+        return await routes.route(self.router, self.pac, self.env, host, port)
 
     async def open_udp_connection(self, host: str, port: int, **kwargs: Any) -> Any:
         """Stands in for mitmproxy_rs.udp.open_udp_connection: UDP cannot cross a chain, so refuse

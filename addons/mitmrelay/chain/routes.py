@@ -1,9 +1,9 @@
 """Pick the chains for a destination from `proxy_bypass`, `proxy_routes` and `proxy_chain`.
 
 The rule: `proxy_bypass` first (direct), then `proxy_routes` in order (first match wins), then
-(in the addon, which awaits them) the PAC file and `proxy_chain`, then the proxy environment for
-everything else. A target is a list of alternatives (`A | B | direct`, failover.py).
-Patterns never resolve hostnames: a CIDR or IP pattern matches
+the PAC file and `proxy_chain`, then the proxy environment for everything else: `route`, which
+the addon and the Setup page's preview both ask. A target is a list of alternatives
+(`A | B | direct`, failover.py). Patterns never resolve hostnames: a CIDR or IP pattern matches
 a destination given as an IP address, a host pattern one given as a name.
 """
 
@@ -13,7 +13,9 @@ import fnmatch
 import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
+from .envproxy import EnvProxies
 from .failover import Alternatives, format_alternatives, parse_alternatives
 from .spec import mask
 
@@ -151,6 +153,37 @@ class Router:
                     route.chain, f"{route.source} {route.pattern.text}", route.recording
                 )
         return Decision(self.default, "proxy_chain" if any(self.default) else "no proxy_chain set")
+
+
+# A decision by proxy_chain (set or not) leaves the PAC file and the proxy environment to answer.
+UNDECIDED = ("proxy_chain", "no proxy_chain set")
+
+
+class PacScript(Protocol):
+    """What the rule asks of a loaded PAC file (pac.Pac)."""
+
+    name: str
+
+    async def find(self, host: str, port: int) -> Alternatives | None: ...
+
+
+async def route(
+    router: Router, pac: PacScript | None, env: EnvProxies, host: str, port: int
+) -> Decision:
+    """The one routing rule: proxy_bypass, proxy_routes, the PAC file, proxy_chain, then the
+    proxy environment (when proxy_chain is empty)."""
+    decision = router.decide(host, port)
+    if decision.rule not in UNDECIDED:
+        return decision
+    if pac is not None:
+        answer = await pac.find(host, port)
+        if answer is not None:
+            return Decision(answer, f"PAC {pac.name}")
+    if decision.rule == "no proxy_chain set" and env.enabled:
+        found = env.decide(host, port)
+        if found is not None:
+            return Decision((found[0],), found[1])
+    return decision
 
 
 def build_router(

@@ -11,6 +11,7 @@ that NAME (`secrets` below), never into an option, a log line or an answer to th
 
 from __future__ import annotations
 
+import os
 import re
 import types
 import urllib.parse
@@ -22,9 +23,10 @@ import yaml
 from mitmproxy.proxy.mode_specs import ProxyMode
 
 from mitmrelay import options
-from mitmrelay.chain import schemes
+from mitmrelay.chain import envproxy, schemes
+from mitmrelay.chain.envproxy import EnvProxies
 from mitmrelay.chain.failover import parse_alternatives
-from mitmrelay.chain.routes import Decision, build_router
+from mitmrelay.chain.routes import UNDECIDED, Decision, PacScript, build_router, route
 from mitmrelay.chain.spec import MASKED, Hop, mask, names_in
 
 MODES = ("reverse", "regular", "socks5")  # what a listener row builds; any other: as written
@@ -295,18 +297,21 @@ def describe(decision: Decision) -> str:
     return f"{decision} ({decision.rule})"
 
 
-def preview(built: Built, host: str, port: int) -> str:
+async def preview(built: Built, host: str, port: int, running_pac: PacScript | None = None) -> str:
     """The route a destination takes with the built options, by the chain's own routing rule
-    (routes.py); a PAC file and the proxy environment are consulted only once applied."""
-    router = build_router(
-        built.options["proxy_chain"], built.options["proxy_bypass"], built.options["proxy_routes"]
-    )
-    decision = router.decide(host, port)
+    (routes.route), the proxy environment included. The running PAC file answers when the form
+    names that same file; a new one is read only once applied."""
+    opts = built.options
+    router = build_router(opts["proxy_chain"], opts["proxy_bypass"], opts["proxy_routes"])
+    pac = running_pac if running_pac is not None and running_pac.name == opts["proxy_pac"] else None
+    try:
+        env = envproxy.from_environ(os.environ) if opts["proxy_from_env"] else EnvProxies()
+    except ValueError as e:
+        return f"{host}:{port}: the proxy environment cannot be used: {e}"
+    decision = await route(router, pac, env, host, port)
     text = f"{host}:{port}: {describe(decision)}"
-    if decision.rule in ("proxy_chain", "no proxy_chain set") and (
-        built.options["proxy_pac"] or built.options["proxy_from_env"]
-    ):
-        text += "; the PAC file or the proxy environment may answer first: Apply, then check"
+    if opts["proxy_pac"] and pac is None and router.decide(host, port).rule in UNDECIDED:
+        text += "; the new PAC file may answer first: Apply, then check"
     return text
 
 

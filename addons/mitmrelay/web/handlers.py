@@ -178,7 +178,8 @@ class CheckSteps(_Handler):
 
 class Route(_Handler):
     """POST {host, port[, form]}: the route a destination takes: with the form as it stands
-    (not applied; bypass, routes and chain), or without it on the running options (PAC too)."""
+    (not applied: bypass, routes, chain, the proxy environment, the running PAC file if the form
+    names it), or without it on the running options."""
 
     async def post(self) -> None:
         data = self.body()
@@ -192,7 +193,8 @@ class Route(_Handler):
             if built.errors:
                 self.answer({"errors": built.errors}, 400)
                 return
-            self.answer({"route": setup_form.preview(built, host, int(port))})
+            route = await setup_form.preview(built, host, int(port), chain.pac)
+            self.answer({"route": route})
             return
         decision = await chain.decide(host, int(port))
         self.answer({"route": f"{host}:{port}: {setup_form.describe(decision)}"})
