@@ -161,6 +161,12 @@ def test_a_log_line_for_faults_and_invalid_messages_and_every_call_on_request(
         [line] = logged(answered)
         assert line.startswith(invalid)
         assert answered.comment.startswith("SOAP GetQuote invalid (line 17")
+    # Other traffic, answered or not, is left alone.
+    for body in (b"", b"<html>a page</html>"):
+        other = tflow.tflow(resp=True)
+        other.request.content = b'{"json": true}'
+        other.response.content = body
+        assert logged(other) == [] and other.comment == ""
 
 
 def test_the_mitmdump_output_has_the_summary_and_no_secret(tctx):

@@ -84,3 +84,14 @@ def test_bad_variable_is_named_and_masked():
     assert str(info.value).startswith(
         "proxy_from_env: HTTPS_PROXY='ftp://u:***@p:21': unknown scheme"
     )
+
+
+@pytest.mark.parametrize("password", ["xq#zz", "xq/zz", "xq?zz"])
+def test_a_password_read_as_a_port_is_not_quoted(password):
+    with pytest.raises(ValueError) as info:
+        from_environ({"https_proxy": f"http://alice:{password}@envproxy.corp:3128"})
+    shown = str(info.value)
+    assert "xq" not in shown and "zz" not in shown
+    assert shown.endswith(
+        "the port is not a number (percent-encode '#', '/' and '?' in a password)"
+    )

@@ -40,7 +40,13 @@ def normalize(url: str) -> str:
     scheme = parts.scheme.lower()
     netloc = parts.netloc
     host_part = netloc.rsplit("@", 1)[-1]
-    if parts.port is None and not host_part.endswith(":"):
+    try:
+        port = parts.port
+    except ValueError:  # urllib's message quotes the text it read as the port: a password's part
+        raise ValueError(
+            "the port is not a number (percent-encode '#', '/' and '?' in a password)"
+        ) from None
+    if port is None and not host_part.endswith(":"):
         netloc += f":{_DEFAULT_PORTS.get(scheme, 1080)}"
     return f"{scheme}://{netloc}"
 

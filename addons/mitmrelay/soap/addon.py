@@ -272,8 +272,10 @@ class SoapView:
     def response(self, flow: http.HTTPFlow) -> None:
         if flow.response is None or self._learn(flow):
             return
-        url = flow.request.pretty_url  # once: it is parsed again on every read
         request = self.inspector.summaries.get(flow.request)
+        if request is None and _content(flow.response) is None:
+            return  # nothing SOAP to tell: the common case of other traffic, kept cheap
+        url = flow.request.pretty_url  # once: it is parsed again on every read
         if request is None:  # not SOAP, or a request this addon did not see
             seen = self._inspect(flow, flow.request, url=url)
             request = seen.summary if seen else None
