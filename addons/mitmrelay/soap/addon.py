@@ -290,7 +290,11 @@ class SoapView:
             if not flow.marked:
                 flow.marked = FAULT_MARKER
             logger.warning(f"{flow.request.method} {url}: {label}")
-        elif self.log_calls or any(s is not None and s.invalid for s in (request, response)):
+        elif (
+            self.log_calls
+            or (request is not None and request.invalid)
+            or (response is not None and response.invalid)
+        ):
             logger.info(f"{flow.request.method} {url}: {label}")
 
     def _learn(self, flow: http.HTTPFlow) -> bool:

@@ -34,6 +34,11 @@ from .summary import QName
 from .wsdl import XSD_NS, Contract, Operation, by_name, resolve_qname
 from .wssec import WSSE_NS, username_token_header
 
+# The encodingStyle of SOAP encoding, per SOAP version (1.1 §5, 1.2 Part 2 §3).
+SOAP_ENCODING = {
+    SOAP11_NS: "http://schemas.xmlsoap.org/soap/encoding/",
+    SOAP12_NS: "http://www.w3.org/2003/05/soap-encoding",
+}
 # A contract's types may be recursive (a tree node of nodes) or huge: the template stops there.
 MAX_DEPTH = 24
 MAX_ELEMENTS = 2000
@@ -217,8 +222,10 @@ class _Builder:
     def prefixed(self, name: QName) -> str:
         """A QName as text (an xsi:type value) with the prefix `envelope` declares for it."""
         namespace, local = name
-        if namespace is None or namespace == XSD_NS:
-            return f"xsd:{local}" if namespace else local
+        if namespace is None:
+            return local
+        if namespace == XSD_NS:
+            return f"xsd:{local}"
         self._note(name)
         return f"ns{list(self.namespaces).index(namespace) + 1}:{local}"
 
@@ -560,13 +567,6 @@ def envelope(contract: Contract, op: Operation, wsse_at: datetime.datetime | Non
                 _make(parent, node)
     etree.indent(root, "  ")
     return etree.tostring(root, xml_declaration=True, encoding="utf-8") + b"\n"
-
-
-# The encodingStyle of SOAP encoding, per SOAP version (1.1 §5, 1.2 Part 2 §3).
-SOAP_ENCODING = {
-    SOAP11_NS: "http://schemas.xmlsoap.org/soap/encoding/",
-    SOAP12_NS: "http://www.w3.org/2003/05/soap-encoding",
-}
 
 
 def _quoted(action: str) -> str:
